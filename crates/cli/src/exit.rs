@@ -1,0 +1,9 @@
+//! Exit codes, as the interface contract fixes them for every command.
+
+/// Success: every input valid, every scenario passed.
+pub const SUCCESS: u8 = 0;
+/// The inputs broke error-severity rules, or a scenario failed.
+pub const FINDINGS: u8 = 1;
+/// Usage, configuration or I/O error; a one-line reason goes to stderr. clap uses 2 for
+/// usage errors too.
+pub const FAILURE: u8 = 2;

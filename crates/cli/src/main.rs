@@ -1,0 +1,50 @@
+//! `metrica-s2s`: flags in, exit codes out. The work lives in the library crates.
+
+mod exit;
+mod explain;
+mod lint;
+mod render;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Mock, linter and conformance runner for AppMetrica server-to-server tracking.
+#[derive(Debug, Parser)]
+#[command(name = "metrica-s2s", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check tracking URLs, request targets, request lines or access logs against the rules.
+    Lint(lint::LintArgs),
+    /// Explain a diagnostic code: what triggers it, why it matters, a bad and a fixed example.
+    Explain(explain::ExplainArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Lint(args) => lint::run(args),
+        Command::Explain(args) => explain::run(args),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("error: {}", one_line(&err));
+            ExitCode::from(exit::FAILURE)
+        }
+    }
+}
+
+/// The error and its causes on one line, as the contract asks for scripts reading stderr.
+fn one_line(err: &anyhow::Error) -> String {
+    let text = err
+        .chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ");
+    text.replace(['\n', '\r'], " ")
+}

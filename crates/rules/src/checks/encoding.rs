@@ -1,0 +1,306 @@
+//! How each value was encoded, and whether it is data at all: broken escapes, non-UTF-8
+//! bytes, double encoding, raw characters, `+` mixed with `%20`, unfilled macros and the text
+//! an empty variable prints.
+
+use super::{Findings, Scope};
+use crate::catalogue::Code;
+use crate::decode::hex;
+use crate::diagnostic::Draft;
+use crate::parse::Span;
+
+pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Findings) {
+    let input = scope.req.input;
+    for view in &mut scope.params {
+        let Some(value) = &view.value else { continue };
+        let span = view.value_span();
+        let raw = span.of(input);
+        let param = view.key.as_ref();
+
+        let text = std::str::from_utf8(&value.bytes).ok();
+        // A raw `%%TS%%` macro is also a broken escape; the macro is the one cause.
+        let is_macro = text.and_then(macro_name).is_some();
+        if let (Some(off), false) = (value.bad_escape, is_macro) {
+            let esc_end = (off + 3).min(raw.len());
+            out.push(
+                Draft::new(Code::InvalidPercentEncoding)
+                    .param(param)
+                    .value(raw)
+                    .quoted("escape", &raw[off..esc_end])
+                    .span(Span::new(span.start + off, span.start + esc_end)),
+            );
+        }
+        let Some(text) = text else {
+            out.push(invalid_utf8(param, raw, &value.bytes).span(span));
+            view.spoiled = true;
+            continue;
+        };
+        if let Some(name) = macro_name(text) {
+            out.push(
+                Draft::new(Code::UnsubstitutedMacro)
+                    .param(param)
+                    .value(text.as_bytes())
+                    .span(span)
+                    .arg("name", name),
+            );
+            view.not_data = true;
+            continue;
+        }
+        if is_placeholder(text) {
+            out.push(
+                Draft::new(Code::PlaceholderValue)
+                    .param(param)
+                    .value(text.as_bytes())
+                    .span(span),
+            );
+            view.not_data = true;
+            continue;
+        }
+        let strict = matches!(view.kind.canonical(), Some("device_ip" | "click_timestamp"));
+        if let Some(off) = double_escape(text.as_bytes(), strict) {
+            out.push(
+                Draft::new(Code::DoubleEncoded)
+                    .param(param)
+                    .value(raw)
+                    .quoted("escape", &text.as_bytes()[off..off + 3])
+                    .span(span),
+            );
+            view.spoiled = true;
+        }
+        if let Some(off) = raw.iter().position(|&b| needs_escape(b)) {
+            out.push(
+                unencoded(param, raw, off).span(Span::new(span.start + off, span.start + off + 1)),
+            );
+        }
+        if view.kind.canonical() == Some("device_ua") {
+            if let (Some(plus), true) = (raw.iter().position(|&b| b == b'+'), contains(raw, b"%20"))
+            {
+                out.push(
+                    Draft::new(Code::AmbiguousPlus)
+                        .value(raw)
+                        .span(Span::new(span.start + plus, span.start + plus + 1)),
+                );
+            }
+        }
+    }
+    if let Some(frag) = scope.req.fragment {
+        let hash = Span::new(frag.start - 1, frag.start);
+        let cut = scope
+            .params
+            .last()
+            .filter(|p| p.raw.span().end == hash.start);
+        let mut d = Draft::new(Code::UnencodedCharacter)
+            .arg("what", "'#'")
+            .quoted("value", frag.of(input))
+            .arg(
+                "consequence",
+                "a raw '#' starts the URL fragment, so it and everything after it (quoted above) is never sent: encode it as %23",
+            )
+            .span(hash);
+        if let Some(p) = cut {
+            d = d.param(&p.key);
+        }
+        out.push(d);
+    }
+}
+
+/// Bytes a query value may not carry raw. `( ) ; , / : @ ! $ ' *` are legal and not listed.
+fn needs_escape(b: u8) -> bool {
+    matches!(
+        b,
+        b' ' | b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}'
+    ) || b < 0x20
+        || b >= 0x7F
+}
+
+fn unencoded(param: &str, raw: &[u8], off: usize) -> Draft {
+    let b = raw[off];
+    let more = raw[off + 1..].iter().filter(|&&b| needs_escape(b)).count();
+    let what = match b {
+        b' ' => "a space".to_owned(),
+        b if b < 0x20 || b == 0x7F => format!("the control byte 0x{b:02X}"),
+        b if b >= 0x80 => "non-ASCII bytes".to_owned(),
+        b => format!("'{}'", b as char),
+    };
+    let what = if more > 0 {
+        format!("{what} (and {more} more such bytes)")
+    } else {
+        what
+    };
+    let consequence = match b {
+        b' ' => "a raw space ends the request target at most servers and proxies, cutting the value there",
+        b if b >= 0x80 => "raw non-ASCII bytes are re-encoded differently by each client and proxy",
+        _ => "clients and proxies may reject the URL or re-encode the character",
+    };
+    Draft::new(Code::UnencodedCharacter)
+        .param(param)
+        .value(raw)
+        .arg("what", what)
+        .arg("consequence", consequence)
+}
+
+/// Characters whose `%XX` escape, left in a decoded value, shows it was encoded twice. Legal
+/// raw characters (`/`, `,`, `:` ...) are left out: real UAs quote them (`MacBookPro11%2C1`).
+fn needed_encoding(b: u8) -> bool {
+    needs_escape(b) || matches!(b, b'%' | b'&' | b'=' | b'+' | b'#' | b';')
+}
+
+/// Offset of the first `%XX` in a decoded value whose character needed encoding. `strict`
+/// is for values that never hold a `%` of their own (addresses, timestamps): any escape left
+/// after decoding shows a second encoding, `%3A` in an IPv6 address included.
+fn double_escape(decoded: &[u8], strict: bool) -> Option<usize> {
+    decoded.windows(3).position(|w| {
+        w[0] == b'%'
+            && matches!((hex(&w[1]), hex(&w[2])), (Some(h), Some(l)) if strict || needed_encoding(h << 4 | l))
+    })
+}
+
+fn invalid_utf8(param: &str, raw: &[u8], decoded: &[u8]) -> Draft {
+    let bad: Vec<u8> = decoded
+        .utf8_chunks()
+        .flat_map(|c| c.invalid().iter().copied())
+        .collect();
+    let shown: Vec<String> = bad.iter().take(8).map(|b| format!("{b:02X}")).collect();
+    let fix = match cp1251_text(&bad) {
+        Some(cyr) => format!(
+            "the bytes read as Windows-1251 Cyrillic (\"{cyr}\"): convert the text to UTF-8 before percent-encoding it"
+        ),
+        None => "convert the value to UTF-8 before percent-encoding it (the bytes look like a legacy single-byte encoding such as Latin-1 or Windows-125x)".to_owned(),
+    };
+    Draft::new(Code::InvalidUtf8)
+        .param(param)
+        .value(raw)
+        .arg("bytes", shown.join(" "))
+        .arg("fix", fix)
+}
+
+/// The bytes as Windows-1251 Cyrillic letters, when every one of them is one.
+fn cp1251_text(bytes: &[u8]) -> Option<String> {
+    bytes
+        .iter()
+        .take(24)
+        .map(|&b| match b {
+            0xC0..=0xFF => char::from_u32(0x0410 + u32::from(b - 0xC0)),
+            0xA8 => Some('Ё'),
+            0xB8 => Some('ё'),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The name inside a whole-value template placeholder: `{x}`, `{{x}}`, `${x}`, `[X]`,
+/// `__X__`, `%%X%%`, `#X#`.
+pub(super) fn macro_name(value: &str) -> Option<&str> {
+    let v = value.trim();
+    let pairs: [(&str, &str); 7] = [
+        ("{{", "}}"),
+        ("${", "}"),
+        ("{", "}"),
+        ("[", "]"),
+        ("__", "__"),
+        ("%%", "%%"),
+        ("#", "#"),
+    ];
+    pairs.iter().find_map(|(open, close)| {
+        let inner = v.strip_prefix(open)?.strip_suffix(close)?.trim();
+        let ok = !inner.is_empty()
+            && inner.len() <= 64
+            && inner.bytes().any(|b| b.is_ascii_alphabetic())
+            && inner
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        ok.then_some(inner)
+    })
+}
+
+/// What string formatting prints for a missing value.
+fn is_placeholder(value: &str) -> bool {
+    const TEXTS: &[&str] = &[
+        "null",
+        "undefined",
+        "none",
+        "nil",
+        "nan",
+        "unknown",
+        "-",
+        "n/a",
+        "(null)",
+    ];
+    let v = value.trim();
+    TEXTS.iter().any(|t| t.eq_ignore_ascii_case(v))
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macros_in_every_style() {
+        for (v, name) in [
+            ("{device_ua}", "device_ua"),
+            ("{{ip}}", "ip"),
+            ("${ts}", "ts"),
+            ("[UA]", "UA"),
+            ("__IP__", "IP"),
+            ("%%TS%%", "TS"),
+            ("#UA#", "UA"),
+            ("{ transaction_id }", "transaction_id"),
+        ] {
+            assert_eq!(macro_name(v), Some(name), "{v}");
+        }
+        for v in [
+            "[2001:db8::1]",
+            "{}",
+            "#1#",
+            "Mozilla/5.0 {x}",
+            "__",
+            "{a b}",
+        ] {
+            assert_eq!(macro_name(v), None, "{v}");
+        }
+    }
+
+    #[test]
+    fn placeholders() {
+        for v in [
+            "null",
+            "NULL",
+            "undefined",
+            "None",
+            "nil",
+            "NaN",
+            "unknown",
+            "-",
+            "N/A",
+            "(null)",
+        ] {
+            assert!(is_placeholder(v), "{v}");
+        }
+        for v in ["0", "nullable", "--", "Nonesuch"] {
+            assert!(!is_placeholder(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn double_escapes_only_for_characters_that_needed_encoding() {
+        assert_eq!(double_escape(b"Mozilla%2F5.0%20(X)", false), Some(13));
+        assert_eq!(double_escape(b"a%3Bb", false), Some(1));
+        assert_eq!(double_escape(b"MacBookPro11%2C1", false), None);
+        assert_eq!(double_escape(b"main%2F1.0", false), None);
+        assert_eq!(double_escape(b"100%", false), None);
+        assert_eq!(double_escape(b"2a02%3A6b8%3A%3A1", false), None);
+        assert_eq!(double_escape(b"2a02%3A6b8%3A%3A1", true), Some(4));
+    }
+
+    #[test]
+    fn cp1251_is_recognised() {
+        assert_eq!(
+            cp1251_text(&[0xD2, 0xE5, 0xEB, 0xE5, 0xF4, 0xEE, 0xED]).as_deref(),
+            Some("Телефон")
+        );
+        assert_eq!(cp1251_text(&[0x80]), None);
+    }
+}

@@ -1,0 +1,116 @@
+//! The checks behind the catalogue, one module per parameter family. Each reads the decoded
+//! view of the query built here once, and pushes drafts into [`Findings`].
+
+mod encoding;
+mod ids;
+mod ip;
+mod keys;
+mod request;
+mod timestamp;
+mod ua;
+
+use crate::decode::{percent_decode, Decoded};
+use crate::diagnostic::{Diagnostic, Draft};
+use crate::parse::{Param, Request, Span};
+use crate::settings::Context;
+use crate::ua_class::UaClassifier;
+use std::borrow::Cow;
+
+pub(crate) use keys::{canonical_key, Key};
+
+/// The diagnostics found so far.
+#[derive(Debug, Default)]
+pub(crate) struct Findings(Vec<Diagnostic>);
+
+impl Findings {
+    pub(crate) fn push(&mut self, draft: Draft) {
+        self.0.push(draft.finish());
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<Diagnostic> {
+        self.0
+    }
+}
+
+/// One query parameter, decoded once for every check.
+#[derive(Debug)]
+pub(crate) struct View<'a> {
+    pub raw: Param,
+    /// The key, decoded (lossily: keys are compared, never echoed raw).
+    pub key: Cow<'a, str>,
+    pub kind: Key,
+    /// `None` for a bare flag such as `&noredirect`.
+    pub value: Option<Decoded<'a>>,
+    /// Set when an encoding problem already explains this value, so value checks stay quiet
+    /// (one cause, one error).
+    pub spoiled: bool,
+    /// Set when the value is a macro or placeholder text rather than data.
+    pub not_data: bool,
+}
+
+impl<'a> View<'a> {
+    pub fn text(&self) -> Option<&str> {
+        self.value.as_ref().and_then(Decoded::as_str)
+    }
+
+    pub fn value_span(&self) -> Span {
+        self.raw
+            .value
+            .unwrap_or(Span::new(self.raw.key.end, self.raw.key.end))
+    }
+
+    /// The decoded text when value checks should run on it.
+    pub fn usable(&self) -> Option<&str> {
+        if self.spoiled || self.not_data {
+            return None;
+        }
+        self.text()
+    }
+}
+
+/// Everything a check may look at.
+pub(crate) struct Scope<'r, 'a> {
+    pub req: &'r Request<'a>,
+    pub ctx: &'r Context<'r>,
+    pub params: Vec<View<'a>>,
+}
+
+impl Scope<'_, '_> {
+    /// The first parameter sent under `name` or one of its aliases, preferring `name` itself.
+    pub fn get(&self, name: &str) -> Option<&View<'_>> {
+        self.params.iter().find(|p| p.key == name).or_else(|| {
+            self.params
+                .iter()
+                .find(|p| p.kind.canonical() == Some(name))
+        })
+    }
+}
+
+pub(crate) fn run(req: &Request<'_>, ctx: &Context<'_>, ua: &mut UaClassifier, out: &mut Findings) {
+    if !request::check(req, ctx, out) {
+        return;
+    }
+    let params = req
+        .params
+        .iter()
+        .map(|p| {
+            let key =
+                String::from_utf8_lossy(&percent_decode(req.bytes(p.key), true).bytes).into_owned();
+            View {
+                raw: *p,
+                kind: canonical_key(&key),
+                key: Cow::Owned(key),
+                value: p.value.map(|v| percent_decode(req.bytes(v), true)),
+                spoiled: false,
+                not_data: false,
+            }
+        })
+        .collect();
+    let mut scope = Scope { req, ctx, params };
+    encoding::check(&mut scope, out);
+    keys::check(&scope, out);
+    ip::check(&scope, out);
+    ua::check(&scope, ua, out);
+    timestamp::check(&scope, out);
+    ids::check(&scope, out);
+}

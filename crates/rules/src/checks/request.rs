@@ -1,0 +1,105 @@
+//! The request itself: method, endpoint path and tracking id.
+
+use super::Findings;
+use crate::catalogue::Code;
+use crate::diagnostic::Draft;
+use crate::parse::Request;
+use crate::settings::{Context, TrackerStatus};
+
+/// Checks the method and path; false when nothing else is worth checking (an unknown
+/// endpoint without a query is not a tracking call at all).
+pub(super) fn check(req: &Request<'_>, ctx: &Context<'_>, out: &mut Findings) -> bool {
+    if let Some(m) = req.method {
+        if req.bytes(m) != b"GET" {
+            out.push(
+                Draft::new(Code::MethodNotAllowed)
+                    .value(req.bytes(m))
+                    .span(m),
+            );
+        }
+    }
+    let Some(id_span) = req.tracking_id() else {
+        out.push(
+            Draft::new(Code::UnknownEndpoint)
+                .value(req.bytes(req.path))
+                .span(req.path),
+        );
+        return req.query.is_some();
+    };
+    let id = req.bytes(id_span);
+    match tracking_id_problem(id) {
+        Some((reason, fix)) => out.push(
+            Draft::new(Code::TrackingIdInvalid)
+                .value(id)
+                .arg("reason", reason)
+                .arg("fix", fix)
+                .span(id_span),
+        ),
+        None => {
+            if let (Some(lookup), Some(n)) = (ctx.trackers, req.tracking_number()) {
+                if lookup(n) == TrackerStatus::Unknown {
+                    out.push(Draft::new(Code::TrackingIdUnknown).value(id).span(id_span));
+                }
+            }
+        }
+    }
+    true
+}
+
+const FIX_NUMERIC: &str = "use the numeric tracker id: the number after /serve/ in the tracking URL AppMetrica shows for the tracker";
+
+/// Why a tracking id is not valid, with the fix.
+fn tracking_id_problem(id: &[u8]) -> Option<(String, String)> {
+    if id.is_empty() {
+        return Some(("it is empty".into(), FIX_NUMERIC.into()));
+    }
+    if id.iter().all(u8::is_ascii_digit) {
+        if id.len() > 20 {
+            return Some((
+                format!("it has {} digits, at most 20 fit", id.len()),
+                FIX_NUMERIC.into(),
+            ));
+        }
+        let fits = std::str::from_utf8(id)
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .is_some();
+        return (!fits).then(|| {
+            (
+                "it is above the unsigned 64-bit range".into(),
+                FIX_NUMERIC.into(),
+            )
+        });
+    }
+    let text = String::from_utf8_lossy(id);
+    let placeholder =
+        text.eq_ignore_ascii_case("TRACKING_ID") || super::encoding::macro_name(&text).is_some();
+    if placeholder {
+        return Some((
+            "it is a placeholder, not an id".into(),
+            "replace the placeholder with your tracker's numeric id (the documentation's TRACKING_ID stands for the number after /serve/ in your tracking URL)".into(),
+        ));
+    }
+    Some((
+        "it holds characters other than the digits 0-9".into(),
+        FIX_NUMERIC.into(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tracking_id_problem;
+
+    #[test]
+    fn tracking_ids() {
+        assert!(tracking_id_problem(b"1234567890123456789").is_none());
+        assert!(tracking_id_problem(b"18446744073709551615").is_none());
+        assert!(tracking_id_problem(b"1").is_none());
+        assert!(tracking_id_problem(b"18446744073709551616").is_some());
+        assert!(tracking_id_problem(b"123456789012345678901").is_some());
+        assert!(tracking_id_problem(b"").is_some());
+        assert!(tracking_id_problem(b"12a").is_some());
+        let (reason, _) = tracking_id_problem(b"TRACKING_ID").expect("invalid");
+        assert!(reason.contains("placeholder"));
+    }
+}

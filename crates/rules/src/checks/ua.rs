@@ -1,0 +1,201 @@
+//! device_ua: the User-Agent of the user's device, whole and unchanged.
+
+use super::{Findings, Scope};
+use crate::catalogue::Code;
+use crate::diagnostic::Draft;
+use crate::escape::quote_str;
+use crate::settings::{Platform, TrackerStatus};
+use crate::ua_class::{UaClass, UaClassifier};
+
+/// Lengths at which storage and logging layers typically cut strings.
+const TYPICAL_LIMITS: &[usize] = &[
+    64, 100, 128, 150, 200, 250, 255, 256, 500, 512, 1000, 1024, 2048,
+];
+
+pub(super) fn check(scope: &Scope<'_, '_>, classifier: &mut UaClassifier, out: &mut Findings) {
+    let Some(view) = scope.get("device_ua") else {
+        return;
+    };
+    let Some(ua) = view.usable() else { return };
+    if ua.is_empty() {
+        return;
+    }
+    let span = view.value_span();
+    let raw = ua.as_bytes();
+    if let Some((offset, c)) = ua.chars().enumerate().find(|(_, c)| c.is_control()) {
+        out.push(
+            Draft::new(Code::UaControlChars)
+                .value(raw)
+                .arg("char", quote_str(&c.to_string()))
+                .arg("offset", offset.to_string())
+                .span(span),
+        );
+    }
+    let class = classifier.classify(ua);
+    if let Some(library) = class.library {
+        out.push(
+            Draft::new(Code::UaServerClient)
+                .value(raw)
+                .arg("library", library)
+                .span(span),
+        );
+    }
+    if let Some(bot) = &class.bot {
+        out.push(
+            Draft::new(Code::UaBot)
+                .value(raw)
+                .quoted("name", bot.as_bytes())
+                .span(span),
+        );
+    }
+    let next_key = scope
+        .params
+        .iter()
+        .skip_while(|p| !std::ptr::eq(*p, view))
+        .nth(1)
+        .map(|p| p.key.as_ref());
+    if let Some(d) = truncated(ua, next_key) {
+        out.push(d.span(span));
+    }
+    if let Some(os) = &class.desktop {
+        out.push(
+            Draft::new(Code::UaNotMobile)
+                .value(raw)
+                .quoted("os", os.as_bytes())
+                .span(span),
+        );
+    }
+    platform_mismatch(scope, ua, &class, out);
+}
+
+fn truncated(ua: &str, next_key: Option<&str>) -> Option<Draft> {
+    let opens = ua.matches('(').count();
+    let closes = ua.matches(')').count();
+    let mut reason = if opens > closes {
+        format!("it opens {opens} parenthesis group(s) and closes only {closes}")
+    } else {
+        let last = ua.chars().last()?;
+        if !matches!(last, '/' | ';' | '(' | ',' | ' ') {
+            return None;
+        }
+        format!(
+            "it ends with {}, in the middle of a token",
+            quote_str(&last.to_string())
+        )
+    };
+    let len = ua.chars().count();
+    let split = next_key.filter(|k| k.contains([' ', '(', ')', ';', '/']));
+    let fix = if let Some(k) = split {
+        reason.push_str(&format!(
+            "; the next parameter {} looks like its rest, split off by a raw '&'",
+            quote_str(k)
+        ));
+        "percent-encode the whole User-Agent, '&' as %26, so it stays one parameter".to_owned()
+    } else if TYPICAL_LIMITS.contains(&len) {
+        format!("the value is exactly {len} characters, a common column or buffer limit: store and pass the User-Agent in full")
+    } else {
+        format!("pass the User-Agent header in full (it arrived with {len} characters): look for column sizes, string-length limits or log line limits on the way")
+    };
+    Some(
+        Draft::new(Code::UaTruncated)
+            .value(ua.as_bytes())
+            .arg("reason", reason)
+            .arg("fix", fix),
+    )
+}
+
+fn platform_mismatch(scope: &Scope<'_, '_>, ua: &str, class: &UaClass, out: &mut Findings) {
+    let Some(ua_platform) = class.platform else {
+        return;
+    };
+    let ids: &[(&str, Platform)] = &[
+        ("ios_ifa", Platform::Ios),
+        ("google_aid", Platform::Android),
+        ("oaid", Platform::Android),
+    ];
+    for (name, id_platform) in ids {
+        let Some(view) = scope.get(name) else {
+            continue;
+        };
+        let Some(id) = view.usable().filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        if *id_platform != ua_platform {
+            out.push(
+                Draft::new(Code::DeviceIdPlatformMismatch)
+                    .param(&view.key)
+                    .value(id.as_bytes())
+                    .arg(
+                        "reason",
+                        format!(
+                            "is an {} advertising id, but device_ua is an {} device",
+                            id_platform.as_str(),
+                            ua_platform.as_str()
+                        ),
+                    )
+                    .arg(
+                        "fix",
+                        "take the advertising id and the User-Agent from the same click; a mapping bug put one user's id beside another's UA, or the id went into the wrong parameter",
+                    )
+                    .span(view.value_span()),
+            );
+        }
+    }
+    if let (Some(lookup), Some(id)) = (scope.ctx.trackers, scope.req.tracking_number()) {
+        if let TrackerStatus::Known(Some(app_platform)) = lookup(id) {
+            if app_platform != ua_platform {
+                let view = scope.get("device_ua");
+                out.push(
+                    Draft::new(Code::DeviceIdPlatformMismatch)
+                        .param("device_ua")
+                        .value(ua.as_bytes())
+                        .arg(
+                            "reason",
+                            format!(
+                                "is an {} device, but tracker {id} is for an {} app",
+                                ua_platform.as_str(),
+                                app_platform.as_str()
+                            ),
+                        )
+                        .arg(
+                            "fix",
+                            format!(
+                                "send {} users to the tracker of the {} app; this click cannot lead to an install",
+                                ua_platform.as_str(),
+                                ua_platform.as_str()
+                            ),
+                        )
+                        .span(view.map_or_else(Default::default, |v| v.value_span())),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncated;
+
+    #[test]
+    fn truncation_signs() {
+        assert!(truncated("Mozilla/5.0 (Linux; Android 14; Pix", None).is_some());
+        assert!(truncated("Mozilla/5.0 (Linux) AppleWebKit/", None).is_some());
+        assert!(truncated("Mozilla/5.0 (Linux) Chrome/120", None).is_none());
+        assert!(truncated("okhttp/4.12.0", None).is_none());
+        let d = truncated("Foo (A", Some("B) Bar/1"))
+            .expect("truncated")
+            .finish();
+        assert!(
+            d.message.contains("split off by a raw '&'"),
+            "{}",
+            d.message
+        );
+        assert!(d.hint.contains("%26"));
+        let cut = "x(".repeat(128);
+        assert!(truncated(&cut, None)
+            .expect("cut")
+            .finish()
+            .hint
+            .contains("exactly 256"));
+    }
+}

@@ -1,0 +1,110 @@
+//! Calendar arithmetic for messages: Unix seconds to and from UTC dates, and readable
+//! durations. Pure functions; nothing here reads a clock.
+
+/// `2016-01-27 11:44:04 UTC`.
+pub fn format_utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// RFC 3339 with milliseconds, `2026-11-28T10:00:00.123Z`, from Unix milliseconds.
+pub fn format_rfc3339_millis(millis: i64) -> String {
+    let secs = millis.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        millis.rem_euclid(1000)
+    )
+}
+
+/// Unix seconds of a UTC calendar date and time.
+pub fn unix_from_utc(y: i64, m: u32, d: u32, hh: u32, mm: u32, ss: u32) -> i64 {
+    days_from_civil(y, m, d) * 86_400 + i64::from(hh * 3600 + mm * 60 + ss)
+}
+
+/// `3h 0m`, `12 days`, `45s`: the coarsest unit that still says what matters.
+pub fn format_duration(secs: u64) -> String {
+    match secs {
+        s if s >= 2 * 86_400 => format!("{} days", s / 86_400),
+        s if s >= 3600 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        s if s >= 60 => format!("{}m {}s", s / 60, s % 60),
+        s => format!("{s}s"),
+    }
+}
+
+// Howard Hinnant's algorithms (public domain), proleptic Gregorian calendar.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_dates() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_utc(1_453_895_044), "2016-01-27 11:44:04 UTC");
+        assert_eq!(format_utc(1_262_304_000), "2010-01-01 00:00:00 UTC");
+        assert_eq!(
+            format_rfc3339_millis(1_764_324_000_123),
+            "2025-11-28T10:00:00.123Z"
+        );
+        assert_eq!(unix_from_utc(2016, 1, 27, 11, 44, 4), 1_453_895_044);
+        assert_eq!(unix_from_utc(2024, 2, 29, 0, 0, 0), 1_709_164_800);
+    }
+
+    #[test]
+    fn round_trip_over_centuries() {
+        for secs in (-5_000_000_000i64..10_000_000_000).step_by(86_399 * 37) {
+            let s = format_utc(secs);
+            let n = |r: std::ops::Range<usize>| s[r].parse::<u32>().expect("digits");
+            let y: i64 = s[..4].parse().expect("year");
+            if !(1000..=9999).contains(&y) {
+                continue;
+            }
+            assert_eq!(
+                unix_from_utc(y, n(5..7), n(8..10), n(11..13), n(14..16), n(17..19)),
+                secs
+            );
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(format_duration(45), "45s");
+        assert_eq!(format_duration(3 * 3600), "3h 0m");
+        assert_eq!(format_duration(400 * 86_400), "400 days");
+    }
+}

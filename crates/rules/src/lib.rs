@@ -1,0 +1,31 @@
+//! Pure parsing and validation of AppMetrica server-to-server tracking requests.
+//!
+//! This crate is the one home of every diagnostic metrica-s2s can emit: the mock server,
+//! `lint`, the conformance runner and every report read [`Code`] and its [`Rule`]. It does no
+//! I/O and reads no clock: "now" arrives in [`Context`], so every verdict is reproducible.
+//!
+//! The flow is `parse_input` (bytes of one line or request target, raw spans kept) then
+//! [`validate`] (a list of [`Diagnostic`]s, empty for a clean request).
+
+mod catalogue;
+mod checks;
+pub mod clock;
+mod decode;
+mod diagnostic;
+pub mod docs;
+mod escape;
+mod hosts;
+mod parse;
+mod settings;
+mod ua_class;
+mod validate;
+
+pub use catalogue::{Code, Group, Rule, SeverityPolicy, GROUPS};
+pub use decode::{percent_decode, Decoded};
+pub use diagnostic::{Diagnostic, Severity};
+pub use escape::{is_unsafe_char, quote, quote_str};
+pub use hosts::{kind_for_host, Kind, REAL_DOMAINS};
+pub use parse::{parse_input, Param, Request, Span};
+pub use settings::{Context, Platform, Settings, TrackerStatus};
+pub use ua_class::{UaClass, UaClassifier};
+pub use validate::{validate, Validator};

@@ -1,0 +1,239 @@
+//! What kind of client a User-Agent belongs to: an HTTP library, a bot, a desktop browser, and
+//! which mobile platform.
+//!
+//! woothee classifies bots and desktops; HTTP libraries are our own table, because woothee
+//! calls most of them "UNKNOWN". Real logs repeat a few thousand UAs, so verdicts are cached.
+
+use crate::settings::Platform;
+use std::collections::HashMap;
+
+/// HTTP client libraries and tools, by the product token a UA starts with (compared without
+/// case). `Python/` is listed for `Python/3.x aiohttp/3.x`. Dalvik and CFNetwork are absent on
+/// purpose: they are what apps on a device send.
+const LIBRARIES: &[(&str, &str)] = &[
+    ("okhttp", "okhttp"),
+    ("go-http-client", "Go-http-client"),
+    ("python-requests", "python-requests"),
+    ("python-urllib", "Python-urllib"),
+    ("python-httpx", "python-httpx"),
+    ("python", "Python (aiohttp or urllib)"),
+    ("aiohttp", "aiohttp"),
+    ("curl", "curl"),
+    ("wget", "Wget"),
+    ("wget2", "Wget2"),
+    ("java", "Java (HttpURLConnection)"),
+    ("apache-httpclient", "Apache-HttpClient"),
+    ("axios", "axios"),
+    ("node-fetch", "node-fetch"),
+    ("undici", "undici (Node.js fetch)"),
+    ("node", "Node.js"),
+    ("guzzle", "Guzzle"),
+    ("guzzlehttp", "GuzzleHttp"),
+    ("php", "PHP"),
+    ("libwww-perl", "libwww-perl"),
+    ("reqwest", "reqwest"),
+    ("postmanruntime", "PostmanRuntime"),
+    ("httpie", "HTTPie"),
+    ("ruby", "Ruby (Net::HTTP)"),
+    ("faraday", "Faraday"),
+];
+
+/// The verdicts the UA rules need.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UaClass {
+    /// The HTTP library this UA belongs to.
+    pub library: Option<&'static str>,
+    /// The bot's name, when it is one.
+    pub bot: Option<Box<str>>,
+    /// The desktop OS, when it is a desktop browser.
+    pub desktop: Option<Box<str>>,
+    pub platform: Option<Platform>,
+}
+
+/// Classifies UAs, remembering a bounded number of verdicts.
+#[derive(Debug)]
+pub struct UaClassifier {
+    cache: HashMap<Box<str>, UaClass>,
+    capacity: usize,
+}
+
+impl UaClassifier {
+    pub fn new(capacity: usize) -> UaClassifier {
+        UaClassifier {
+            cache: HashMap::new(),
+            capacity,
+        }
+    }
+
+    pub fn classify(&mut self, ua: &str) -> UaClass {
+        if let Some(hit) = self.cache.get(ua) {
+            return hit.clone();
+        }
+        let class = classify_uncached(ua);
+        if self.capacity > 0 {
+            // Dropping everything is crude but bounded and cheap; a log's hot UAs come back
+            // within a few lines.
+            if self.cache.len() >= self.capacity {
+                self.cache.clear();
+            }
+            self.cache.insert(ua.into(), class.clone());
+        }
+        class
+    }
+}
+
+pub fn classify_uncached(ua: &str) -> UaClass {
+    let library = library_of(ua);
+    let parsed = woothee::parser::Parser::new().parse(ua);
+    let bot = if library.is_some() {
+        None
+    } else {
+        match &parsed {
+            Some(r) if r.category == "crawler" => Some(r.name.into()),
+            _ => generic_bot(ua),
+        }
+    };
+    let desktop = match &parsed {
+        Some(r) if r.category == "pc" && library.is_none() && bot.is_none() => Some(r.os.into()),
+        _ => None,
+    };
+    UaClass {
+        library,
+        bot,
+        desktop,
+        platform: platform_of(ua),
+    }
+}
+
+fn library_of(ua: &str) -> Option<&'static str> {
+    let token_end = ua
+        .find(|c: char| matches!(c, '/' | ' ' | ';' | '(' | ','))
+        .unwrap_or(ua.len());
+    let token = &ua[..token_end];
+    let (_, name) = LIBRARIES
+        .iter()
+        .find(|(t, _)| t.eq_ignore_ascii_case(token))?;
+    if token.eq_ignore_ascii_case("python") && ua.to_ascii_lowercase().contains("aiohttp") {
+        return Some("aiohttp");
+    }
+    Some(name)
+}
+
+/// Bots woothee does not know: the conventional markers of a crawler's UA.
+fn generic_bot(ua: &str) -> Option<Box<str>> {
+    let lower = ua.to_ascii_lowercase();
+    let marked = ["bot/", "bot;", "bot)", "spider", "crawler"]
+        .iter()
+        .any(|m| lower.contains(m));
+    marked.then(|| {
+        let first = ua.split([' ', '/', ';', '(']).next().unwrap_or(ua);
+        first.chars().take(40).collect::<String>().into()
+    })
+}
+
+fn platform_of(ua: &str) -> Option<Platform> {
+    if ua.contains("Windows Phone") {
+        return None;
+    }
+    if ua.contains("Android") || ua.starts_with("Dalvik/") {
+        return Some(Platform::Android);
+    }
+    if ["iPhone", "iPad", "iPod", "iOS"]
+        .iter()
+        .any(|m| ua.contains(m))
+    {
+        return Some(Platform::Ios);
+    }
+    // In-app requests on iOS: `App/1 CFNetwork/1490 Darwin/23.2.0`; the same on a Mac names
+    // the CPU or "Macintosh".
+    if ua.contains("CFNetwork/")
+        && ua.contains("Darwin/")
+        && !["x86_64", "Macintosh", "i386", "MacBook", "iMac", "Mac OS X"]
+            .iter()
+            .any(|m| ua.contains(m))
+    {
+        return Some(Platform::Ios);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_libraries_are_recognised_by_their_product_token() {
+        for (ua, lib) in [
+            ("okhttp/4.12.0", "okhttp"),
+            ("Go-http-client/1.1", "Go-http-client"),
+            ("python-requests/2.31.0", "python-requests"),
+            ("Python/3.6 aiohttp/3.5.4", "aiohttp"),
+            ("curl/8.5.0", "curl"),
+            ("Java/17.0.6", "Java (HttpURLConnection)"),
+            ("GuzzleHttp/6.3.3 PHP/7.1.17", "GuzzleHttp"),
+            ("PostmanRuntime/7.36.0", "PostmanRuntime"),
+            ("Faraday v2.7.10", "Faraday"),
+        ] {
+            assert_eq!(classify_uncached(ua).library, Some(lib), "{ua}");
+        }
+    }
+
+    #[test]
+    fn in_app_device_uas_are_not_libraries() {
+        for ua in [
+            "Dalvik/2.1.0 (Linux; U; Android 13; SM-S911B Build/TP1A.220624.014)",
+            "MyApp/1.2 CFNetwork/1490.0.4 Darwin/23.2.0",
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+            "Javelin/1.0",
+            "Pythonista/3 CFNetwork/1490 Darwin/23.2.0",
+        ] {
+            let c = classify_uncached(ua);
+            assert_eq!(c.library, None, "{ua}");
+            assert_eq!(c.bot, None, "{ua}");
+        }
+    }
+
+    #[test]
+    fn platforms() {
+        let p = |ua| classify_uncached(ua).platform;
+        assert_eq!(
+            p("Dalvik/2.1.0 (Linux; U; Android 13)"),
+            Some(Platform::Android)
+        );
+        assert_eq!(
+            p("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X)"),
+            Some(Platform::Ios)
+        );
+        assert_eq!(
+            p("MyApp/1.2 CFNetwork/1490.0.4 Darwin/23.2.0"),
+            Some(Platform::Ios)
+        );
+        assert_eq!(p("MyApp/1 CFNetwork/673.5 Darwin/13.4.0 (x86_64)"), None);
+        assert_eq!(
+            p("Mozilla/5.0 (Windows Phone 10.0; Android 6.0.1; Microsoft; Lumia 950)"),
+            None
+        );
+    }
+
+    #[test]
+    fn bots_and_desktops() {
+        let g = classify_uncached(
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        );
+        assert!(g.bot.is_some());
+        let d = classify_uncached(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+        );
+        assert!(d.desktop.is_some());
+        assert_eq!(d.bot, None);
+    }
+
+    #[test]
+    fn cache_is_bounded_and_transparent() {
+        let mut c = UaClassifier::new(2);
+        for ua in ["curl/8", "a/1", "b/2", "curl/8"] {
+            assert_eq!(c.classify(ua), classify_uncached(ua));
+            assert!(c.cache.len() <= 2);
+        }
+    }
+}

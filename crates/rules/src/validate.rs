@@ -1,0 +1,35 @@
+//! Runs every stateless rule over a parsed request.
+
+use crate::checks::{self, Findings};
+use crate::diagnostic::Diagnostic;
+use crate::parse::Request;
+use crate::settings::Context;
+use crate::ua_class::UaClassifier;
+
+/// Validates requests, remembering User-Agent verdicts between calls. Keep one per thread.
+#[derive(Debug)]
+pub struct Validator {
+    ua: UaClassifier,
+}
+
+impl Validator {
+    pub fn new(ua_cache_entries: usize) -> Validator {
+        Validator {
+            ua: UaClassifier::new(ua_cache_entries),
+        }
+    }
+
+    /// Every diagnostic for `req`, ordered by where in the input they point; empty when clean.
+    pub fn validate(&mut self, req: &Request<'_>, ctx: &Context<'_>) -> Vec<Diagnostic> {
+        let mut out = Findings::default();
+        checks::run(req, ctx, &mut self.ua, &mut out);
+        let mut list = out.into_vec();
+        list.sort_by_key(|d| d.span.map_or(0, |s| s.start));
+        list
+    }
+}
+
+/// [`Validator::validate`] without a UA cache, for one-off checks.
+pub fn validate(req: &Request<'_>, ctx: &Context<'_>) -> Vec<Diagnostic> {
+    Validator::new(0).validate(req, ctx)
+}
