@@ -1,1 +1,378 @@
-//! placeholder
+//! `metrica-s2s lint` end to end, run as a user runs it.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::io::Write;
+
+const NOW: &str = "1795860000";
+const UA: &str = "Mozilla%2F5.0%20(Linux%3B%20Android%2014%3B%20Pixel%208)%20AppleWebKit%2F537.36%20(KHTML%2C%20like%20Gecko)%20Chrome%2F120.0.0.0%20Mobile%20Safari%2F537.36";
+
+fn clean(host_path: &str) -> String {
+    format!(
+        "{host_path}?click_id=c1&device_ip=5.255.232.147&device_ua={UA}&click_timestamp=1795859900"
+    )
+}
+
+fn lint() -> Command {
+    let mut c = Command::cargo_bin("metrica-s2s").expect("binary");
+    c.arg("lint")
+        .args(["--now", NOW])
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE");
+    c
+}
+
+fn json_lines(out: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+fn temp_file(contents: &[u8]) -> tempfile_lite::TempFile {
+    tempfile_lite::TempFile::new(contents)
+}
+
+/// A file under the target directory, removed on drop; std only.
+mod tempfile_lite {
+    use std::path::PathBuf;
+    pub struct TempFile(pub PathBuf);
+    impl TempFile {
+        pub fn new(contents: &[u8]) -> TempFile {
+            use std::sync::atomic::{AtomicUsize, Ordering};
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let dir =
+                std::env::temp_dir().join(format!("metrica-s2s-tests-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            let path = dir.join(format!("input-{}.txt", N.fetch_add(1, Ordering::SeqCst)));
+            std::fs::write(&path, contents).expect("write temp file");
+            TempFile(path)
+        }
+    }
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+#[test]
+fn a_valid_url_exits_0() {
+    let out = lint()
+        .arg(clean(
+            "https://redirect.appmetrica.yandex.com/serve/1234567890123456789",
+        ))
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 input(s): 1 valid, 0 with errors"));
+}
+
+#[test]
+fn json_follows_the_contract() {
+    let out = lint()
+        .args(["--format", "json"])
+        .arg(clean("redirect.appmetrica.yandex.com/serve/1"))
+        .arg(clean("https://impression.appmetrika.yandex.ru/serve/1"))
+        .arg("/serve/1?device_ip=10.0.0.1:80")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let r = json_lines(&out.stdout);
+    assert_eq!(r.len(), 3);
+    assert_eq!(r[0]["line"], 1);
+    assert_eq!(r[0]["kind"], "click");
+    assert_eq!(r[0]["valid"], true);
+    assert_eq!(r[0]["diagnostics"], Value::Array(vec![]));
+    assert_eq!(r[1]["kind"], "impression");
+    assert_eq!(r[2]["kind"], Value::Null);
+    assert_eq!(r[2]["valid"], false);
+    assert_eq!(r[2]["input"], "/serve/1?device_ip=10.0.0.1:80");
+    let d = r[2]["diagnostics"].as_array().expect("array");
+    let keys: Vec<&str> = d[0]
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, vec!["code", "hint", "message", "param", "severity"]);
+    let port = d
+        .iter()
+        .find(|d| d["code"] == "ip-with-port")
+        .expect("ip-with-port");
+    assert_eq!(port["severity"], "error");
+    assert_eq!(port["param"], "device_ip");
+    assert!(port["message"]
+        .as_str()
+        .expect("message")
+        .contains("\"10.0.0.1:80\""));
+    assert!(port["hint"]
+        .as_str()
+        .expect("hint")
+        .contains("device_ip=10.0.0.1"));
+}
+
+#[test]
+fn kind_flag_applies_to_hostless_inputs_only() {
+    let out = lint()
+        .args(["--format", "json", "--kind", "impression"])
+        .arg(clean("/serve/1"))
+        .arg(clean("redirect.appmetrica.yandex.com/serve/1"))
+        .output()
+        .expect("runs");
+    let r = json_lines(&out.stdout);
+    assert_eq!(r[0]["kind"], "impression");
+    assert_eq!(r[1]["kind"], "click");
+}
+
+#[test]
+fn files_skip_blank_and_comment_lines_and_keep_line_numbers() {
+    let text = format!(
+        "# a comment\n\n{}\r\n   \n  # indented comment\nnot a url at all\n{}\n",
+        clean("/serve/1"),
+        clean("/serve/2")
+    );
+    let f = temp_file(text.as_bytes());
+    let out = lint()
+        .args(["--format", "json", "--file"])
+        .arg(&f.0)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let r = json_lines(&out.stdout);
+    let lines: Vec<u64> = r
+        .iter()
+        .map(|v| v["line"].as_u64().expect("line"))
+        .collect();
+    assert_eq!(lines, vec![3, 6, 7]);
+    assert_eq!(
+        r[0]["input"],
+        clean("/serve/1"),
+        "CRLF is not part of the input"
+    );
+    assert_eq!(r[1]["diagnostics"][0]["code"], "not-a-url");
+    assert_eq!(
+        r[2]["valid"], true,
+        "an unreadable line does not stop the run"
+    );
+}
+
+#[test]
+fn stdin_is_read_with_dash_or_without_inputs() {
+    for args in [vec!["--file", "-"], vec![]] {
+        let out = lint()
+            .args(["--format", "json"])
+            .args(&args)
+            .write_stdin(format!("{}\n{}\n", clean("/serve/1"), clean("/serve/2")))
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(json_lines(&out.stdout).len(), 2);
+    }
+}
+
+#[test]
+fn large_inputs_stream_in_order_across_workers() {
+    let mut text = Vec::new();
+    for i in 0..30_000 {
+        let line = if i % 7 == 0 {
+            format!("/serve/{i}?device_ip=bad")
+        } else {
+            clean(&format!("/serve/{i}"))
+        };
+        writeln!(text, "{line}").expect("write");
+    }
+    let f = temp_file(&text);
+    let out = lint()
+        .args(["--format", "json", "--jobs", "2", "--file"])
+        .arg(&f.0)
+        .output()
+        .expect("runs");
+    let r = json_lines(&out.stdout);
+    assert_eq!(r.len(), 30_000);
+    for (i, v) in r.iter().enumerate() {
+        assert_eq!(v["line"], i as u64 + 1);
+        assert_eq!(v["valid"], i % 7 != 0, "line {}", i + 1);
+        assert!(v["input"]
+            .as_str()
+            .expect("input")
+            .starts_with(&format!("/serve/{i}?")));
+    }
+}
+
+#[test]
+fn io_errors_exit_2_with_one_line() {
+    let out = lint()
+        .args(["--file", "/nonexistent/metrica-s2s/input.txt"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: cannot open /nonexistent/metrica-s2s/input.txt"),
+        "{err}"
+    );
+    let dir = lint().args(["--file", "/"]).output().expect("runs");
+    assert_eq!(dir.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&dir.stderr).starts_with("error: cannot read /"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = lint().arg("--no-such-flag").output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let out = lint()
+        .args(["--format", "yaml", "/serve/1"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn invalid_utf8_bytes_are_reported_not_lost() {
+    let mut text = b"/serve/1?click_id=1&device_ip=5.255.232.147&click_timestamp=1795859900&device_ua=Mozilla/5.0%20(Linux;%20".to_vec();
+    text.extend_from_slice(b"\xD2\xE5\xEB)\n");
+    let f = temp_file(&text);
+    let out = lint()
+        .args(["--format", "json", "--file"])
+        .arg(&f.0)
+        .output()
+        .expect("runs");
+    let r = json_lines(&out.stdout);
+    assert_eq!(r.len(), 1);
+    let d = r[0]["diagnostics"].as_array().expect("array");
+    let raw = d
+        .iter()
+        .find(|d| d["code"] == "unencoded-character")
+        .expect("unencoded");
+    assert!(
+        raw["message"]
+            .as_str()
+            .expect("message")
+            .contains("\\xD2\\xE5\\xEB"),
+        "{raw}"
+    );
+    assert!(d.iter().any(|d| d["code"] == "invalid-utf8"));
+}
+
+#[test]
+fn text_marks_the_offending_bytes_and_counts_codes() {
+    let input = "/serve/1?click_id=1&device_ip=5.255.232.147:51234&device_ua=curl%2F8.5.0&click_timestamp=1795859900";
+    let out = lint().arg(input).output().expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("error[ip-with-port]"))
+        .expect("ip-with-port shown");
+    let excerpt = lines[at + 1];
+    let carets = lines[at + 2];
+    let col = carets.find('^').expect("carets");
+    let width = carets.matches('^').count();
+    assert_eq!(
+        &excerpt[col..col + width],
+        "5.255.232.147:51234",
+        "{excerpt}\n{carets}"
+    );
+    assert!(lines[at + 3]
+        .trim_start()
+        .starts_with("= hint: send only the address"));
+    assert!(text.contains("1 input(s): 0 valid, 1 with errors"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.trim_start().starts_with("1  error") && l.ends_with("ua-server-client")),
+        "{text}"
+    );
+}
+
+#[test]
+fn colour_only_when_asked_and_never_with_no_color() {
+    let bad = "/serve/1?device_ip=x";
+    let piped = lint().arg(bad).output().expect("runs");
+    assert!(!piped.stdout.contains(&0x1b), "no colour into a pipe");
+    let forced = lint()
+        .arg(bad)
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .expect("runs");
+    assert!(forced.stdout.contains(&0x1b), "CLICOLOR_FORCE gives colour");
+    let vetoed = lint()
+        .arg(bad)
+        .env("CLICOLOR_FORCE", "1")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs");
+    assert!(!vetoed.stdout.contains(&0x1b), "NO_COLOR wins");
+}
+
+#[test]
+fn hostile_user_agents_stay_inert_in_text_and_json() {
+    let hostile =
+        "%1B%5B2J%3Cscript%3Ealert(1)%3C%2Fscript%3E%5D%5D%3E%00%22%0D%0AX-Injected%3A%201";
+    let input = format!("/serve/1?click_id=1&device_ip=5.255.232.147&device_ua={hostile}&click_timestamp=1795859900");
+    let text = lint().arg(&input).output().expect("runs");
+    assert!(
+        !text.stdout.iter().any(|&b| b == 0x1b || b == 0),
+        "raw control bytes reached the terminal"
+    );
+    let shown = String::from_utf8_lossy(&text.stdout);
+    assert!(shown.contains("\\u{1B}[2J<script>"), "{shown}");
+    assert!(
+        !shown.lines().any(|l| l.starts_with("X-Injected")),
+        "CRLF split a line"
+    );
+    let json = lint()
+        .args(["--format", "json"])
+        .arg(&input)
+        .output()
+        .expect("runs");
+    let r = json_lines(&json.stdout);
+    assert_eq!(r.len(), 1, "one JSON line per input, whatever the UA holds");
+    assert!(r[0]["diagnostics"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .any(|d| d["code"] == "ua-control-chars"));
+}
+
+#[test]
+fn access_log_lines_are_judged_at_their_logged_time() {
+    // Logged at 2026-11-28 10:00:00 UTC (13:00 +0300), clicked a minute earlier; linted a week
+    // later it is still on time, because the log says when it was sent.
+    let line = format!(
+        r#"5.255.232.147 - - [28/Nov/2026:13:00:00 +0300] "GET {} HTTP/1.1" 204 0 "-" "okhttp/4.12.0""#,
+        clean("/serve/1")
+    );
+    let week_later = (1_795_860_000u64 + 7 * 86_400).to_string();
+    let out = Command::cargo_bin("metrica-s2s")
+        .expect("binary")
+        .args(["lint", "--format", "json", "--now", &week_later])
+        .arg(&line)
+        .output()
+        .expect("runs");
+    let r = json_lines(&out.stdout);
+    assert_eq!(r[0]["valid"], true, "{}", r[0]);
+    // The same request without its log line is a week old.
+    let bare = lint_at(&week_later, &clean("/serve/1"));
+    assert!(bare[0]["diagnostics"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .any(|d| d["code"] == "timestamp-too-old"));
+}
+
+fn lint_at(now: &str, input: &str) -> Vec<Value> {
+    let out = Command::cargo_bin("metrica-s2s")
+        .expect("binary")
+        .args(["lint", "--format", "json", "--now", now, input])
+        .output()
+        .expect("runs");
+    json_lines(&out.stdout)
+}

@@ -1,22 +1,25 @@
 //! `metrica-s2s lint`: judge tracking URLs and access logs with the rule engine.
 //!
-//! Input streams through in batches: a batch is split across the cores, each with its own
-//! `Validator` (and UA cache), and the results are written back in input order, so memory stays
-//! flat whatever the size of the log.
+//! Input streams through in batches: a reader thread fills them, one worker per core judges
+//! them with its own `Validator` (and UA cache), and the main thread writes results back in
+//! input order. Channels are bounded, so memory stays flat whatever the size of the log.
 
 use crate::{exit, render};
 use clap::{Args, ValueEnum};
 use metrica_s2s_rules::{
-    parse_input, Code, Context, Diagnostic, Kind, Settings, Severity, Validator,
+    lossy, parse_input, Code, Context, Diagnostic, Kind, Settings, Severity, Validator,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Mutex};
 
-/// Lines per batch: large enough to keep both cores busy, small enough to stay in cache.
-const BATCH_LINES: usize = 8192;
+/// Lines per batch: enough to make handing a batch over cheap, few enough that the batches in
+/// flight stay a few megabytes.
+const BATCH_LINES: usize = 4096;
 
 #[derive(Debug, Args)]
 pub struct LintArgs {
@@ -30,7 +33,8 @@ pub struct LintArgs {
     /// text for a person (colour on a terminal), json for machines (one object per line).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Judge the time rules as if it were this Unix time (default: the system clock).
+    /// Judge the time rules as if it were this Unix time (default: the system clock). An
+    /// access-log line is judged at the time it logged instead.
     #[arg(long, value_name = "UNIX_SECONDS")]
     now: Option<u64>,
     /// The event kind of inputs whose host does not say (request targets, other hosts).
@@ -97,40 +101,47 @@ struct Batch {
     lines: Vec<(u64, Range<usize>)>,
 }
 
-struct Linter {
+impl Batch {
+    fn push(&mut self, line_no: u64, line: &[u8]) {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let trimmed = line.trim_ascii_start();
+        if trimmed.is_empty() || trimmed.starts_with(b"#") {
+            return;
+        }
+        let start = self.buf.len();
+        self.buf.extend_from_slice(line);
+        self.lines.push((line_no, start..self.buf.len()));
+    }
+}
+
+/// What every worker needs to judge a batch.
+struct Config {
     settings: Settings,
     now: u64,
     kind: Option<Kind>,
     format: Format,
     color: bool,
-    workers: Vec<Validator>,
 }
 
 pub fn run(args: LintArgs) -> anyhow::Result<u8> {
-    let settings = Settings::default();
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
         .max(1);
-    let mut linter = Linter {
+    let stdout = io::stdout();
+    let config = Config {
+        settings: Settings::default(),
         now: args.now.unwrap_or_else(system_now),
         kind: args.kind.map(Kind::from),
         format: args.format,
-        color: false,
-        workers: (0..jobs)
-            .map(|_| Validator::new(settings.ua_cache_entries))
-            .collect(),
-        settings,
+        color: args.format == Format::Text && render::use_color(&stdout),
     };
-    let stdout = io::stdout();
-    let color = args.format == Format::Text && render::use_color(&stdout);
-    linter.color = color;
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut tally = Tally::default();
-    let result = linter.run_all(&args, &mut out, &mut tally);
-    let result = result.and_then(|()| {
-        if linter.format == Format::Text {
-            write_summary(&mut out, &tally, linter.color)?;
+    let result = pipeline(&args, &config, jobs, &mut out, &mut tally).and_then(|()| {
+        if config.format == Format::Text {
+            write_summary(&mut out, &tally, config.color)?;
         }
         out.flush()
     });
@@ -153,131 +164,135 @@ fn system_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-impl Linter {
-    fn run_all(
-        &mut self,
-        args: &LintArgs,
-        out: &mut dyn Write,
-        tally: &mut Tally,
-    ) -> io::Result<()> {
-        let mut batch = Batch::default();
-        for (i, url) in args.urls.iter().enumerate() {
-            push_line(&mut batch, i as u64 + 1, url.as_bytes());
+/// Reader thread → `jobs` workers → this thread, which writes results in input order. The
+/// channels are bounded, so at most a few batches are in memory whatever the input's size.
+fn pipeline(
+    args: &LintArgs,
+    config: &Config,
+    jobs: usize,
+    out: &mut dyn Write,
+    tally: &mut Tally,
+) -> io::Result<()> {
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Batch)>(jobs * 2);
+    let work_rx = Mutex::new(work_rx);
+    let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Vec<u8>, Tally)>(jobs * 2);
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let reader = s.spawn(|| read_batches(args, work_tx, &stop));
+        for _ in 0..jobs {
+            let done_tx = done_tx.clone();
+            let (work_rx, stop) = (&work_rx, &stop);
+            s.spawn(move || {
+                let mut validator = Validator::new(config.settings.ua_cache_entries);
+                // After a stop, keep draining so the reader is never left blocked.
+                while let Some((idx, batch)) = next_batch(work_rx) {
+                    if stop.load(Ordering::Relaxed) {
+                        continue;
+                    }
+                    let (bytes, t) = config.judge(&mut validator, &batch);
+                    if done_tx.send((idx, bytes, t)).is_err() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
+            });
         }
-        self.flush_batch(&mut batch, out, tally)?;
-        let reader: Option<Box<dyn Read>> = match &args.file {
-            Some(p) if p.as_os_str() == "-" => Some(Box::new(io::stdin().lock())),
-            Some(p) => Some(Box::new(
-                std::fs::File::open(p).map_err(|e| with_path(e, "cannot open", p))?,
-            )),
-            None if args.urls.is_empty() => Some(Box::new(io::stdin().lock())),
-            None => None,
-        };
-        let Some(reader) = reader else { return Ok(()) };
-        let name = args
-            .file
-            .as_ref()
-            .map_or_else(|| "stdin".into(), |p| p.display().to_string());
-        let mut reader = BufReader::with_capacity(1 << 18, reader);
-        let mut line = Vec::new();
-        let mut line_no = 0u64;
-        loop {
-            line.clear();
-            let n = reader.read_until(b'\n', &mut line).map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("cannot read {name} after line {line_no}: {e}"),
-                )
-            })?;
-            if n == 0 {
+        drop(done_tx);
+        let mut pending = BTreeMap::new();
+        let mut next = 0u64;
+        let mut written = Ok(());
+        for (idx, bytes, t) in done_rx.iter() {
+            pending.insert(idx, (bytes, t));
+            while let Some((bytes, t)) = pending.remove(&next) {
+                written = written.and_then(|()| out.write_all(&bytes));
+                tally.add(t);
+                next += 1;
+            }
+            if written.is_err() {
+                stop.store(true, Ordering::Relaxed);
                 break;
             }
-            line_no += 1;
-            push_line(&mut batch, line_no, &line);
-            if batch.lines.len() >= BATCH_LINES {
-                self.flush_batch(&mut batch, out, tally)?;
-            }
         }
-        self.flush_batch(&mut batch, out, tally)
-    }
+        drop(done_rx);
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the input reader panicked")));
+        written.and(read)
+    })
+}
 
-    /// Judges a batch on every worker and writes the results in input order.
-    fn flush_batch(
-        &mut self,
-        batch: &mut Batch,
-        out: &mut dyn Write,
-        tally: &mut Tally,
-    ) -> io::Result<()> {
+fn next_batch(rx: &Mutex<mpsc::Receiver<(u64, Batch)>>) -> Option<(u64, Batch)> {
+    rx.lock().ok()?.recv().ok()
+}
+
+/// Sends the arguments, then the file or stdin, in numbered batches.
+fn read_batches(
+    args: &LintArgs,
+    tx: mpsc::SyncSender<(u64, Batch)>,
+    stop: &AtomicBool,
+) -> io::Result<()> {
+    let mut idx = 0u64;
+    let mut send = |batch: &mut Batch| -> bool {
         if batch.lines.is_empty() {
+            return true;
+        }
+        let ok = !stop.load(Ordering::Relaxed) && tx.send((idx, std::mem::take(batch))).is_ok();
+        idx += 1;
+        ok
+    };
+    let mut batch = Batch::default();
+    for (i, url) in args.urls.iter().enumerate() {
+        batch.push(i as u64 + 1, url.as_bytes());
+    }
+    if !send(&mut batch) {
+        return Ok(());
+    }
+    let reader: Box<dyn Read> = match &args.file {
+        Some(p) if p.as_os_str() == "-" => Box::new(io::stdin().lock()),
+        Some(p) => Box::new(std::fs::File::open(p).map_err(|e| with_path(e, "cannot open", p))?),
+        None if args.urls.is_empty() => Box::new(io::stdin().lock()),
+        None => return Ok(()),
+    };
+    let name = args
+        .file
+        .as_ref()
+        .map_or_else(|| "stdin".into(), |p| p.display().to_string());
+    let mut reader = BufReader::with_capacity(1 << 18, reader);
+    let mut line = Vec::new();
+    let mut line_no = 0u64;
+    loop {
+        line.clear();
+        let n = match reader.read_until(b'\n', &mut line) {
+            Ok(n) => n,
+            Err(e) => {
+                // What was read is still judged and written before the error is reported.
+                send(&mut batch);
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("cannot read {name} after line {line_no}: {e}"),
+                ));
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        batch.push(line_no, &line);
+        if batch.lines.len() >= BATCH_LINES && !send(&mut batch) {
             return Ok(());
         }
-        let per_worker = batch.lines.len().div_ceil(self.workers.len());
-        let chunks: Vec<&[(u64, Range<usize>)]> = batch.lines.chunks(per_worker).collect();
-        let job = Job {
-            settings: &self.settings,
-            now: self.now,
-            kind: self.kind,
-            format: self.format,
-            color: self.color,
-            buf: &batch.buf,
-        };
-        let results: Vec<(Vec<u8>, Tally)> = if chunks.len() == 1 {
-            vec![job.judge(&mut self.workers[0], chunks[0])]
-        } else {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = self
-                    .workers
-                    .iter_mut()
-                    .zip(&chunks)
-                    .map(|(v, lines)| s.spawn(move || job.judge(v, lines)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                    .collect()
-            })
-        };
-        for (text, t) in results {
-            out.write_all(&text)?;
-            tally.add(t);
-        }
-        batch.buf.clear();
-        batch.lines.clear();
-        Ok(())
     }
+    send(&mut batch);
+    Ok(())
 }
 
-fn push_line(batch: &mut Batch, line_no: u64, line: &[u8]) {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let trimmed = line.trim_ascii_start();
-    if trimmed.is_empty() || trimmed.starts_with(b"#") {
-        return;
-    }
-    let start = batch.buf.len();
-    batch.buf.extend_from_slice(line);
-    batch.lines.push((line_no, start..batch.buf.len()));
-}
-
-/// What every worker of one batch shares.
-#[derive(Clone, Copy)]
-struct Job<'a> {
-    settings: &'a Settings,
-    now: u64,
-    kind: Option<Kind>,
-    format: Format,
-    color: bool,
-    buf: &'a [u8],
-}
-
-impl Job<'_> {
-    fn judge(self, validator: &mut Validator, lines: &[(u64, Range<usize>)]) -> (Vec<u8>, Tally) {
-        let mut ctx = Context::new(self.now, self.settings);
+impl Config {
+    fn judge(&self, validator: &mut Validator, batch: &Batch) -> (Vec<u8>, Tally) {
+        let mut ctx = Context::new(self.now, &self.settings);
         ctx.kind = self.kind;
-        let mut out = Vec::with_capacity(lines.len() * 64);
+        let mut out = Vec::with_capacity(batch.buf.len() + batch.lines.len() * 64);
         let mut tally = Tally::default();
-        for (line_no, range) in lines {
-            let input = &self.buf[range.clone()];
+        for (line_no, range) in &batch.lines {
+            let input = &batch.buf[range.clone()];
             let (kind, diags) = match parse_input(input) {
                 Ok(req) => (req.kind().or(self.kind), validator.validate(&req, &ctx)),
                 Err(d) => (None, vec![d]),
@@ -292,7 +307,7 @@ impl Job<'_> {
                 Format::Json => {
                     let report = LineReport {
                         line: *line_no,
-                        input: &String::from_utf8_lossy(input),
+                        input: &lossy(input),
                         kind,
                         valid,
                         diagnostics: &diags,

@@ -23,35 +23,47 @@ impl Decoded<'_> {
 
 /// Decodes `%XX` escapes, and `+` as a space when `plus_as_space` (query strings).
 pub fn percent_decode(raw: &[u8], plus_as_space: bool) -> Decoded<'_> {
-    let needs_work = raw
-        .iter()
-        .any(|&b| b == b'%' || (plus_as_space && b == b'+'));
-    if !needs_work {
+    let special = |hay: &[u8]| {
+        if plus_as_space {
+            memchr::memchr2(b'%', b'+', hay)
+        } else {
+            memchr::memchr(b'%', hay)
+        }
+    };
+    let Some(first) = special(raw) else {
         return Decoded {
             bytes: Cow::Borrowed(raw),
             bad_escape: None,
         };
-    }
+    };
     let mut out = Vec::with_capacity(raw.len());
     let mut bad_escape = None;
-    let mut i = 0;
+    let mut i = first;
+    out.extend_from_slice(&raw[..i]);
     while i < raw.len() {
         match raw[i] {
             b'%' => match (raw.get(i + 1).and_then(hex), raw.get(i + 2).and_then(hex)) {
                 (Some(hi), Some(lo)) => {
                     out.push(hi << 4 | lo);
                     i += 3;
-                    continue;
                 }
                 _ => {
                     bad_escape.get_or_insert(i);
                     out.push(b'%');
+                    i += 1;
                 }
             },
-            b'+' if plus_as_space => out.push(b' '),
-            b => out.push(b),
+            b'+' if plus_as_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                // Copy the plain run up to the next special byte in one go.
+                let run = special(&raw[i..]).unwrap_or(raw.len() - i);
+                out.extend_from_slice(&raw[i..i + run.max(1)]);
+                i += run.max(1);
+            }
         }
-        i += 1;
     }
     Decoded {
         bytes: Cow::Owned(out),

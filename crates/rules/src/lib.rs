@@ -6,6 +6,18 @@
 //!
 //! The flow is `parse_input` (bytes of one line or request target, raw spans kept) then
 //! [`validate`] (a list of [`Diagnostic`]s, empty for a clean request).
+//!
+//! ```
+//! use metrica_s2s_rules::{parse_input, validate, Code, Context, Settings};
+//!
+//! let settings = Settings::default();
+//! let ctx = Context::new(1_795_860_000, &settings); // "now", passed in
+//! let req = parse_input(b"/serve/1234567890123456789?click_id=1&device_ip=203.0.113.7:51234\
+//!     &device_ua=Mozilla%2F5.0%20(Linux%3B%20Android%2014)&click_timestamp=1795859990").unwrap();
+//! let found = validate(&req, &ctx);
+//! assert_eq!(found[0].code, Code::IpWithPort);
+//! assert_eq!(found[0].message, r#"device_ip "203.0.113.7:51234" carries a port (51234)"#);
+//! ```
 
 mod catalogue;
 mod checks;
@@ -23,7 +35,7 @@ mod validate;
 pub use catalogue::{Code, Group, Rule, SeverityPolicy, GROUPS};
 pub use decode::{percent_decode, Decoded};
 pub use diagnostic::{Diagnostic, Severity};
-pub use escape::{is_unsafe_char, quote, quote_str};
+pub use escape::{is_unsafe_char, lossy, quote, quote_str};
 pub use hosts::{kind_for_host, Kind, REAL_DOMAINS};
 pub use parse::{parse_input, Param, Request, Span};
 pub use settings::{Context, Platform, Settings, TrackerStatus};

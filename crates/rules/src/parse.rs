@@ -66,6 +66,9 @@ pub struct Request<'a> {
     /// Text after a raw `#`: HTTP clients never send it.
     pub fragment: Option<Span>,
     pub params: Vec<Param>,
+    /// When an access-log line says the request arrived (Unix seconds): the "now" its time
+    /// rules are judged at, since the log was written then, not when it is linted.
+    pub logged_at: Option<u64>,
 }
 
 impl<'a> Request<'a> {
@@ -120,6 +123,7 @@ pub fn parse_input(input: &[u8]) -> Result<Request<'_>, Diagnostic> {
         query: None,
         fragment: None,
         params: Vec::new(),
+        logged_at: None,
     };
     if start == end {
         return Err(not_a_url(input, "the line is empty"));
@@ -155,6 +159,7 @@ fn read_any(req: &mut Request<'_>, start: usize, end: usize) -> Result<(), Diagn
         return Ok(());
     }
     if let Some((s, e)) = quoted_request_line(line) {
+        req.logged_at = log_time(&line[..s]);
         return read_request_line(req, start + s, start + e);
     }
     Err(not_a_url(
@@ -264,15 +269,51 @@ fn quoted_request_line(line: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
+/// The `[28/Nov/2026:10:00:00 +0000]` time of a common or combined log format line.
+fn log_time(prefix: &[u8]) -> Option<u64> {
+    let open = memchr::memchr(b'[', prefix)?;
+    // `dd/Mon/yyyy:HH:MM:SS +zzzz]`: 27 bytes, so every index below is in range.
+    let t = prefix.get(open + 1..open + 28)?;
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let d = t.get(r)?;
+        d.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| std::str::from_utf8(d).ok()?.parse().ok())?
+    };
+    const MONTHS: [&[u8]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    let month = MONTHS.iter().position(|m| *m == &t[3..6])? as u32 + 1;
+    let (day, year, h, m, sec) = (
+        num(0..2)?,
+        num(7..11)?,
+        num(12..14)?,
+        num(15..17)?,
+        num(18..20)?,
+    );
+    if t[2] != b'/' || t[6] != b'/' || t[11] != b':' || t[20] != b' ' || t[26] != b']' {
+        return None;
+    }
+    let zone = i64::from(num(22..24)? * 3600 + num(24..26)? * 60);
+    let zone = match t[21] {
+        b'+' => zone,
+        b'-' => -zone,
+        _ => return None,
+    };
+    if !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    let local = crate::clock::unix_from_utc(i64::from(year), month, day, h, m, sec);
+    u64::try_from(local - zone).ok()
+}
+
 fn read_origin(req: &mut Request<'_>, start: usize, end: usize) {
     let input = req.input;
-    let p_end = input[start..end]
-        .iter()
-        .position(|b| matches!(b, b'?' | b'#'))
-        .map_or(end, |i| start + i);
+    let p_end = memchr::memchr2(b'?', b'#', &input[start..end]).map_or(end, |i| start + i);
     req.path = Span::new(start, p_end);
     let mut q_end = end;
-    if let Some(h) = input[p_end..end].iter().position(|&b| b == b'#') {
+    if let Some(h) = memchr::memchr(b'#', &input[p_end..end]) {
         q_end = p_end + h;
         req.fragment = Some(Span::new(q_end + 1, end));
     }
@@ -285,59 +326,57 @@ fn split_params(req: &mut Request<'_>) {
     let Some(q) = req.query else { return };
     let mut start = q.start;
     while start <= q.end {
-        let end = req.input[start..q.end]
-            .iter()
-            .position(|&b| b == b'&')
-            .map_or(q.end, |i| start + i);
+        let end = memchr::memchr(b'&', &req.input[start..q.end]).map_or(q.end, |i| start + i);
         if end > start {
             let piece = &req.input[start..end];
-            req.params
-                .push(match piece.iter().position(|&b| b == b'=') {
-                    Some(eq) => Param {
-                        key: Span::new(start, start + eq),
-                        value: Some(Span::new(start + eq + 1, end)),
-                    },
-                    None => Param {
-                        key: Span::new(start, end),
-                        value: None,
-                    },
-                });
+            req.params.push(match memchr::memchr(b'=', piece) {
+                Some(eq) => Param {
+                    key: Span::new(start, start + eq),
+                    value: Some(Span::new(start + eq + 1, end)),
+                },
+                None => Param {
+                    key: Span::new(start, end),
+                    value: None,
+                },
+            });
         }
         start = end + 1;
     }
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).rposition(|w| w == needle)
+    memchr::memmem::rfind(hay, needle)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parts(
-        input: &str,
-    ) -> (
-        Option<String>,
-        Option<String>,
-        String,
-        Vec<(String, Option<String>)>,
-    ) {
+    /// Method, host, path and `(key, value)` pairs of an input, as text.
+    struct Parts {
+        method: Option<String>,
+        host: Option<String>,
+        path: String,
+        params: Vec<(String, Option<String>)>,
+    }
+
+    fn parts(input: &str) -> Parts {
         let r = parse_input(input.as_bytes()).expect("parses");
         let s = |sp: Span| String::from_utf8_lossy(r.bytes(sp)).into_owned();
-        (
-            r.method.map(s),
-            r.host.map(s),
-            s(r.path),
-            r.params
+        Parts {
+            method: r.method.map(s),
+            host: r.host.map(s),
+            path: s(r.path),
+            params: r
+                .params
                 .iter()
                 .map(|p| (s(p.key), p.value.map(s)))
                 .collect(),
-        )
+        }
     }
 
     #[test]
@@ -354,14 +393,27 @@ mod tests {
             "GET http://redirect.appmetrica.yandex.com/serve/42?a=1&noredirect HTTP/1.0",
             r#"203.0.113.9 - - [28/Nov/2026:10:00:00 +0000] "GET /serve/42?a=1&noredirect HTTP/1.1" 204 0 "-" "curl/8""#,
         ] {
-            let (_, _, path, params) = parts(input);
-            assert_eq!(path, "/serve/42", "{input}");
-            assert_eq!(params, want_params, "{input}");
+            let p = parts(input);
+            assert_eq!(p.path, "/serve/42", "{input}");
+            assert_eq!(p.params, want_params, "{input}");
         }
-        let (method, host, _, _) =
-            parts("GET http://redirect.appmetrica.yandex.com/serve/42 HTTP/1.1");
-        assert_eq!(method.as_deref(), Some("GET"));
-        assert_eq!(host.as_deref(), Some("redirect.appmetrica.yandex.com"));
+        let p = parts("GET http://redirect.appmetrica.yandex.com/serve/42 HTTP/1.1");
+        assert_eq!(p.method.as_deref(), Some("GET"));
+        assert_eq!(p.host.as_deref(), Some("redirect.appmetrica.yandex.com"));
+    }
+
+    #[test]
+    fn access_log_lines_carry_their_time() {
+        let r = parse_input(
+            br#"1.2.3.4 - - [28/Nov/2026:13:00:00 +0300] "GET /serve/1?a=1 HTTP/1.1" 204 0"#,
+        )
+        .expect("parses");
+        assert_eq!(r.logged_at, Some(1_795_860_000));
+        let plain = parse_input(b"GET /serve/1?a=1 HTTP/1.1").expect("parses");
+        assert_eq!(plain.logged_at, None);
+        let garbled = parse_input(br#"x [28/Foo/2026:13:00:00 +0300] "GET /serve/1 HTTP/1.1""#)
+            .expect("parses");
+        assert_eq!(garbled.logged_at, None);
     }
 
     #[test]
@@ -373,8 +425,8 @@ mod tests {
 
     #[test]
     fn raw_spaces_stay_inside_a_request_line_target() {
-        let (_, _, _, params) = parts("GET /serve/1?device_ua=Mozilla/5.0 (Linux) HTTP/1.1");
-        assert_eq!(params[0].1.as_deref(), Some("Mozilla/5.0 (Linux)"));
+        let p = parts("GET /serve/1?device_ua=Mozilla/5.0 (Linux) HTTP/1.1");
+        assert_eq!(p.params[0].1.as_deref(), Some("Mozilla/5.0 (Linux)"));
     }
 
     #[test]

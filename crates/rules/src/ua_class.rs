@@ -106,9 +106,7 @@ pub fn classify_uncached(ua: &str) -> UaClass {
 }
 
 fn library_of(ua: &str) -> Option<&'static str> {
-    let token_end = ua
-        .find(|c: char| matches!(c, '/' | ' ' | ';' | '(' | ','))
-        .unwrap_or(ua.len());
+    let token_end = ua.find(['/', ' ', ';', '(', ',']).unwrap_or(ua.len());
     let token = &ua[..token_end];
     let (_, name) = LIBRARIES
         .iter()
@@ -135,13 +133,19 @@ fn platform_of(ua: &str) -> Option<Platform> {
     if ua.contains("Windows Phone") {
         return None;
     }
-    if ua.contains("Android") || ua.starts_with("Dalvik/") {
+    // iPhone first: some iOS apps name Android in their own product token.
+    if ["iPhone", "iPad", "iPod"].iter().any(|m| ua.contains(m)) {
+        return Some(Platform::Ios);
+    }
+    let android = ua.contains("Android")
+        || ua.contains("android")
+        || ua.starts_with("Dalvik/")
+        || ua.contains("; Adr ")
+        || ua.contains("Silk/");
+    if android {
         return Some(Platform::Android);
     }
-    if ["iPhone", "iPad", "iPod", "iOS"]
-        .iter()
-        .any(|m| ua.contains(m))
-    {
+    if ua.contains("iOS") {
         return Some(Platform::Ios);
     }
     // In-app requests on iOS: `App/1 CFNetwork/1490 Darwin/23.2.0`; the same on a Mac names

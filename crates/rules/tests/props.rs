@@ -117,6 +117,11 @@ proptest! {
     }
 
     #[test]
+    fn arbitrary_access_log_prefixes_never_panic(prefix in "[ -~]{0,40}", time in "[0-9A-Za-z/: +\\[\\]-]{0,32}") {
+        let _ = lint(&format!("{prefix}[{time} \"GET /serve/{TRACKER}?a=1 HTTP/1.1\" 204"));
+    }
+
+    #[test]
     fn arbitrary_query_text_never_panics(q in "[a-z_%&=+#;0-9A-F\\[\\]:./ {}-]{0,200}") {
         let _ = lint(&format!("/serve/{TRACKER}?{q}"));
         let _ = lint(&format!("GET /serve/{TRACKER}?{q} HTTP/1.1"));

@@ -29,6 +29,12 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Findings) {
                     .span(Span::new(span.start + off, span.start + esc_end)),
             );
         }
+        // A macro's braces are explained by the macro.
+        if let (Some(off), false) = (raw.iter().position(|&b| needs_escape(b)), is_macro) {
+            out.push(
+                unencoded(param, raw, off).span(Span::new(span.start + off, span.start + off + 1)),
+            );
+        }
         let Some(text) = text else {
             out.push(invalid_utf8(param, raw, &value.bytes).span(span));
             view.spoiled = true;
@@ -56,7 +62,10 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Findings) {
             continue;
         }
         let strict = matches!(view.kind.canonical(), Some("device_ip" | "click_timestamp"));
-        if let Some(off) = double_escape(text.as_bytes(), strict) {
+        // Only an escaped '%' (%25) can leave an escape behind after one decoding.
+        let twice =
+            memchr::memmem::find(raw, b"%25").and_then(|_| double_escape(text.as_bytes(), strict));
+        if let Some(off) = twice {
             out.push(
                 Draft::new(Code::DoubleEncoded)
                     .param(param)
@@ -66,14 +75,9 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Findings) {
             );
             view.spoiled = true;
         }
-        if let Some(off) = raw.iter().position(|&b| needs_escape(b)) {
-            out.push(
-                unencoded(param, raw, off).span(Span::new(span.start + off, span.start + off + 1)),
-            );
-        }
         if view.kind.canonical() == Some("device_ua") {
-            if let (Some(plus), true) = (raw.iter().position(|&b| b == b'+'), contains(raw, b"%20"))
-            {
+            let plus = memchr::memchr(b'+', raw).filter(|_| contains(raw, b"%20"));
+            if let Some(plus) = plus {
                 out.push(
                     Draft::new(Code::AmbiguousPlus)
                         .value(raw)
@@ -108,8 +112,7 @@ fn needs_escape(b: u8) -> bool {
     matches!(
         b,
         b' ' | b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}'
-    ) || b < 0x20
-        || b >= 0x7F
+    ) || !(0x20..0x7F).contains(&b)
 }
 
 fn unencoded(param: &str, raw: &[u8], off: usize) -> Draft {
@@ -191,6 +194,9 @@ fn cp1251_text(bytes: &[u8]) -> Option<String> {
 /// `__X__`, `%%X%%`, `#X#`.
 pub(super) fn macro_name(value: &str) -> Option<&str> {
     let v = value.trim();
+    if !v.starts_with(['{', '$', '[', '_', '%', '#']) {
+        return None;
+    }
     let pairs: [(&str, &str); 7] = [
         ("{{", "}}"),
         ("${", "}"),
@@ -226,11 +232,11 @@ fn is_placeholder(value: &str) -> bool {
         "(null)",
     ];
     let v = value.trim();
-    TEXTS.iter().any(|t| t.eq_ignore_ascii_case(v))
+    v.len() <= 9 && TEXTS.iter().any(|t| t.eq_ignore_ascii_case(v))
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(hay, needle).is_some()
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ pub(crate) fn check_value(text: &str) -> Vec<Draft> {
             if let Ok(addr) = inner.parse::<Ipv6Addr>() {
                 if let Some(port) = after.strip_prefix(':') {
                     return vec![draft(Code::IpWithPort)
-                        .quoted("port", port.as_bytes())
+                        .arg("port", shown_port(port))
                         .arg("address", addr.to_string())];
                 }
                 if after.is_empty() {
@@ -64,7 +64,7 @@ pub(crate) fn check_value(text: &str) -> Vec<Draft> {
         if !port.contains(':') {
             if let Ok(a) = addr.parse::<Ipv4Addr>() {
                 return vec![draft(Code::IpWithPort)
-                    .quoted("port", port.as_bytes())
+                    .arg("port", shown_port(port))
                     .arg("address", a.to_string())];
             }
         }
@@ -75,6 +75,15 @@ pub(crate) fn check_value(text: &str) -> Vec<Draft> {
     match text.parse::<IpAddr>() {
         Ok(addr) => classify(addr, v),
         Err(_) => vec![draft(Code::IpInvalid)],
+    }
+}
+
+/// A port as sent: bare when it is a number, quoted and escaped when it is anything else.
+fn shown_port(port: &str) -> String {
+    if !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()) {
+        port.to_owned()
+    } else {
+        crate::escape::quote_str(port)
     }
 }
 

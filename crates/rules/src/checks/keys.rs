@@ -105,9 +105,13 @@ pub(crate) fn intended_key(key: &str) -> Option<&'static str> {
         4..=5 => 1,
         _ => 2,
     };
+    // Optimal string alignment: edits and adjacent swaps (`clikc`), without the allocation
+    // of the unrestricted Damerau distance. A length gap beyond the limit cannot match.
+    let len = folded.len();
     KNOWN
         .iter()
-        .map(|k| (strsim::damerau_levenshtein(&folded, k), *k))
+        .filter(|k| k.len().abs_diff(len) <= limit)
+        .map(|k| (strsim::osa_distance(&folded, k), *k))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)

@@ -87,6 +87,8 @@ impl Scope<'_, '_> {
 }
 
 pub(crate) fn run(req: &Request<'_>, ctx: &Context<'_>, ua: &mut UaClassifier, out: &mut Findings) {
+    let logged = req.logged_at.map(|now| Context { now, ..*ctx });
+    let ctx = logged.as_ref().unwrap_or(ctx);
     if !request::check(req, ctx, out) {
         return;
     }
@@ -94,12 +96,14 @@ pub(crate) fn run(req: &Request<'_>, ctx: &Context<'_>, ua: &mut UaClassifier, o
         .params
         .iter()
         .map(|p| {
-            let key =
-                String::from_utf8_lossy(&percent_decode(req.bytes(p.key), true).bytes).into_owned();
+            let key = match percent_decode(req.bytes(p.key), true).bytes {
+                Cow::Borrowed(b) => crate::escape::lossy(b),
+                Cow::Owned(v) => Cow::Owned(crate::escape::lossy(&v).into_owned()),
+            };
             View {
                 raw: *p,
                 kind: canonical_key(&key),
-                key: Cow::Owned(key),
+                key,
                 value: p.value.map(|v| percent_decode(req.bytes(v), true)),
                 spoiled: false,
                 not_data: false,

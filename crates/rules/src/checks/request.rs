@@ -36,8 +36,8 @@ pub(super) fn check(req: &Request<'_>, ctx: &Context<'_>, out: &mut Findings) ->
                 .span(id_span),
         ),
         None => {
-            if let (Some(lookup), Some(n)) = (ctx.trackers, req.tracking_number()) {
-                if lookup(n) == TrackerStatus::Unknown {
+            if let Some(lookup) = ctx.trackers {
+                if req.tracking_number().map(lookup) == Some(TrackerStatus::Unknown) {
                     out.push(Draft::new(Code::TrackingIdUnknown).value(id).span(id_span));
                 }
             }

@@ -22,7 +22,13 @@ pub(super) fn check(scope: &Scope<'_, '_>, classifier: &mut UaClassifier, out: &
     }
     let span = view.value_span();
     let raw = ua.as_bytes();
-    if let Some((offset, c)) = ua.chars().enumerate().find(|(_, c)| c.is_control()) {
+    // C0 controls and DEL are single bytes; C1 controls need a char scan, for non-ASCII only.
+    let control = ua.bytes().any(|b| b < 0x20 || b == 0x7F)
+        || (!ua.is_ascii() && ua.chars().any(char::is_control));
+    let first_control = control
+        .then(|| ua.chars().enumerate().find(|(_, c)| c.is_control()))
+        .flatten();
+    if let Some((offset, c)) = first_control {
         out.push(
             Draft::new(Code::UaControlChars)
                 .value(raw)
@@ -69,8 +75,8 @@ pub(super) fn check(scope: &Scope<'_, '_>, classifier: &mut UaClassifier, out: &
 }
 
 fn truncated(ua: &str, next_key: Option<&str>) -> Option<Draft> {
-    let opens = ua.matches('(').count();
-    let closes = ua.matches(')').count();
+    let opens = ua.bytes().filter(|&b| b == b'(').count();
+    let closes = ua.bytes().filter(|&b| b == b')').count();
     let mut reason = if opens > closes {
         format!("it opens {opens} parenthesis group(s) and closes only {closes}")
     } else {
@@ -141,7 +147,11 @@ fn platform_mismatch(scope: &Scope<'_, '_>, ua: &str, class: &UaClass, out: &mut
             );
         }
     }
-    if let (Some(lookup), Some(id)) = (scope.ctx.trackers, scope.req.tracking_number()) {
+    let tracker = scope
+        .ctx
+        .trackers
+        .and_then(|lookup| Some((lookup, scope.req.tracking_number()?)));
+    if let Some((lookup, id)) = tracker {
         if let TrackerStatus::Known(Some(app_platform)) = lookup(id) {
             if app_platform != ua_platform {
                 let view = scope.get("device_ua");

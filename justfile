@@ -1,0 +1,30 @@
+# Conveniences over the same cargo commands the README and .ci/run use.
+
+default:
+    @just --list
+
+# What CI runs: formatting, lints, every test.
+check:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+    cargo test --workspace --locked
+
+test:
+    cargo test --workspace
+
+# Lint AppMetrica's own documentation examples (the README's first command).
+demo:
+    cargo run --release -- lint --file fixtures/requests/documentation.txt
+
+# Regenerate docs/rules.md from the catalogue (tests/docs.rs fails when it is stale).
+docs:
+    cargo run -q -- explain --markdown > docs/rules.md
+
+# Criterion: the engine per request beside a bare form_urlencoded decode of the same query.
+bench:
+    cargo bench -p metrica-s2s-rules --bench validate
+
+# 1,000,000-line synthetic log: metrica-s2s lint against a bare split+decode pass, same run.
+bench-lint lines="1000000":
+    cargo build --release -p metrica-s2s -p metrica-s2s-bench
+    target/release/s2s-bench lint --lines {{lines}}
