@@ -8,13 +8,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
 
 pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Findings) {
-    let Some(view) = scope.get("device_ip") else {
+    let Some((view, text)) = scope.data("device_ip") else {
         return;
     };
-    let Some(text) = view.usable() else { return };
-    if text.is_empty() {
-        return;
-    }
     let span = view.value_span();
     for d in check_value(text) {
         out.push(d.span(span));

@@ -84,6 +84,14 @@ impl Scope<'_, '_> {
                 .find(|p| p.kind.canonical() == Some(name))
         })
     }
+
+    /// The parameter `name` with its decoded text, when that text is non-empty data worth a
+    /// value check (not spoiled by an encoding error, not a macro or placeholder).
+    pub fn data(&self, name: &str) -> Option<(&View<'_>, &str)> {
+        let view = self.get(name)?;
+        let text = view.usable().filter(|t| !t.is_empty())?;
+        Some((view, text))
+    }
 }
 
 pub(crate) fn run(req: &Request<'_>, ctx: &Context<'_>, ua: &mut UaClassifier, out: &mut Findings) {

@@ -11,13 +11,9 @@ use crate::diagnostic::Draft;
 use crate::settings::Settings;
 
 pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Findings) {
-    let Some(view) = scope.get("click_timestamp") else {
+    let Some((view, text)) = scope.data("click_timestamp") else {
         return;
     };
-    let Some(text) = view.usable() else { return };
-    if text.is_empty() {
-        return;
-    }
     let span = view.value_span();
     for d in check_value(text, scope.ctx.now, scope.ctx.settings) {
         out.push(d.span(span));

@@ -13,13 +13,9 @@ const TYPICAL_LIMITS: &[usize] = &[
 ];
 
 pub(super) fn check(scope: &Scope<'_, '_>, classifier: &mut UaClassifier, out: &mut Findings) {
-    let Some(view) = scope.get("device_ua") else {
+    let Some((view, ua)) = scope.data("device_ua") else {
         return;
     };
-    let Some(ua) = view.usable() else { return };
-    if ua.is_empty() {
-        return;
-    }
     let span = view.value_span();
     let raw = ua.as_bytes();
     // C0 controls and DEL are single bytes; C1 controls need a char scan, for non-ASCII only.
@@ -120,10 +116,7 @@ fn platform_mismatch(scope: &Scope<'_, '_>, ua: &str, class: &UaClass, out: &mut
         ("oaid", Platform::Android),
     ];
     for (name, id_platform) in ids {
-        let Some(view) = scope.get(name) else {
-            continue;
-        };
-        let Some(id) = view.usable().filter(|v| !v.is_empty()) else {
+        let Some((view, id)) = scope.data(name) else {
             continue;
         };
         if *id_platform != ua_platform {
