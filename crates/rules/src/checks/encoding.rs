@@ -92,12 +92,17 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Findings) {
             .params
             .last()
             .filter(|p| p.raw.span().end == hash.start);
+        // Quote what was meant to be sent: the cut value, the '#' and what followed it.
+        let meant = Span::new(cut.map_or(hash.start, |p| p.value_span().start), frag.end);
         let mut d = Draft::new(Code::UnencodedCharacter)
             .arg("what", "'#'")
-            .quoted("value", frag.of(input))
+            .quoted("value", meant.of(input))
             .arg(
                 "consequence",
-                "a raw '#' starts the URL fragment, so it and everything after it (quoted above) is never sent: encode it as %23",
+                format!(
+                    "a raw '#' starts the URL fragment, so everything after it ({}) is never sent: encode it as %23",
+                    crate::escape::quote(frag.of(input))
+                ),
             )
             .span(hash);
         if let Some(p) = cut {
@@ -163,11 +168,20 @@ fn invalid_utf8(param: &str, raw: &[u8], decoded: &[u8]) -> Draft {
         .flat_map(|c| c.invalid().iter().copied())
         .collect();
     let shown: Vec<String> = bad.iter().take(8).map(|b| format!("{b:02X}")).collect();
+    let latin1: String = bad.iter().take(24).map(|&b| char::from(b)).collect();
     let fix = match cp1251_text(&bad) {
-        Some(cyr) => format!(
+        // Three or more letters that all read as Cyrillic are almost surely Windows-1251.
+        Some(cyr) if bad.len() >= 3 => format!(
             "the bytes read as Windows-1251 Cyrillic (\"{cyr}\"): convert the text to UTF-8 before percent-encoding it"
         ),
-        None => "convert the value to UTF-8 before percent-encoding it (the bytes look like a legacy single-byte encoding such as Latin-1 or Windows-125x)".to_owned(),
+        Some(cyr) => format!(
+            "the bytes read as {} in Latin-1 or \"{cyr}\" in Windows-1251: convert the text to UTF-8 before percent-encoding it",
+            crate::escape::quote_str(&latin1)
+        ),
+        None => format!(
+            "convert the value to UTF-8 before percent-encoding it (the bytes look like a legacy single-byte encoding; in Latin-1 they read {})",
+            crate::escape::quote_str(&latin1)
+        ),
     };
     Draft::new(Code::InvalidUtf8)
         .param(param)
