@@ -4,6 +4,7 @@ mod exit;
 mod explain;
 mod lint;
 mod render;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Check tracking URLs, request targets, request lines or access logs against the rules.
     Lint(lint::LintArgs),
+    /// Run the mock AppMetrica S2S endpoints: judge, answer like AppMetrica, keep a journal.
+    Serve(serve::ServeArgs),
     /// Explain a diagnostic code: what triggers it, why it matters, a bad and a fixed example.
     Explain(explain::ExplainArgs),
 }
@@ -29,6 +32,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Lint(args) => lint::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

@@ -53,9 +53,11 @@ impl Diagnostic {
 }
 
 /// A diagnostic being assembled: arguments are collected, then the rule's templates rendered
-/// once. Only requests with findings pay for this; a clean request never builds one.
+/// once. Only requests with findings pay for this; a clean request never builds one. Public so
+/// that the stateful rules (the mock's click-id memory, the conformance runner's checks) fill
+/// the same catalogue templates.
 #[derive(Debug)]
-pub(crate) struct Draft {
+pub struct Draft {
     code: Code,
     param: Option<String>,
     severity: Option<Severity>,
@@ -64,7 +66,7 @@ pub(crate) struct Draft {
 }
 
 impl Draft {
-    pub(crate) fn new(code: Code) -> Draft {
+    pub fn new(code: Code) -> Draft {
         Draft {
             code,
             param: code.rule().param.map(str::to_owned),
@@ -74,38 +76,38 @@ impl Draft {
         }
     }
 
-    pub(crate) fn param(mut self, param: &str) -> Draft {
+    pub fn param(mut self, param: &str) -> Draft {
         self.param = Some(param.to_owned());
         self
     }
 
     /// A trusted argument: text metrica-s2s wrote itself.
-    pub(crate) fn arg(mut self, name: &'static str, value: impl Into<String>) -> Draft {
+    pub fn arg(mut self, name: &'static str, value: impl Into<String>) -> Draft {
         self.args.push((name, value.into()));
         self
     }
 
     /// A user-controlled argument: quoted and escaped.
-    pub(crate) fn quoted(self, name: &'static str, value: &[u8]) -> Draft {
+    pub fn quoted(self, name: &'static str, value: &[u8]) -> Draft {
         self.arg(name, quote(value))
     }
 
     /// The offending value, quoted, as the `{value}` argument.
-    pub(crate) fn value(self, value: &[u8]) -> Draft {
+    pub fn value(self, value: &[u8]) -> Draft {
         self.quoted("value", value)
     }
 
-    pub(crate) fn span(mut self, span: Span) -> Draft {
+    pub fn span(mut self, span: Span) -> Draft {
         self.span = Some(span);
         self
     }
 
-    pub(crate) fn severity(mut self, severity: Severity) -> Draft {
+    pub fn severity(mut self, severity: Severity) -> Draft {
         self.severity = Some(severity);
         self
     }
 
-    pub(crate) fn finish(self) -> Diagnostic {
+    pub fn finish(self) -> Diagnostic {
         let rule = self.code.rule();
         let severity = self
             .severity

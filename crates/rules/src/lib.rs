@@ -34,7 +34,7 @@ mod validate;
 
 pub use catalogue::{Code, Group, Rule, SeverityPolicy, GROUPS};
 pub use decode::{percent_decode, Decoded};
-pub use diagnostic::{Diagnostic, Severity};
+pub use diagnostic::{Diagnostic, Draft, Severity};
 pub use escape::{is_unsafe_char, lossy, quote, quote_str};
 pub use hosts::{kind_for_host, Kind, REAL_DOMAINS};
 pub use parse::{parse_input, Param, Request, Span};

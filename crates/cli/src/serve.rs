@@ -1,0 +1,161 @@
+//! `metrica-s2s serve`: flags to a running mock.
+
+use crate::exit;
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use metrica_s2s_mock::{serve, Journal, Limits, Listeners, Mode, State, Trackers};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Tracker file (TOML): ids, names, platforms, store URLs. See fixtures/trackers.toml.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address for clicks (AppMetrica's redirect. host). Port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:18080")]
+    click_listen: SocketAddr,
+    /// Address for impressions (AppMetrica's impression. host).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:18081")]
+    impression_listen: SocketAddr,
+    /// strict: requests breaking error rules get 400 problem+json; lenient: 204 always.
+    #[arg(long, value_enum, default_value_t = ModeArg::Strict)]
+    mode: ModeArg,
+    /// Journal entries kept in memory; the oldest are dropped first, and counted.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    journal_capacity: usize,
+    /// Also append every journal entry to this file as one JSON line.
+    #[arg(long, value_name = "PATH")]
+    journal_file: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Connections open at once.
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    max_connections: usize,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ModeArg {
+    Strict,
+    Lenient,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
+    init_logs(args.log_format);
+    let trackers = match &args.config {
+        Some(path) => Trackers::load(path)?,
+        None => Trackers::default(),
+    };
+    let mut journal = Journal::new(args.journal_capacity);
+    if let Some(path) = &args.journal_file {
+        journal = journal
+            .with_file(path)
+            .with_context(|| format!("cannot open journal file {}", path.display()))?;
+    }
+    let mode = match args.mode {
+        ModeArg::Strict => Mode::Strict,
+        ModeArg::Lenient => Mode::Lenient,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let click = tokio::net::TcpListener::bind(args.click_listen)
+            .await
+            .with_context(|| format!("cannot listen on {} for clicks", args.click_listen))?;
+        let impression = tokio::net::TcpListener::bind(args.impression_listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {} for impressions",
+                    args.impression_listen
+                )
+            })?;
+        let state = Arc::new(State::new(mode, trackers, journal));
+        // A closed stdout (a supervisor that ignores it) must not stop the mock.
+        if let Err(e) = banner(&click.local_addr()?, &impression.local_addr()?, &state) {
+            tracing::warn!(error = %e, "could not print the start-up banner");
+        }
+        let limits = Limits {
+            max_connections: args.max_connections,
+            ..Limits::default()
+        };
+        let listeners = Listeners { click, impression };
+        serve(listeners, state.clone(), limits, shutdown_signal())
+            .await
+            .context("the journal file could not be completed")?;
+        tracing::info!(
+            journaled = state.journal.next_seq() - 1,
+            dropped = state.journal.dropped(),
+            "stopped"
+        );
+        Ok(exit::SUCCESS)
+    })
+}
+
+fn banner(click: &SocketAddr, impression: &SocketAddr, state: &State) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "metrica-s2s {} mock, {} mode, journal capacity {}",
+        env!("CARGO_PKG_VERSION"),
+        state.mode.as_str(),
+        state.journal.capacity()
+    )?;
+    writeln!(out, "listening  clicks      http://{click}   (stands in for https://redirect.appmetrica.yandex.com)")?;
+    writeln!(out, "listening  impressions http://{impression}   (stands in for https://impression.appmetrica.yandex.com)")?;
+    writeln!(
+        out,
+        "journal    http://{click}/__admin/requests   metrics http://{click}/metrics"
+    )?;
+    writeln!(out, "try:")?;
+    writeln!(
+        out,
+        "  curl -i \"http://{click}/serve/1234567890123456789?click_id=1&device_ip=5.255.232.147&device_ua=Mozilla%2F5.0%20(Linux%3B%20Android%2014%3B%20Pixel%208)&click_timestamp=$(date +%s)\""
+    )?;
+    out.flush()
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("METRICA_S2S_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(false).init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT: shutting down"),
+        () = term => tracing::info!("SIGTERM: shutting down"),
+    }
+}

@@ -1,0 +1,123 @@
+//! The admin API under `/__admin/`: health, the journal, and waiting for requests.
+
+use crate::journal::Filter;
+use crate::problem::problem;
+use crate::SharedState;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use std::time::Duration;
+
+/// Longest a `wait` may block.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+const DEFAULT_WAIT: Duration = Duration::from_secs(5);
+
+pub async fn health(State(state): State<SharedState>) -> Response {
+    Json(json!({
+        "status": "ok",
+        "mode": state.mode.as_str(),
+        "journal": {
+            "entries": state.journal.len(),
+            "capacity": state.journal.capacity(),
+            "dropped": state.journal.dropped(),
+        },
+        "trackers": state.trackers.len(),
+    }))
+    .into_response()
+}
+
+pub async fn list(
+    State(state): State<SharedState>,
+    filter: Result<Query<Filter>, QueryRejection>,
+) -> Response {
+    match filter {
+        Ok(Query(f)) => Json(state.journal.query(&f)).into_response(),
+        Err(e) => bad_filter(&e),
+    }
+}
+
+pub async fn one(State(state): State<SharedState>, Path(seq): Path<String>) -> Response {
+    let Ok(seq) = seq.parse::<u64>() else {
+        let detail = format!(
+            "{} is not a sequence number",
+            metrica_s2s_rules::quote_str(&seq)
+        );
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "bad-seq",
+            "Bad sequence number",
+            &detail,
+            &[],
+            None,
+        );
+    };
+    match state.journal.get(seq) {
+        Some(e) => Json(&*e).into_response(),
+        None => {
+            let detail =
+                format!("no journal entry {seq}: never recorded, dropped from the ring, or reset");
+            problem(
+                StatusCode::NOT_FOUND,
+                "no-entry",
+                "No such journal entry",
+                &detail,
+                &[],
+                None,
+            )
+        }
+    }
+}
+
+pub async fn reset(State(state): State<SharedState>) -> Response {
+    let cleared = state.journal.reset();
+    Json(json!({ "cleared": cleared })).into_response()
+}
+
+/// Answers as soon as `count` matching entries exist, or at the timeout with what there is.
+/// Woken by every journal append; never sleeps on a timer loop.
+pub async fn wait(
+    State(state): State<SharedState>,
+    filter: Result<Query<Filter>, QueryRejection>,
+) -> Response {
+    let f = match filter {
+        Ok(Query(f)) => f,
+        Err(e) => return bad_filter(&e),
+    };
+    let want = f.count.unwrap_or(1);
+    let timeout = f
+        .timeout_ms
+        .map_or(DEFAULT_WAIT, Duration::from_millis)
+        .min(MAX_WAIT);
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut changes = state.journal.subscribe();
+    loop {
+        // Mark the current value seen before querying, so an append in between wakes us.
+        changes.borrow_and_update();
+        let page = state.journal.query(&f);
+        if page.total >= want {
+            return Json(page).into_response();
+        }
+        match tokio::time::timeout_at(deadline, changes.changed()).await {
+            Ok(Ok(())) => continue,
+            _ => return Json(state.journal.query(&f)).into_response(),
+        }
+    }
+}
+
+fn bad_filter(e: &QueryRejection) -> Response {
+    let detail = format!(
+        "{}; filters are tracking_id, click_id, kind (click|impression), status, code, since, limit, and for wait count and timeout_ms",
+        e.body_text()
+    );
+    problem(
+        StatusCode::BAD_REQUEST,
+        "bad-filter",
+        "Bad journal filter",
+        &detail,
+        &[],
+        None,
+    )
+}

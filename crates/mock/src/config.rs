@@ -1,0 +1,274 @@
+//! The tracker file: which trackers exist, their platform and store URL.
+//!
+//! ```toml
+//! [defaults]
+//! allow_unknown = true   # accept tracking ids not listed below (the default)
+//! android_store_url = "https://play.google.com/store/apps/details?id=com.example.app"
+//! ios_store_url = "https://apps.apple.com/app/id1234567890"
+//!
+//! [[tracker]]
+//! id = "1234567890123456789"   # a string or an integer: ids above i64 do not fit TOML integers
+//! name = "Example app, Android"
+//! platform = "android"          # android | ios | any
+//! store_url = "https://play.google.com/store/apps/details?id=com.example.app"
+//! ```
+
+use metrica_s2s_rules::{Platform, TrackerStatus};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// How the mock answers requests that break error-severity rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// 400 problem+json with the diagnostics: what a partner needs to see in development.
+    Strict,
+    /// 204 whatever the diagnostics, as production may; diagnostics only in the journal.
+    Lenient,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Strict => "strict",
+            Mode::Lenient => "lenient",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read tracker file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("tracker file {path} is not valid: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrackerPlatform {
+    Android,
+    Ios,
+    Any,
+}
+
+#[derive(Clone, Debug)]
+pub struct Tracker {
+    pub id: u64,
+    pub name: String,
+    pub platform: TrackerPlatform,
+    pub store_url: String,
+}
+
+const DEFAULT_ANDROID_STORE: &str = "https://play.google.com/store/apps/details?id=com.example.app";
+const DEFAULT_IOS_STORE: &str = "https://apps.apple.com/app/id1234567890";
+
+/// The configured trackers, or none (every tracking id accepted).
+#[derive(Clone, Debug)]
+pub struct Trackers {
+    by_id: HashMap<u64, Tracker>,
+    allow_unknown: bool,
+    android_store_url: String,
+    ios_store_url: String,
+}
+
+impl Default for Trackers {
+    fn default() -> Self {
+        Trackers {
+            by_id: HashMap::new(),
+            allow_unknown: true,
+            android_store_url: DEFAULT_ANDROID_STORE.into(),
+            ios_store_url: DEFAULT_IOS_STORE.into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    defaults: Option<Defaults>,
+    #[serde(default)]
+    tracker: Vec<TrackerDef>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Defaults {
+    allow_unknown: Option<bool>,
+    android_store_url: Option<String>,
+    ios_store_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrackerDef {
+    id: IdDef,
+    name: String,
+    platform: TrackerPlatform,
+    store_url: String,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IdDef {
+    Int(i64),
+    Text(String),
+}
+
+impl Trackers {
+    pub fn load(path: &Path) -> Result<Trackers, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Trackers::parse(&text).map_err(|message| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<Trackers, String> {
+        let file: File = toml::from_str(text).map_err(|e| e.to_string().replace('\n', " "))?;
+        let mut t = Trackers::default();
+        if let Some(d) = file.defaults {
+            t.allow_unknown = d.allow_unknown.unwrap_or(true);
+            t.android_store_url = d.android_store_url.unwrap_or(t.android_store_url);
+            t.ios_store_url = d.ios_store_url.unwrap_or(t.ios_store_url);
+        }
+        for def in file.tracker {
+            let id = match def.id {
+                IdDef::Int(n) => {
+                    u64::try_from(n).map_err(|_| format!("tracker id {n} is negative"))?
+                }
+                IdDef::Text(s) => s
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|_| s.bytes().all(|b| b.is_ascii_digit()))
+                    .ok_or_else(|| {
+                        format!("tracker id {s:?} is not 1-20 decimal digits within u64")
+                    })?,
+            };
+            if !(def.store_url.starts_with("https://") || def.store_url.starts_with("http://")) {
+                return Err(format!(
+                    "tracker {id}: store_url {:?} is not an http(s) URL",
+                    def.store_url
+                ));
+            }
+            let tracker = Tracker {
+                id,
+                name: def.name,
+                platform: def.platform,
+                store_url: def.store_url,
+            };
+            if t.by_id.insert(id, tracker).is_some() {
+                return Err(format!("tracker {id} is listed twice"));
+            }
+        }
+        Ok(t)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    pub fn allow_unknown(&self) -> bool {
+        self.allow_unknown
+    }
+
+    pub fn get(&self, id: u64) -> Option<&Tracker> {
+        self.by_id.get(&id)
+    }
+
+    /// What the rule engine needs to know about `id`.
+    pub fn status(&self, id: u64) -> TrackerStatus {
+        match self.by_id.get(&id) {
+            Some(t) => TrackerStatus::Known(match t.platform {
+                TrackerPlatform::Android => Some(Platform::Android),
+                TrackerPlatform::Ios => Some(Platform::Ios),
+                TrackerPlatform::Any => None,
+            }),
+            None if self.allow_unknown => TrackerStatus::Unchecked,
+            None => TrackerStatus::Unknown,
+        }
+    }
+
+    /// Where `noredirect=0` sends the user: the tracker's store, or the default store of the
+    /// device's platform for an unknown tracker.
+    pub fn store_url(&self, id: Option<u64>, device: Option<Platform>) -> &str {
+        match id.and_then(|id| self.by_id.get(&id)) {
+            Some(t) => &t.store_url,
+            None if device == Some(Platform::Ios) => &self.ios_store_url,
+            None => &self.android_store_url,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_example() {
+        let t = Trackers::parse(
+            r#"
+            [defaults]
+            allow_unknown = false
+            [[tracker]]
+            id = "18446744073709551615"
+            name = "Big"
+            platform = "ios"
+            store_url = "https://apps.apple.com/app/id1"
+            [[tracker]]
+            id = 42
+            name = "Small"
+            platform = "any"
+            store_url = "https://play.google.com/store/apps/details?id=x"
+            "#,
+        )
+        .expect("valid");
+        assert_eq!(t.len(), 2);
+        assert_eq!(
+            t.status(u64::MAX),
+            TrackerStatus::Known(Some(Platform::Ios))
+        );
+        assert_eq!(t.status(42), TrackerStatus::Known(None));
+        assert_eq!(t.status(7), TrackerStatus::Unknown);
+        assert_eq!(
+            t.store_url(Some(42), None),
+            "https://play.google.com/store/apps/details?id=x"
+        );
+    }
+
+    #[test]
+    fn unknown_trackers_get_a_store_by_platform() {
+        let t = Trackers::default();
+        assert_eq!(t.status(7), TrackerStatus::Unchecked);
+        assert_eq!(t.store_url(Some(7), Some(Platform::Ios)), DEFAULT_IOS_STORE);
+        assert_eq!(
+            t.store_url(None, Some(Platform::Android)),
+            DEFAULT_ANDROID_STORE
+        );
+    }
+
+    #[test]
+    fn bad_files_say_what_is_wrong() {
+        let e = Trackers::parse("[[tracker]]\nid = \"12x\"\nname = \"a\"\nplatform = \"android\"\nstore_url = \"https://x\"").expect_err("bad id");
+        assert!(e.contains("12x"), "{e}");
+        let e = Trackers::parse(
+            "[[tracker]]\nid = 1\nname = \"a\"\nplatform = \"web\"\nstore_url = \"https://x\"",
+        )
+        .expect_err("bad platform");
+        assert!(e.contains("web") || e.contains("platform"), "{e}");
+        let e = Trackers::parse("[[trackers]]\nid = 1").expect_err("typo");
+        assert!(e.contains("trackers"), "{e}");
+    }
+}

@@ -1,0 +1,119 @@
+//! `/metrics` in Prometheus text format (prometheus-client, the Prometheus project's own crate).
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum KindLabel {
+    click,
+    impression,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub kind: KindLabel,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CodeLabels {
+    pub code: &'static str,
+    pub severity: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RequestLabels, Counter>,
+    pub diagnostics: Family<CodeLabels, Counter>,
+    pub latency: Histogram,
+    pub journal_dropped: Gauge,
+    pub journal_size: Gauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("s2s");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let diagnostics = Family::<CodeLabels, Counter>::default();
+        // 10 µs to ~5 s.
+        let latency = Histogram::new(exponential_buckets(0.000_01, 2.5, 15));
+        let journal_dropped = Gauge::default();
+        let journal_size = Gauge::default();
+        registry.register(
+            "requests",
+            "S2S requests answered, by kind and HTTP status",
+            requests.clone(),
+        );
+        registry.register(
+            "diagnostics",
+            "Diagnostics found, by code and severity",
+            diagnostics.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Time to judge and answer an S2S request",
+            latency.clone(),
+        );
+        registry.register(
+            "journal_dropped",
+            "Journal entries dropped because the ring was full",
+            journal_dropped.clone(),
+        );
+        registry.register(
+            "journal_entries",
+            "Entries in the journal ring",
+            journal_size.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            diagnostics,
+            latency,
+            journal_dropped,
+            journal_size,
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Encoding into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+pub async fn render(State(state): State<crate::SharedState>) -> Response {
+    let m = &state.metrics;
+    m.journal_dropped
+        .set(i64::try_from(state.journal.dropped()).unwrap_or(i64::MAX));
+    m.journal_size
+        .set(i64::try_from(state.journal.len()).unwrap_or(i64::MAX));
+    (
+        [(
+            CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        m.encode(),
+    )
+        .into_response()
+}

@@ -1,0 +1,64 @@
+//! RFC 9457 problem+json answers, and the request-target length limit.
+
+use axum::extract::Request;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrica_s2s_rules::Diagnostic;
+use serde::Serialize;
+
+/// Longest request target the mock reads (path and query).
+pub const MAX_TARGET_BYTES: usize = 16 * 1024;
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    r#type: &'a str,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<u64>,
+    diagnostics: &'a [Diagnostic],
+}
+
+/// A problem+json response. `kind` is the stable last part of the problem type URI.
+pub fn problem(
+    status: StatusCode,
+    kind: &str,
+    title: &str,
+    detail: &str,
+    diagnostics: &[Diagnostic],
+    seq: Option<u64>,
+) -> Response {
+    let r#type = format!("https://metrica-s2s.invalid/problems/{kind}");
+    let body = Problem {
+        r#type: &r#type,
+        title,
+        status: status.as_u16(),
+        detail,
+        seq,
+        diagnostics,
+    };
+    let json = serde_json::to_vec(&body).unwrap_or_default();
+    (status, [(CONTENT_TYPE, "application/problem+json")], json).into_response()
+}
+
+/// 414 before anything else reads an overlong target.
+pub async fn limit_target(req: Request, next: Next) -> Response {
+    let len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if len > MAX_TARGET_BYTES {
+        let detail = format!(
+            "the request target is {len} bytes; the mock reads at most {MAX_TARGET_BYTES}. A tracking URL this long usually carries a runaway parameter"
+        );
+        return problem(
+            StatusCode::URI_TOO_LONG,
+            "target-too-long",
+            "Request target too long",
+            &detail,
+            &[],
+            None,
+        );
+    }
+    next.run(req).await
+}

@@ -1,0 +1,145 @@
+//! Serving the router on two listeners with the limits a mock facing partners' traffic needs:
+//! a header-read timeout for slow clients, a cap on header size and count (hyper answers 431),
+//! a connection cap, and graceful shutdown that lets requests in flight finish.
+
+use crate::SharedState;
+use axum::extract::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use metrica_s2s_rules::Kind;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+
+/// Which listener took a request: its kind unless the Host header names a real host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListenerKind(pub Kind);
+
+/// The peer of the connection a request came on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RemoteAddr(pub SocketAddr);
+
+#[derive(Debug)]
+pub struct Listeners {
+    pub click: TcpListener,
+    pub impression: TcpListener,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Connections open at once; beyond it, new ones wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// A client must send its whole request head within this time.
+    pub header_read_timeout: Duration,
+    /// Largest request head (line and headers) read; beyond it hyper answers 431.
+    pub max_head_bytes: usize,
+    /// How long shutdown waits for requests in flight.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 4096,
+            header_read_timeout: Duration::from_secs(10),
+            max_head_bytes: 64 * 1024,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Serves until `shutdown` resolves, then stops accepting, lets requests in flight finish
+/// (within the grace period) and closes the journal file.
+pub async fn serve(
+    listeners: Listeners,
+    state: SharedState,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let graceful = GracefulShutdown::new();
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let accept = async {
+        tokio::join!(
+            accept_loop(
+                listeners.click,
+                Kind::Click,
+                &state,
+                limits,
+                &graceful,
+                &permits
+            ),
+            accept_loop(
+                listeners.impression,
+                Kind::Impression,
+                &state,
+                limits,
+                &graceful,
+                &permits
+            ),
+        )
+    };
+    tokio::select! {
+        _ = accept => {}
+        () = shutdown => {}
+    }
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(grace = ?limits.shutdown_grace, "connections still open after the grace period were closed");
+    }
+    state.journal.close()
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    kind: Kind,
+    state: &SharedState,
+    limits: Limits,
+    graceful: &GracefulShutdown,
+    permits: &Arc<Semaphore>,
+) {
+    let router = crate::app(state.clone());
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return;
+        };
+        let (stream, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of file descriptors and the like: say so, back off briefly, go on.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let svc = router
+            .clone()
+            .map_request(move |mut req: Request<Incoming>| {
+                req.extensions_mut().insert(ListenerKind(kind));
+                req.extensions_mut().insert(RemoteAddr(peer));
+                req
+            });
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .max_header_size(limits.max_head_bytes)
+            .max_buf_size(limits.max_head_bytes.max(8192));
+        let conn = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+}

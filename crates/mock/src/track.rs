@@ -1,0 +1,253 @@
+//! `/serve/<tracking id>`: judge, remember, answer as AppMetrica would.
+//!
+//! The clean path does the least work it can: one parse, one validation (thread-local UA
+//! cache), a journal append of the raw target, two counter increments. Messages are only
+//! rendered when a rule fires, and parameters are only decoded for the journal when read.
+
+use crate::problem::problem;
+use crate::server::{ListenerKind, RemoteAddr};
+use crate::{Mode, SharedState};
+use axum::extract::{Request, State};
+use axum::http::header::{HOST, LOCATION, USER_AGENT};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use metrica_s2s_rules::{
+    clock, kind_for_host, parse_input, percent_decode, Code, Context, Diagnostic, Draft, Kind,
+    Request as Target, Validator,
+};
+use std::cell::RefCell;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+thread_local! {
+    static VALIDATOR: RefCell<Validator> = RefCell::new(Validator::new(4096));
+}
+
+pub async fn track(State(state): State<SharedState>, req: Request) -> Response {
+    let started = Instant::now();
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let (parts, _body) = req.into_parts();
+    let listener = parts
+        .extensions
+        .get::<ListenerKind>()
+        .map_or(Kind::Click, |k| k.0);
+    let host = parts
+        .uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| header_text(&parts.headers, HOST.as_str()));
+    let kind = host
+        .as_deref()
+        .and_then(|h| kind_for_host(h.as_bytes()))
+        .unwrap_or(listener);
+    let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+
+    let judged = judge(&state, &parts.method, target, kind, now_ms / 1000);
+    let (status, location, mut diagnostics) = judged;
+    let entry = state.journal.record(|seq| crate::Entry {
+        seq,
+        received_at_ms: now_ms,
+        kind,
+        method: parts.method.as_str().into(),
+        host: host.map(Into::into),
+        target: target.into(),
+        remote_addr: parts.extensions.get::<RemoteAddr>().map(|r| r.0),
+        user_agent: header_text(&parts.headers, USER_AGENT.as_str()).map(Into::into),
+        forwarded_for: header_text(&parts.headers, "x-forwarded-for").map(Into::into),
+        status: status.as_u16(),
+        diagnostics: std::mem::take(&mut diagnostics),
+    });
+    let m = &state.metrics;
+    m.requests
+        .get_or_create(&crate::metrics::RequestLabels {
+            kind: match kind {
+                Kind::Click => crate::metrics::KindLabel::click,
+                Kind::Impression => crate::metrics::KindLabel::impression,
+            },
+            status: status.as_u16(),
+        })
+        .inc();
+    for d in &entry.diagnostics {
+        m.diagnostics
+            .get_or_create(&crate::metrics::CodeLabels {
+                code: d.code.as_str(),
+                severity: d.severity.as_str(),
+            })
+            .inc();
+    }
+    if status.is_client_error() {
+        // Debug formatting escapes control characters: the target is the client's text.
+        let codes: Vec<&str> = entry.diagnostics.iter().map(|d| d.code.as_str()).collect();
+        tracing::info!(seq = entry.seq, %kind, status = status.as_u16(), codes = ?codes, target = ?entry.target, "rejected");
+    } else {
+        tracing::debug!(seq = entry.seq, %kind, status = status.as_u16(), "answered");
+    }
+    let response = respond(status, location, &entry);
+    m.latency.observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// The status, the redirect target for a 302, and the diagnostics.
+fn judge(
+    state: &SharedState,
+    method: &Method,
+    target: &str,
+    kind: Kind,
+    now: u64,
+) -> (StatusCode, Option<String>, Vec<Diagnostic>) {
+    let req = match parse_input(target.as_bytes()) {
+        Ok(r) => r,
+        Err(d) => return (StatusCode::BAD_REQUEST, None, vec![d]),
+    };
+    if req.tracking_id().is_none() {
+        let d = Draft::new(Code::UnknownEndpoint)
+            .value(req.bytes(req.path))
+            .finish();
+        return (StatusCode::NOT_FOUND, None, vec![d]);
+    }
+    if method != Method::GET {
+        let d = Draft::new(Code::MethodNotAllowed)
+            .value(method.as_str().as_bytes())
+            .finish();
+        return (StatusCode::METHOD_NOT_ALLOWED, None, vec![d]);
+    }
+    let trackers = |id: u64| state.trackers.status(id);
+    let mut ctx = Context::new(now, &state.settings);
+    ctx.kind = Some(kind);
+    ctx.trackers = Some(&trackers);
+    let mut diagnostics = VALIDATOR.with(|v| v.borrow_mut().validate(&req, &ctx));
+    let has_error = diagnostics.iter().any(Diagnostic::is_error);
+    if !has_error {
+        if let Some(d) = duplicate_click(state, &req, now) {
+            diagnostics.push(d);
+        }
+    }
+    let unknown_tracker = diagnostics
+        .iter()
+        .any(|d| d.code == Code::TrackingIdUnknown);
+    let status = match (state.mode, has_error) {
+        (Mode::Strict, true) if unknown_tracker => StatusCode::NOT_FOUND,
+        (Mode::Strict, true) => StatusCode::BAD_REQUEST,
+        _ if noredirect_zero(&req) => StatusCode::FOUND,
+        _ => StatusCode::NO_CONTENT,
+    };
+    let location = (status == StatusCode::FOUND).then(|| store_redirect(state, &req));
+    (status, location, diagnostics)
+}
+
+fn param<'a>(req: &'a Target<'_>, name: &str) -> Option<std::borrow::Cow<'a, [u8]>> {
+    let p = req
+        .params
+        .iter()
+        .find(|p| req.bytes(p.key) == name.as_bytes())?;
+    Some(percent_decode(req.bytes(p.value?), true).bytes)
+}
+
+fn noredirect_zero(req: &Target<'_>) -> bool {
+    param(req, "noredirect").is_some_and(|v| v.as_ref() == b"0")
+}
+
+fn duplicate_click(state: &SharedState, req: &Target<'_>, now: u64) -> Option<Diagnostic> {
+    let click_id = param(req, "click_id").filter(|c| !c.is_empty())?;
+    let tracker = req.bytes(req.tracking_id()?);
+    let tracker = std::str::from_utf8(tracker).ok()?;
+    let click = String::from_utf8_lossy(&click_id);
+    let next_seq = state.journal.next_seq();
+    let seen = state
+        .clicks
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .check(tracker, &click, now, next_seq)?;
+    Some(
+        Draft::new(Code::ClickIdDuplicate)
+            .value(&click_id)
+            .arg("tracking_id", tracker)
+            .arg("ago", clock::format_duration(now.saturating_sub(seen.at)))
+            .arg("first_seq", seen.seq.to_string())
+            .finish(),
+    )
+}
+
+/// The store URL with AppMetrica's referrer appended.
+fn store_redirect(state: &SharedState, req: &Target<'_>) -> String {
+    let device = param(req, "device_ua").and_then(|ua| {
+        metrica_s2s_rules::UaClassifier::new(0)
+            .classify(&String::from_utf8_lossy(&ua))
+            .platform
+    });
+    let id = req.tracking_number();
+    let store = state.trackers.store_url(id, device);
+    let sep = if store.contains('?') { '&' } else { '?' };
+    let unique = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let tid = id.map_or_else(|| "0".to_owned(), |i| i.to_string());
+    format!("{store}{sep}referrer=appmetrica_tracking_id%3D{tid}%26ym_tracking_id%3D{unique}")
+}
+
+fn respond(status: StatusCode, location: Option<String>, entry: &crate::Entry) -> Response {
+    let d = &entry.diagnostics;
+    match status {
+        StatusCode::NO_CONTENT => StatusCode::NO_CONTENT.into_response(),
+        StatusCode::FOUND => {
+            let mut r = StatusCode::FOUND.into_response();
+            if let Some(v) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+                r.headers_mut().insert(LOCATION, v);
+            }
+            r
+        }
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let mut r = problem(
+                status,
+                "method-not-allowed",
+                "Method not allowed",
+                "the S2S endpoints answer GET only",
+                d,
+                Some(entry.seq),
+            );
+            r.headers_mut()
+                .insert("allow", HeaderValue::from_static("GET"));
+            r
+        }
+        StatusCode::NOT_FOUND => {
+            let detail = summary(d);
+            problem(
+                status,
+                "not-found",
+                "No such tracker or endpoint",
+                &detail,
+                d,
+                Some(entry.seq),
+            )
+        }
+        _ => {
+            let detail = summary(d);
+            problem(
+                status,
+                "rule-violation",
+                "The request breaks AppMetrica's S2S rules",
+                &detail,
+                d,
+                Some(entry.seq),
+            )
+        }
+    }
+}
+
+/// `2 errors: ip-with-port, timestamp-too-old`.
+fn summary(d: &[Diagnostic]) -> String {
+    let errors: Vec<&str> = d
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.code.as_str())
+        .collect();
+    format!("{} error(s): {}", errors.len(), errors.join(", "))
+}
+
+/// A header as text; non-UTF-8 bytes are kept as replacement characters, never dropped.
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}

@@ -1,0 +1,159 @@
+//! A mock on port 0 and a raw HTTP/1.1 client: raw, so tests control every byte sent.
+#![allow(dead_code)]
+
+use metrica_s2s_mock::{serve, Journal, Limits, Listeners, Mode, State, Trackers};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const UA: &str = "Mozilla%2F5.0%20(Linux%3B%20Android%2014%3B%20Pixel%208)%20AppleWebKit%2F537.36%20(KHTML%2C%20like%20Gecko)%20Chrome%2F120.0%20Mobile%20Safari%2F537.36";
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A valid click target for `tracker` and `click_id`, timestamped now.
+pub fn click(tracker: &str, click_id: &str) -> String {
+    format!(
+        "/serve/{tracker}?click_id={click_id}&device_ip=5.255.232.147&device_ua={UA}&click_timestamp={}",
+        now() - 5
+    )
+}
+
+pub struct Mock {
+    pub click: SocketAddr,
+    pub impression: SocketAddr,
+    pub state: Arc<State>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Mock {
+    pub async fn start(mode: Mode, trackers: Trackers, journal: Journal) -> Mock {
+        Mock::start_with(mode, trackers, journal, Limits::default()).await
+    }
+
+    pub async fn start_with(
+        mode: Mode,
+        trackers: Trackers,
+        journal: Journal,
+        limits: Limits,
+    ) -> Mock {
+        let click = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let impression = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let (c, i) = (
+            click.local_addr().expect("addr"),
+            impression.local_addr().expect("addr"),
+        );
+        let state = Arc::new(State::new(mode, trackers, journal));
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(
+            Listeners { click, impression },
+            state.clone(),
+            limits,
+            async {
+                let _ = rx.await;
+            },
+        ));
+        Mock {
+            click: c,
+            impression: i,
+            state,
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub async fn default() -> Mock {
+        Mock::start(Mode::Strict, Trackers::default(), Journal::new(10_000)).await
+    }
+
+    /// Stops the server and waits until it has (the journal file is complete then).
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        match self.task.take() {
+            Some(t) => t.await.expect("server task"),
+            None => Ok(()),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// `GET target` with a Host header, on a fresh connection.
+pub async fn get(addr: SocketAddr, target: &str) -> Response {
+    raw(
+        addr,
+        format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+}
+
+/// Sends raw bytes on a fresh connection and reads one response.
+pub async fn raw(addr: SocketAddr, bytes: &[u8]) -> Response {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let mut stream = BufReader::new(stream);
+    stream.get_mut().write_all(bytes).await.expect("write");
+    read_response(&mut stream).await.expect("a response")
+}
+
+/// Reads one response (status line, headers, Content-Length body) from a kept-alive stream.
+pub async fn read_response(stream: &mut BufReader<TcpStream>) -> std::io::Result<Response> {
+    let mut line = String::new();
+    stream.read_line(&mut line).await?;
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        stream.read_line(&mut line).await?;
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = l.split_once(':') {
+            headers.push((k.trim().to_owned(), v.trim().to_owned()));
+        }
+    }
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    stream.read_exact(&mut body).await?;
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
+}

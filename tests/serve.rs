@@ -1,0 +1,167 @@
+//! `metrica-s2s serve` end to end: the real binary on port 0, stopped by SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+
+struct Server {
+    child: Child,
+    click: SocketAddr,
+    impression: SocketAddr,
+    /// Kept open: the rest of the banner and later output still arrive.
+    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_metrica-s2s")
+}
+
+/// Starts the server and reads its banner for the bound addresses.
+fn start(extra: &[&str]) -> Server {
+    let mut child = Command::new(bin())
+        .args([
+            "serve",
+            "--click-listen",
+            "127.0.0.1:0",
+            "--impression-listen",
+            "127.0.0.1:0",
+        ])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut addr = |label: &str| -> SocketAddr {
+        for line in lines.by_ref() {
+            let line = line.expect("banner line");
+            if let Some(rest) = line.strip_prefix(&format!("listening  {label}")) {
+                let url = rest.split_whitespace().next().expect("url");
+                return url.trim_start_matches("http://").parse().expect("address");
+            }
+        }
+        panic!("no {label} line in the banner");
+    };
+    let click = addr("clicks");
+    let impression = addr("impressions");
+    Server {
+        child,
+        click,
+        impression,
+        _stdout: lines,
+    }
+}
+
+fn http_get(addr: SocketAddr, target: &str) -> u16 {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut text = String::new();
+    s.read_to_string(&mut text).expect("read");
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status")
+}
+
+fn sigterm(child: &Child) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[test]
+fn serves_until_sigterm_and_completes_the_journal_file() {
+    let path = std::env::temp_dir().join(format!("metrica-s2s-e2e-{}.ndjson", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let path_s = path.to_str().expect("utf-8 path").to_owned();
+    let mut server = start(&["--journal-file", &path_s, "--journal-capacity", "2"]);
+    let ua = "Mozilla%2F5.0%20(Linux%3B%20Android%2014)";
+    for i in 0..20 {
+        let target = format!(
+            "/serve/1?click_id={i}&device_ip=5.255.232.147&device_ua={ua}&click_timestamp={}",
+            now()
+        );
+        assert_eq!(http_get(server.click, &target), 204);
+    }
+    assert_eq!(http_get(server.impression, "/serve/1?device_ip=x"), 400);
+    sigterm(&server.child);
+    let status = server.child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0));
+    let text = std::fs::read_to_string(&path).expect("journal file");
+    assert_eq!(
+        text.lines().count(),
+        21,
+        "every answered request is in the file"
+    );
+    let last: serde_json::Value =
+        serde_json::from_str(text.lines().last().expect("line")).expect("json");
+    assert_eq!(last["kind"], "impression");
+    assert_eq!(last["status"], 400);
+    let mut err = String::new();
+    server
+        .child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("stderr");
+    assert!(err.contains("SIGTERM"), "{err}");
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn configuration_errors_exit_2_with_one_line() {
+    let bad = std::env::temp_dir().join(format!("metrica-s2s-bad-{}.toml", std::process::id()));
+    std::fs::write(&bad, "[[tracker]]\nid = \"abc\"\nname = \"x\"\nplatform = \"android\"\nstore_url = \"https://x\"\n").expect("write");
+    let out = Command::new(bin())
+        .args(["serve", "--config"])
+        .arg(&bad)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("\"abc\""), "{err}");
+    let _ = std::fs::remove_file(&bad);
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let out = Command::new(bin())
+        .args([
+            "serve",
+            "--click-listen",
+            &addr,
+            "--impression-listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains(&format!("cannot listen on {addr} for clicks")));
+}
+
+#[test]
+fn the_example_tracker_file_loads() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/trackers.toml");
+    let mut server = start(&["--config", file]);
+    let ua = "Mozilla%2F5.0%20(iPhone%3B%20CPU%20iPhone%20OS%2017_1%20like%20Mac%20OS%20X)";
+    let target = format!("/serve/1234567890123456789?click_id=1&device_ip=5.255.232.147&device_ua={ua}&click_timestamp={}", now());
+    // The example's tracker 1234567890123456789 is an Android app: an iPhone UA is a warning.
+    assert_eq!(http_get(server.click, &target), 204);
+    sigterm(&server.child);
+    assert_eq!(server.child.wait().expect("wait").code(), Some(0));
+}
