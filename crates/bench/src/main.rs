@@ -8,6 +8,8 @@
 //! is bounded by the file it reads; nothing touches the network.
 
 mod gen;
+mod load;
+mod serve_bench;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -26,8 +28,35 @@ fn main() {
             .and_then(|i| args.get(i + 1))
             .cloned()
     };
+    if args.first().map(String::as_str) == Some("serve") {
+        let plan = serve_bench::Plan {
+            requests: flag("--requests")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(200_000),
+            soak: flag("--soak")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1_000_000),
+            connections: flag("--connections")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(64),
+        };
+        let dir = default_bin()
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let result = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .and_then(|rt| rt.block_on(serve_bench::run(plan, &dir)));
+        if let Err(e) = result {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+        return;
+    }
     if args.first().map(String::as_str) != Some("lint") {
-        eprintln!("usage: s2s-bench lint [--lines N] [--bin PATH] [--log PATH]");
+        eprintln!("usage: s2s-bench lint [--lines N] [--bin PATH] [--log PATH]\n       s2s-bench serve [--requests N] [--soak N] [--connections N]");
         std::process::exit(2);
     }
     let lines: usize = flag("--lines")

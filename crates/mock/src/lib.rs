@@ -63,6 +63,5 @@ pub fn app(state: SharedState) -> Router {
         .route("/__admin/requests/{seq}", get(admin::one))
         .route("/metrics", get(metrics::render))
         .fallback(track::track)
-        .layer(axum::middleware::from_fn(problem::limit_target))
         .with_state(state)
 }

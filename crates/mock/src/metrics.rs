@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
+use metrica_s2s_rules::Kind;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -31,6 +32,9 @@ pub struct CodeLabels {
 
 pub struct Metrics {
     registry: Registry,
+    /// Counters for the statuses the mock answers most, resolved once: the request path then
+    /// increments an atomic instead of hashing labels under a lock.
+    hot: Vec<((Kind, u16), Counter)>,
     pub requests: Family<RequestLabels, Counter>,
     pub diagnostics: Family<CodeLabels, Counter>,
     pub latency: Histogram,
@@ -84,8 +88,14 @@ impl Metrics {
             "Entries in the journal ring",
             journal_size.clone(),
         );
+        let hot = [Kind::Click, Kind::Impression]
+            .into_iter()
+            .flat_map(|k| [204u16, 302, 400, 404].map(|s| (k, s)))
+            .map(|(k, s)| ((k, s), requests.get_or_create(&labels(k, s)).clone()))
+            .collect();
         Metrics {
             registry,
+            hot,
             requests,
             diagnostics,
             latency,
@@ -94,11 +104,32 @@ impl Metrics {
         }
     }
 
+    pub fn count_request(&self, kind: Kind, status: u16) {
+        match self.hot.iter().find(|(key, _)| *key == (kind, status)) {
+            Some((_, c)) => {
+                c.inc();
+            }
+            None => {
+                self.requests.get_or_create(&labels(kind, status)).inc();
+            }
+        }
+    }
+
     pub fn encode(&self) -> String {
         let mut out = String::new();
         // Encoding into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+fn labels(kind: Kind, status: u16) -> RequestLabels {
+    RequestLabels {
+        kind: match kind {
+            Kind::Click => KindLabel::click,
+            Kind::Impression => KindLabel::impression,
+        },
+        status,
     }
 }
 

@@ -1,9 +1,7 @@
-//! RFC 9457 problem+json answers, and the request-target length limit.
+//! RFC 9457 problem+json answers.
 
-use axum::extract::Request;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrica_s2s_rules::Diagnostic;
 use serde::Serialize;
@@ -44,21 +42,17 @@ pub fn problem(
     (status, [(CONTENT_TYPE, "application/problem+json")], json).into_response()
 }
 
-/// 414 before anything else reads an overlong target.
-pub async fn limit_target(req: Request, next: Next) -> Response {
-    let len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
-    if len > MAX_TARGET_BYTES {
-        let detail = format!(
-            "the request target is {len} bytes; the mock reads at most {MAX_TARGET_BYTES}. A tracking URL this long usually carries a runaway parameter"
-        );
-        return problem(
-            StatusCode::URI_TOO_LONG,
-            "target-too-long",
-            "Request target too long",
-            &detail,
-            &[],
-            None,
-        );
-    }
-    next.run(req).await
+/// 414 for a target longer than the mock reads.
+pub fn target_too_long(len: usize) -> Response {
+    let detail = format!(
+        "the request target is {len} bytes; the mock reads at most {MAX_TARGET_BYTES}. A tracking URL this long usually carries a runaway parameter"
+    );
+    problem(
+        StatusCode::URI_TOO_LONG,
+        "target-too-long",
+        "Request target too long",
+        &detail,
+        &[],
+        None,
+    )
 }

@@ -42,6 +42,9 @@ pub async fn track(State(state): State<SharedState>, req: Request) -> Response {
         .and_then(|h| kind_for_host(h.as_bytes()))
         .unwrap_or(listener);
     let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    if target.len() > crate::problem::MAX_TARGET_BYTES {
+        return crate::problem::target_too_long(target.len());
+    }
 
     let judged = judge(&state, &parts.method, target, kind, now_ms / 1000);
     let (status, location, mut diagnostics) = judged;
@@ -59,15 +62,7 @@ pub async fn track(State(state): State<SharedState>, req: Request) -> Response {
         diagnostics: std::mem::take(&mut diagnostics),
     });
     let m = &state.metrics;
-    m.requests
-        .get_or_create(&crate::metrics::RequestLabels {
-            kind: match kind {
-                Kind::Click => crate::metrics::KindLabel::click,
-                Kind::Impression => crate::metrics::KindLabel::impression,
-            },
-            status: status.as_u16(),
-        })
-        .inc();
+    m.count_request(kind, status.as_u16());
     for d in &entry.diagnostics {
         m.diagnostics
             .get_or_create(&crate::metrics::CodeLabels {

@@ -57,11 +57,9 @@ pub fn percent_decode(raw: &[u8], plus_as_space: bool) -> Decoded<'_> {
                 out.push(b' ');
                 i += 1;
             }
-            _ => {
-                // Copy the plain run up to the next special byte in one go.
-                let run = special(&raw[i..]).unwrap_or(raw.len() - i);
-                out.extend_from_slice(&raw[i..i + run.max(1)]);
-                i += run.max(1);
+            b => {
+                out.push(b);
+                i += 1;
             }
         }
     }

@@ -91,10 +91,14 @@ impl<'a> Request<'a> {
     /// The tracking id as a number, when it is a valid one.
     pub fn tracking_number(&self) -> Option<u64> {
         let id = self.bytes(self.tracking_id()?);
-        if id.is_empty() || id.len() > 20 || !id.iter().all(u8::is_ascii_digit) {
+        if id.is_empty() || id.len() > 20 {
             return None;
         }
-        std::str::from_utf8(id).ok()?.parse().ok()
+        id.iter().try_fold(0u64, |n, &b| {
+            b.is_ascii_digit()
+                .then(|| n.checked_mul(10)?.checked_add(u64::from(b - b'0')))
+                .flatten()
+        })
     }
 
     /// The request target (path and query) as sent.

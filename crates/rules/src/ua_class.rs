@@ -38,9 +38,14 @@ const LIBRARIES: &[(&str, &str)] = &[
     ("faraday", "Faraday"),
 ];
 
-/// The verdicts the UA rules need.
+/// The verdicts the UA rules need: everything that depends on the UA text alone, so a cached
+/// UA costs one lookup.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UaClass {
+    /// The first control character, by character offset.
+    pub control: Option<(usize, char)>,
+    /// Unbalanced parentheses or a last character that cuts a token: worth a closer look.
+    pub maybe_truncated: bool,
     /// The HTTP library this UA belongs to.
     pub library: Option<&'static str>,
     /// The bot's name, when it is one.
@@ -51,16 +56,20 @@ pub struct UaClass {
 }
 
 /// Classifies UAs, remembering a bounded number of verdicts.
+/// Seeded per process: UAs are attacker-controlled, so the cache must not be open to
+/// hash flooding, yet SipHash over a 200-byte UA is a visible share of a request.
+type Hasher = foldhash::fast::RandomState;
+
 #[derive(Debug)]
 pub struct UaClassifier {
-    cache: HashMap<Box<str>, UaClass>,
+    cache: HashMap<Box<str>, UaClass, Hasher>,
     capacity: usize,
 }
 
 impl UaClassifier {
     pub fn new(capacity: usize) -> UaClassifier {
         UaClassifier {
-            cache: HashMap::new(),
+            cache: HashMap::with_hasher(Hasher::default()),
             capacity,
         }
     }
@@ -97,7 +106,16 @@ pub fn classify_uncached(ua: &str) -> UaClass {
         Some(r) if r.category == "pc" && library.is_none() && bot.is_none() => Some(r.os.into()),
         _ => None,
     };
+    // C0 controls and DEL are single bytes; C1 controls need a char scan, for non-ASCII only.
+    let control = (ua.bytes().any(|b| b < 0x20 || b == 0x7F) || !ua.is_ascii())
+        .then(|| ua.chars().enumerate().find(|(_, c)| c.is_control()))
+        .flatten();
+    let opens = ua.bytes().filter(|&b| b == b'(').count();
+    let closes = ua.bytes().filter(|&b| b == b')').count();
+    let cut = ua.ends_with(['/', ';', '(', ',', ' ']);
     UaClass {
+        control,
+        maybe_truncated: opens > closes || cut,
         library,
         bot,
         desktop,

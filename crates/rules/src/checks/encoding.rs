@@ -63,8 +63,9 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Findings) {
         }
         let strict = matches!(view.kind.canonical(), Some("device_ip" | "click_timestamp"));
         // Only an escaped '%' (%25) can leave an escape behind after one decoding.
-        let twice =
-            memchr::memmem::find(raw, b"%25").and_then(|_| double_escape(text.as_bytes(), strict));
+        let twice = contains(raw, b"%25")
+            .then(|| double_escape(text.as_bytes(), strict))
+            .flatten();
         if let Some(off) = twice {
             out.push(
                 Draft::new(Code::DoubleEncoded)
@@ -114,11 +115,25 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Findings) {
 
 /// Bytes a query value may not carry raw. `( ) ; , / : @ ! $ ' *` are legal and not listed.
 fn needs_escape(b: u8) -> bool {
-    matches!(
-        b,
-        b' ' | b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}'
-    ) || !(0x20..0x7F).contains(&b)
+    NEEDS_ESCAPE[usize::from(b)]
 }
+
+/// [`needs_escape`] as a table: the scan runs over every byte of every value.
+static NEEDS_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = b < 0x20 || b >= 0x7F;
+        b += 1;
+    }
+    let listed = [b' ', b'"', b'<', b'>', b'\\', b'^', b'`', b'{', b'|', b'}'];
+    let mut i = 0;
+    while i < listed.len() {
+        t[listed[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 fn unencoded(param: &str, raw: &[u8], off: usize) -> Draft {
     let b = raw[off];
@@ -249,8 +264,13 @@ fn is_placeholder(value: &str) -> bool {
     v.len() <= 9 && TEXTS.iter().any(|t| t.eq_ignore_ascii_case(v))
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    memchr::memmem::find(hay, needle).is_some()
+/// Whether `hay` holds `%XY` (`needle` is three bytes starting with '%'). Values are short,
+/// so walking the '%' positions beats building a substring searcher per call.
+fn contains(hay: &[u8], needle: &[u8; 3]) -> bool {
+    memchr::memchr_iter(b'%', hay).any(|i| {
+        hay.get(i + 1..i + 3)
+            .is_some_and(|w| w.eq_ignore_ascii_case(&needle[1..]))
+    })
 }
 
 #[cfg(test)]

@@ -21,10 +21,14 @@ pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Findings) {
 pub(crate) fn check_value(text: &str) -> Vec<Draft> {
     let v = text.as_bytes();
     let draft = |code| Draft::new(code).value(v);
-    let parts: Vec<&str> = text
-        .split(|c: char| c == ',' || c.is_ascii_whitespace())
-        .filter(|s| !s.is_empty())
-        .collect();
+    let separated = text.bytes().any(|b| b == b',' || b.is_ascii_whitespace());
+    let parts: Vec<&str> = if separated {
+        text.split(|c: char| c == ',' || c.is_ascii_whitespace())
+            .filter(|s| !s.is_empty())
+            .collect()
+    } else {
+        Vec::new()
+    };
     if parts.len() >= 2 {
         return vec![draft(Code::IpList)
             .arg("count", parts.len().to_string())
@@ -158,6 +162,16 @@ fn classify(addr: IpAddr, v: &[u8]) -> Vec<Draft> {
 type Ranges = Vec<(IpNet, &'static str)>;
 
 fn range_name(addr: IpAddr, ranges: &Ranges) -> Option<&'static str> {
+    // Every listed IPv4 range starts with one of these first octets; most public addresses
+    // skip the scan.
+    if let IpAddr::V4(a) = addr {
+        if !matches!(
+            a.octets()[0],
+            0 | 10 | 100 | 127 | 169 | 172 | 192 | 198 | 203 | 224..=255
+        ) {
+            return None;
+        }
+    }
     ranges
         .iter()
         .find(|(n, _)| n.contains(&addr))

@@ -18,13 +18,8 @@ pub(super) fn check(scope: &Scope<'_, '_>, classifier: &mut UaClassifier, out: &
     };
     let span = view.value_span();
     let raw = ua.as_bytes();
-    // C0 controls and DEL are single bytes; C1 controls need a char scan, for non-ASCII only.
-    let control = ua.bytes().any(|b| b < 0x20 || b == 0x7F)
-        || (!ua.is_ascii() && ua.chars().any(char::is_control));
-    let first_control = control
-        .then(|| ua.chars().enumerate().find(|(_, c)| c.is_control()))
-        .flatten();
-    if let Some((offset, c)) = first_control {
+    let class = classifier.classify(ua);
+    if let Some((offset, c)) = class.control {
         out.push(
             Draft::new(Code::UaControlChars)
                 .value(raw)
@@ -33,7 +28,6 @@ pub(super) fn check(scope: &Scope<'_, '_>, classifier: &mut UaClassifier, out: &
                 .span(span),
         );
     }
-    let class = classifier.classify(ua);
     if let Some(library) = class.library {
         out.push(
             Draft::new(Code::UaServerClient)
@@ -50,14 +44,16 @@ pub(super) fn check(scope: &Scope<'_, '_>, classifier: &mut UaClassifier, out: &
                 .span(span),
         );
     }
-    let next_key = scope
-        .params
-        .iter()
-        .skip_while(|p| !std::ptr::eq(*p, view))
-        .nth(1)
-        .map(|p| p.key.as_ref());
-    if let Some(d) = truncated(ua, next_key) {
-        out.push(d.span(span));
+    if class.maybe_truncated {
+        let next_key = scope
+            .params
+            .iter()
+            .skip_while(|p| !std::ptr::eq(*p, view))
+            .nth(1)
+            .map(|p| p.key.as_ref());
+        if let Some(d) = truncated(ua, next_key) {
+            out.push(d.span(span));
+        }
     }
     if let Some(os) = &class.desktop {
         out.push(

@@ -1,0 +1,113 @@
+//! A bounded HTTP/1.1 load generator for loopback servers: `connections` keep-alive
+//! connections share a fixed budget of requests, each recording its latency. It stops by
+//! itself when the budget is spent, and refuses any address outside 127.0.0.0/8 and ::1.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+pub struct Outcome {
+    pub requests: u64,
+    pub non_2xx: u64,
+    pub elapsed: Duration,
+    /// Sorted latencies in microseconds.
+    pub latencies_us: Vec<u32>,
+}
+
+impl Outcome {
+    pub fn rate(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub fn percentile(&self, p: f64) -> u32 {
+        let n = self.latencies_us.len();
+        if n == 0 {
+            return 0;
+        }
+        self.latencies_us[((n - 1) as f64 * p).round() as usize]
+    }
+}
+
+/// `target(i)` builds the i-th request target.
+pub async fn run(
+    addr: SocketAddr,
+    connections: usize,
+    total: u64,
+    target: Arc<dyn Fn(u64) -> String + Send + Sync>,
+) -> std::io::Result<Outcome> {
+    if !addr.ip().is_loopback() {
+        return Err(std::io::Error::other(format!(
+            "refusing to load {addr}: loopback only"
+        )));
+    }
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (next, target) = (next.clone(), target.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut stream = BufReader::new(TcpStream::connect(addr).await?);
+            stream.get_mut().set_nodelay(true)?;
+            let mut lat = Vec::new();
+            let mut bad = 0u64;
+            let mut line = String::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let req = format!(
+                    "GET {} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: s2s-bench\r\n\r\n",
+                    target(i)
+                );
+                let t = Instant::now();
+                stream.get_mut().write_all(req.as_bytes()).await?;
+                line.clear();
+                stream.read_line(&mut line).await?;
+                let ok = line
+                    .split_whitespace()
+                    .nth(1)
+                    .is_some_and(|s| s.starts_with('2'));
+                let mut len = 0usize;
+                loop {
+                    line.clear();
+                    stream.read_line(&mut line).await?;
+                    let l = line.trim_end();
+                    if l.is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = l.split_once(':') {
+                        if k.eq_ignore_ascii_case("content-length") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                }
+                if len > 0 {
+                    let mut body = vec![0; len];
+                    stream.read_exact(&mut body).await?;
+                }
+                lat.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+                bad += u64::from(!ok);
+            }
+            Ok::<_, std::io::Error>((lat, bad))
+        }));
+    }
+    let mut latencies_us = Vec::new();
+    let mut non_2xx = 0;
+    for t in tasks {
+        let (lat, bad) = t.await.map_err(std::io::Error::other)??;
+        latencies_us.extend(lat);
+        non_2xx += bad;
+    }
+    let elapsed = started.elapsed();
+    latencies_us.sort_unstable();
+    Ok(Outcome {
+        requests: latencies_us.len() as u64,
+        non_2xx,
+        elapsed,
+        latencies_us,
+    })
+}

@@ -1,0 +1,183 @@
+//! `s2s-bench serve`: the mock against a bare axum server that answers 204 and does nothing
+//! else, under the same load in the same run. Prints req/s, p50, p99 and server CPU µs per
+//! request for both, the ratios, and the mock's RSS after a long run at the default journal
+//! capacity.
+
+use crate::load;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+pub struct Plan {
+    pub requests: u64,
+    pub soak: u64,
+    pub connections: usize,
+}
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn spawn(mut cmd: Command, marker: &str) -> std::io::Result<Server> {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| std::io::Error::other("no stdout"))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .ok_or_else(|| std::io::Error::other("server exited before listening"))??;
+            if let Some(rest) = line.split(marker).nth(1) {
+                let url = rest.split_whitespace().next().unwrap_or("");
+                break url
+                    .trim_start_matches("http://")
+                    .parse()
+                    .map_err(std::io::Error::other)?;
+            }
+        };
+        // Keep draining stdout so the server never blocks on it.
+        std::thread::spawn(move || lines.for_each(drop));
+        Ok(Server { child, addr })
+    }
+
+    /// utime + stime in seconds, from /proc.
+    fn cpu_secs(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+        let ticks: f64 =
+            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        Some(ticks / 100.0)
+    }
+
+    fn rss_mb(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let kb: f64 = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        Some(kb / 1024.0)
+    }
+
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+struct Measured {
+    out: load::Outcome,
+    cpu_us: f64,
+}
+
+fn clicks() -> Arc<dyn Fn(u64) -> String + Send + Sync> {
+    const UAS: &[&str] = &[
+        "Mozilla%2F5.0%20(Linux%3B%20Android%2014%3B%20Pixel%208)%20AppleWebKit%2F537.36%20(KHTML%2C%20like%20Gecko)%20Chrome%2F120.0.6099.144%20Mobile%20Safari%2F537.36",
+        "Mozilla%2F5.0%20(iPhone%3B%20CPU%20iPhone%20OS%2017_1%20like%20Mac%20OS%20X)%20AppleWebKit%2F605.1.15%20(KHTML%2C%20like%20Gecko)%20Version%2F17.1%20Mobile%2F15E148%20Safari%2F604.1",
+        "Dalvik%2F2.1.0%20(Linux%3B%20U%3B%20Android%2013%3B%20SM-S911B%20Build%2FTP1A.220624.014)",
+        "Mozilla%2F5.0%20(Linux%3B%20Android%2013%3B%20SAMSUNG%20SM-A536B)%20AppleWebKit%2F537.36%20(KHTML%2C%20like%20Gecko)%20SamsungBrowser%2F23.0%20Chrome%2F115.0.0.0%20Mobile%20Safari%2F537.36",
+    ];
+    Arc::new(|i| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        format!(
+            "/serve/1234567890123456789?click_id=b-{i}&device_ip=5.{}.{}.{}&device_ua={}&click_timestamp={}",
+            i % 200 + 1,
+            i / 200 % 250,
+            i % 250 + 1,
+            UAS[(i % UAS.len() as u64) as usize],
+            now - 2
+        )
+    })
+}
+
+async fn measure(server: &Server, plan: &Plan, requests: u64) -> std::io::Result<Measured> {
+    // Warm up connections, caches and the allocator first.
+    load::run(server.addr, plan.connections, 2_000, clicks()).await?;
+    let before = server.cpu_secs().unwrap_or(0.0);
+    let out = load::run(server.addr, plan.connections, requests, clicks()).await?;
+    let after = server.cpu_secs().unwrap_or(0.0);
+    Ok(Measured {
+        cpu_us: (after - before) * 1e6 / out.requests.max(1) as f64,
+        out,
+    })
+}
+
+fn report(name: &str, m: &Measured) {
+    println!(
+        "{name:<12} {:>9.0} req/s   p50 {:>6} µs   p99 {:>6} µs   server CPU {:>6.1} µs/req   non-2xx {}",
+        m.out.rate(),
+        m.out.percentile(0.50),
+        m.out.percentile(0.99),
+        m.cpu_us,
+        m.out.non_2xx
+    );
+}
+
+pub async fn run(plan: Plan, dir: &Path) -> std::io::Result<()> {
+    let bare_bin = dir.join("bare-server");
+    let mock_bin = dir.join("metrica-s2s");
+    let bare = Server::spawn(Command::new(&bare_bin), "listening ")?;
+    let mut mock_cmd = Command::new(&mock_bin);
+    mock_cmd.args([
+        "serve",
+        "--click-listen",
+        "127.0.0.1:0",
+        "--impression-listen",
+        "127.0.0.1:0",
+    ]);
+    let mock = Server::spawn(mock_cmd, "listening  clicks      ")?;
+    println!("load: {} requests over {} keep-alive connections per server, loopback, both servers in this run", plan.requests, plan.connections);
+    // Interleave so a noisy neighbour hurts both alike.
+    let b1 = measure(&bare, &plan, plan.requests / 2).await?;
+    let m1 = measure(&mock, &plan, plan.requests / 2).await?;
+    let b2 = measure(&bare, &plan, plan.requests / 2).await?;
+    let m2 = measure(&mock, &plan, plan.requests / 2).await?;
+    let (b, m) = (better(b1, b2), better(m1, m2));
+    report("bare axum", &b);
+    report("mock", &m);
+    println!(
+        "ratios mock/bare: throughput {:.2}x (target >= 0.85), p99 {:.2}x (target <= 2), CPU per request {:.2}x",
+        m.out.rate() / b.out.rate(),
+        f64::from(m.out.percentile(0.99)) / f64::from(b.out.percentile(0.99).max(1)),
+        m.cpu_us / b.cpu_us.max(0.001)
+    );
+    bare.stop();
+    if plan.soak > 0 {
+        let soak = load::run(mock.addr, plan.connections, plan.soak, clicks()).await?;
+        println!(
+            "mock RSS after {} more requests (default journal capacity): {:.1} MB (target < 100 MB); {:.0} req/s, non-2xx {}",
+            soak.requests,
+            mock.rss_mb().unwrap_or(f64::NAN),
+            soak.rate(),
+            soak.non_2xx
+        );
+    }
+    mock.stop();
+    Ok(())
+}
+
+/// Of two runs, the one with the higher throughput: the other was more disturbed.
+fn better(a: Measured, b: Measured) -> Measured {
+    if a.out.rate() >= b.out.rate() {
+        a
+    } else {
+        b
+    }
+}
