@@ -12,7 +12,11 @@ check:
 test:
     cargo test --workspace
 
-# Lint AppMetrica's own documentation examples (the README's first command).
+# The mock on its default ports (the README's first command).
+serve:
+    cargo run --release -- serve
+
+# Lint AppMetrica's own documentation examples.
 demo:
     cargo run --release -- lint --file fixtures/requests/documentation.txt
 
@@ -28,3 +32,8 @@ bench:
 bench-lint lines="1000000":
     cargo build --release -p metrica-s2s -p metrica-s2s-bench
     target/release/s2s-bench lint --lines {{lines}}
+
+# The mock against a bare axum 204 server, same load, same run; then RSS after 1,000,000 more.
+bench-serve requests="200000" soak="1000000":
+    cargo build --release -p metrica-s2s -p metrica-s2s-bench
+    target/release/s2s-bench serve --requests {{requests}} --soak {{soak}}
