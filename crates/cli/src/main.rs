@@ -1,5 +1,6 @@
 //! `metrica-s2s`: flags in, exit codes out. The work lives in the library crates.
 
+mod conform;
 mod exit;
 mod explain;
 mod lint;
@@ -23,6 +24,8 @@ enum Command {
     Lint(lint::LintArgs),
     /// Run the mock AppMetrica S2S endpoints: judge, answer like AppMetrica, keep a journal.
     Serve(serve::ServeArgs),
+    /// Drive a partner's integration against the mock and report pass/fail per scenario.
+    Conform(conform::ConformArgs),
     /// Explain a diagnostic code: what triggers it, why it matters, a bad and a fixed example.
     Explain(explain::ExplainArgs),
 }
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
         Command::Lint(args) => lint::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Conform(args) => conform::run(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,101 @@
+//! `metrica-s2s conform`: flags to a run, reports to files, the verdict to the exit code.
+
+use crate::exit;
+use anyhow::{bail, Context as _};
+use clap::Args;
+use metrica_s2s_conform::report::{json, junit, markdown, terminal};
+use metrica_s2s_conform::runner::{self, Options, RunError};
+use metrica_s2s_conform::{Partner, Suite};
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct ConformArgs {
+    /// The partner file: who is tested and how to drive their integration.
+    #[arg(long, value_name = "PARTNER.toml")]
+    partner: PathBuf,
+    /// A suite file; the built-in standard suite (fixtures/suites/standard.toml) by default.
+    #[arg(long, value_name = "SUITE.toml")]
+    suite: Option<PathBuf>,
+    /// Write a report: json, junit or markdown, as FORMAT=PATH. Repeatable.
+    #[arg(long, value_name = "FORMAT=PATH")]
+    report: Vec<String>,
+    /// Scenarios run at once (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Run only this scenario. Repeatable.
+    #[arg(long, value_name = "ID")]
+    only: Vec<String>,
+}
+
+#[derive(Debug)]
+enum Format {
+    Json,
+    Junit,
+    Markdown,
+}
+
+pub fn run(args: ConformArgs) -> anyhow::Result<u8> {
+    let reports = args
+        .report
+        .iter()
+        .map(|spec| parse_report(spec))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let suite = match &args.suite {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read suite {}", p.display()))?;
+            Suite::parse(&text)
+                .map_err(|e| anyhow::anyhow!("suite {} is not valid: {e}", p.display()))?
+        }
+        None => Suite::standard()
+            .map_err(|e| anyhow::anyhow!("the built-in suite is not valid: {e}"))?,
+    };
+    let partner = Partner::load(&args.partner).map_err(anyhow::Error::msg)?;
+    let options = Options {
+        jobs: args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+        only: args.only.clone(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let report = match runtime.block_on(runner::run(&suite, &partner, &options)) {
+        Ok(r) => r,
+        Err(RunError::Config(msg)) => bail!("{msg}"),
+        Err(e) => return Err(e.into()),
+    };
+    for (format, path) in &reports {
+        let text = match format {
+            Format::Json => json::render(&report),
+            Format::Junit => junit::render(&report),
+            Format::Markdown => markdown::render(&report),
+        };
+        std::fs::write(path, text)
+            .with_context(|| format!("cannot write report {}", path.display()))?;
+    }
+    print!("{}", terminal::render(&report));
+    Ok(if report.passed() {
+        exit::SUCCESS
+    } else {
+        exit::FINDINGS
+    })
+}
+
+fn parse_report(spec: &str) -> anyhow::Result<(Format, PathBuf)> {
+    let Some((format, path)) = spec.split_once('=') else {
+        bail!("--report takes FORMAT=PATH, got {spec:?}");
+    };
+    let format = match format {
+        "json" => Format::Json,
+        "junit" => Format::Junit,
+        "markdown" => Format::Markdown,
+        "html" => bail!("--report html is not implemented yet; json, junit and markdown are"),
+        other => bail!("--report format {other:?} is not one of json, junit, markdown"),
+    };
+    if path.is_empty() {
+        bail!("--report {spec:?} names no file");
+    }
+    Ok((format, PathBuf::from(path)))
+}

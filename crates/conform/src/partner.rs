@@ -1,0 +1,110 @@
+//! The partner file: who is being tested and how to drive their integration.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug)]
+pub struct Partner {
+    pub name: String,
+    pub driver: Driver,
+    /// Fixed listen addresses for the embedded mock; free ports when absent.
+    pub click_listen: Option<SocketAddr>,
+    pub impression_listen: Option<SocketAddr>,
+    /// Where the partner file is: commands run there.
+    pub dir: PathBuf,
+}
+
+#[derive(Clone, Debug)]
+pub enum Driver {
+    /// `sh -c command` once per scenario.
+    Exec { command: String, timeout_ms: u64 },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    partner: Header,
+    driver: DriverDef,
+    mock: Option<MockDef>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DriverDef {
+    kind: String,
+    command: Option<String>,
+    timeout_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MockDef {
+    click_listen: Option<SocketAddr>,
+    impression_listen: Option<SocketAddr>,
+    url: Option<String>,
+}
+
+impl Partner {
+    pub fn load(path: &Path) -> Result<Partner, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read partner file {}: {e}", path.display()))?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Partner::parse(&text, dir)
+            .map_err(|e| format!("partner file {} is not valid: {e}", path.display()))
+    }
+
+    pub fn parse(text: &str, dir: PathBuf) -> Result<Partner, String> {
+        let file: File = toml::from_str(text).map_err(|e| e.to_string().replace('\n', " "))?;
+        let driver =
+            match file.driver.kind.as_str() {
+                "exec" => Driver::Exec {
+                    command: file
+                        .driver
+                        .command
+                        .ok_or("driver kind \"exec\" needs a command")?,
+                    timeout_ms: file.driver.timeout_ms.unwrap_or(5000),
+                },
+                "http" => return Err(
+                    "the http (click-through) driver is not implemented yet; use kind = \"exec\""
+                        .into(),
+                ),
+                other => {
+                    return Err(format!(
+                        "driver kind {other:?} is neither \"exec\" nor \"http\""
+                    ))
+                }
+            };
+        let mock = file.mock.unwrap_or(MockDef {
+            click_listen: None,
+            impression_listen: None,
+            url: None,
+        });
+        if mock.url.is_some() {
+            return Err("[mock] url (a mock that is already running) is not implemented yet; remove it to use the embedded mock".into());
+        }
+        for addr in [mock.click_listen, mock.impression_listen]
+            .into_iter()
+            .flatten()
+        {
+            if !addr.ip().is_loopback() {
+                return Err(format!(
+                    "[mock] listen address {addr} is not a loopback address"
+                ));
+            }
+        }
+        Ok(Partner {
+            name: file.partner.name,
+            driver,
+            click_listen: mock.click_listen,
+            impression_listen: mock.impression_listen,
+            dir,
+        })
+    }
+}

@@ -1,0 +1,136 @@
+//! One result model; one module per output format renders it.
+
+pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod terminal;
+
+use crate::checks::Finding;
+use crate::suite::Suite;
+use metrica_s2s_mock::Entry;
+use metrica_s2s_rules::Kind;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Passed,
+    Failed,
+    /// The run itself broke (not the partner's integration).
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Error => "error",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ScenarioReport {
+    pub id: String,
+    pub title: String,
+    pub event: Kind,
+    pub required: bool,
+    pub status: Status,
+    pub duration_ms: u64,
+    pub tracking_id: String,
+    pub click_id: String,
+    pub requests: Vec<Arc<Entry>>,
+    pub diagnostics: Vec<Finding>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Unmatched {
+    pub resembles: Option<String>,
+    pub request: Arc<Entry>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SuiteRef {
+    pub id: String,
+    pub title: String,
+    pub sha256: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PartnerRef {
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub errored: usize,
+}
+
+/// Everything a run found; every report format renders exactly this.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    pub tool: Tool,
+    pub suite: SuiteRef,
+    pub partner: PartnerRef,
+    pub summary: Summary,
+    pub duration_ms: u64,
+    pub scenarios: Vec<ScenarioReport>,
+    pub unmatched: Vec<Unmatched>,
+}
+
+impl RunReport {
+    pub fn new(
+        suite: &Suite,
+        partner: &str,
+        scenarios: Vec<ScenarioReport>,
+        unmatched: Vec<Unmatched>,
+        took: Duration,
+    ) -> RunReport {
+        let count = |s: Status| scenarios.iter().filter(|r| r.status == s).count();
+        RunReport {
+            tool: Tool {
+                name: "metrica-s2s",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            suite: SuiteRef {
+                id: suite.id.clone(),
+                title: suite.title.clone(),
+                sha256: suite.sha256.clone(),
+            },
+            partner: PartnerRef {
+                name: partner.to_owned(),
+            },
+            summary: Summary {
+                total: scenarios.len(),
+                passed: count(Status::Passed),
+                failed: count(Status::Failed),
+                errored: count(Status::Error),
+            },
+            duration_ms: took.as_millis() as u64,
+            scenarios,
+            unmatched,
+        }
+    }
+
+    /// Passed only when scenarios ran and every required one passed. A run in which nothing ran
+    /// is never a pass.
+    pub fn passed(&self) -> bool {
+        self.summary.total > 0
+            && self
+                .scenarios
+                .iter()
+                .all(|s| !s.required || s.status == Status::Passed)
+    }
+}

@@ -1,0 +1,92 @@
+//! The terminal summary: a table, then each failure with expected beside actual. User text is
+//! escaped so it cannot drive the terminal.
+
+use super::{RunReport, Status};
+use metrica_s2s_rules::is_unsafe_char;
+use std::fmt::Write;
+
+pub fn render(r: &RunReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<28} {:<11} {:<9} {:>6}  errors",
+        "scenario", "event", "status", "ms"
+    );
+    for sc in &r.scenarios {
+        let codes: Vec<&str> = sc
+            .diagnostics
+            .iter()
+            .filter(|f| f.is_error())
+            .map(|f| f.diagnostic.code.as_str())
+            .collect();
+        let req = if sc.required { "" } else { " (recommended)" };
+        let _ = writeln!(
+            s,
+            "{:<28} {:<11} {:<9} {:>6}  {}{req}",
+            safe(&sc.id),
+            sc.event.as_str(),
+            sc.status.as_str(),
+            sc.duration_ms,
+            codes.join(", ")
+        );
+    }
+    for sc in r.scenarios.iter().filter(|sc| sc.status != Status::Passed) {
+        let _ = writeln!(s, "\n{} — {}", safe(&sc.id), safe(&sc.title));
+        for f in sc.diagnostics.iter().filter(|f| f.is_error()) {
+            let d = &f.diagnostic;
+            let _ = writeln!(
+                s,
+                "  error[{}] {}\n    hint: {}",
+                d.code,
+                safe(&d.message),
+                safe(&d.hint)
+            );
+            if let (Some(e), Some(a)) = (&f.expected, &f.actual) {
+                let _ = writeln!(s, "    expected: {}\n    actual:   {}", safe(e), safe(a));
+                if let Some(col) = e.chars().zip(a.chars()).position(|(x, y)| x != y).or((e
+                    .chars()
+                    .count()
+                    != a.chars().count())
+                .then(|| e.chars().count().min(a.chars().count())))
+                {
+                    let _ = writeln!(
+                        s,
+                        "              {}^ first difference at character {col}",
+                        " ".repeat(col.min(120))
+                    );
+                }
+            }
+        }
+    }
+    for u in &r.unmatched {
+        let _ = writeln!(
+            s,
+            "\nunmatched request #{} to {}{}",
+            u.request.seq,
+            safe(&u.request.target),
+            u.resembles
+                .as_deref()
+                .map(|id| format!(" (resembles scenario {})", safe(id)))
+                .unwrap_or_default()
+        );
+    }
+    let verdict = if r.passed() { "PASSED" } else { "FAILED" };
+    let _ = writeln!(
+        s,
+        "\n{verdict}: {} scenarios, {} passed, {} failed, {} errored in {} ms (suite {} sha256 {}, metrica-s2s {})",
+        r.summary.total, r.summary.passed, r.summary.failed, r.summary.errored, r.duration_ms, safe(&r.suite.id), r.suite.sha256, r.tool.version
+    );
+    s
+}
+
+fn safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if is_unsafe_char(c) {
+                format!("\\u{{{:X}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,298 @@
+//! Runs a suite against a partner: an embedded mock on loopback, scenarios concurrently, each
+//! with a fresh tracking id and click id, waiting on the journal (no sleeps) for what arrives.
+
+use crate::checks::{self, Finding, Truth};
+use crate::driver::{self, Endpoints};
+use crate::partner::Partner;
+use crate::report::{RunReport, ScenarioReport, Status, Unmatched};
+use crate::suite::{Scenario, Suite};
+use metrica_s2s_mock::{serve, Entry, Filter, Journal, Limits, Listeners, Mode, State, Trackers};
+use metrica_s2s_rules::{Code, Draft};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub jobs: usize,
+    /// Run only these scenario ids (all when empty).
+    pub only: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot start the embedded mock: {0}")]
+    Mock(std::io::Error),
+}
+
+pub async fn run(
+    suite: &Suite,
+    partner: &Partner,
+    options: &Options,
+) -> Result<RunReport, RunError> {
+    let unknown: Vec<&String> = options
+        .only
+        .iter()
+        .filter(|id| !suite.scenarios.iter().any(|s| &s.id == *id))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(RunError::Config(format!(
+            "--only names scenarios the suite does not have: {unknown:?}"
+        )));
+    }
+    let scenarios: Vec<&Scenario> = suite
+        .scenarios
+        .iter()
+        .filter(|s| options.only.is_empty() || options.only.contains(&s.id))
+        .collect();
+    let click = TcpListener::bind(partner.click_listen.unwrap_or(([127, 0, 0, 1], 0).into()))
+        .await
+        .map_err(RunError::Mock)?;
+    let impression = TcpListener::bind(
+        partner
+            .impression_listen
+            .unwrap_or(([127, 0, 0, 1], 0).into()),
+    )
+    .await
+    .map_err(RunError::Mock)?;
+    let endpoints = Endpoints {
+        click_base: format!("http://{}", click.local_addr().map_err(RunError::Mock)?),
+        impression_base: format!(
+            "http://{}",
+            impression.local_addr().map_err(RunError::Mock)?
+        ),
+    };
+    // Lenient: the partner's code sees 204 as from production; the verdicts are ours to report.
+    let state = Arc::new(State::new(
+        Mode::Lenient,
+        Trackers::default(),
+        Journal::new(100_000),
+    ));
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(
+        Listeners { click, impression },
+        state.clone(),
+        Limits::default(),
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+
+    let started = Instant::now();
+    let base = fresh_base();
+    let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
+    let mut tasks = Vec::new();
+    for (i, scenario) in scenarios.iter().enumerate() {
+        let truth = Truth {
+            tracking_id: base + i as u64,
+            click_id: format!(
+                "{}-{:x}",
+                scenario.id,
+                base.wrapping_mul(31).wrapping_add(i as u64) & 0xffff_ffff
+            ),
+            event_time: 0,
+        };
+        let (scenario, partner, endpoints, state, permits) = (
+            (*scenario).clone(),
+            partner.clone(),
+            endpoints.clone(),
+            state.clone(),
+            permits.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            run_scenario(&scenario, truth, &partner, &endpoints, &state).await
+        }));
+    }
+    let mut reports = Vec::new();
+    let mut truths = Vec::new();
+    for t in tasks {
+        match t.await {
+            Ok((report, truth)) => {
+                reports.push(report);
+                truths.push(truth);
+            }
+            Err(e) => return Err(RunError::Config(format!("a scenario task failed: {e}"))),
+        }
+    }
+    let unmatched = unmatched(&state, &truths, &scenarios);
+    attribute_wrong_tracking_ids(&mut reports, &truths, &unmatched);
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    Ok(RunReport::new(
+        suite,
+        &partner.name,
+        reports,
+        unmatched,
+        started.elapsed(),
+    ))
+}
+
+/// A base for this run's tracking ids: 19 digits, different every run.
+fn fresh_base() -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    1_000_000_000_000_000_000 + nanos % 8_000_000_000_000_000_000 / 1000 * 1000
+}
+
+async fn run_scenario(
+    scenario: &Scenario,
+    mut truth: Truth,
+    partner: &Partner,
+    endpoints: &Endpoints,
+    state: &State,
+) -> (ScenarioReport, Truth) {
+    let started = Instant::now();
+    truth.event_time = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut findings: Vec<Finding> = Vec::new();
+    if let Err(reason) = driver::run(partner, scenario, &truth, endpoints).await {
+        let d = Draft::new(Code::DriverFailed)
+            .arg("reason", reason)
+            .finish();
+        findings.push(Finding::plain(d));
+    }
+    // After a failed driver, look only briefly: whatever it sent before failing is already
+    // on its way.
+    let wait = if findings.is_empty() {
+        scenario.timeout_ms
+    } else {
+        scenario.settle_ms
+    };
+    let entries = wait_for(state, scenario, truth.tracking_id, wait).await;
+    let refs: Vec<&Entry> = entries.iter().map(|e| &**e).collect();
+    let driver_failed = !findings.is_empty();
+    let checked = checks::check(scenario, &truth, &refs);
+    // A failed driver explains a missing request: one cause, one error.
+    findings.extend(
+        checked
+            .into_iter()
+            .filter(|f| !(driver_failed && f.diagnostic.code == Code::NoRequest)),
+    );
+    let status = if findings.iter().any(Finding::is_error) {
+        Status::Failed
+    } else {
+        Status::Passed
+    };
+    let report = ScenarioReport {
+        id: scenario.id.clone(),
+        title: scenario.title.clone(),
+        event: scenario.event,
+        required: scenario.required,
+        status,
+        duration_ms: started.elapsed().as_millis() as u64,
+        tracking_id: truth.tracking_id.to_string(),
+        click_id: truth.click_id.clone(),
+        requests: entries,
+        diagnostics: findings,
+    };
+    (report, truth)
+}
+
+/// Waits until the scenario's requests have arrived, then a settle window for duplicates.
+/// Woken by journal appends; never polls.
+async fn wait_for(
+    state: &State,
+    scenario: &Scenario,
+    tracking_id: u64,
+    timeout_ms: u64,
+) -> Vec<Arc<Entry>> {
+    let filter = Filter {
+        tracking_id: Some(tracking_id.to_string()),
+        ..Filter::default()
+    };
+    let mut changes = state.journal.subscribe();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
+    loop {
+        changes.borrow_and_update();
+        if state.journal.query(&filter).total >= scenario.requests {
+            break;
+        }
+        if !matches!(
+            tokio::time::timeout_at(deadline, changes.changed()).await,
+            Ok(Ok(()))
+        ) {
+            return state.journal.query(&filter).requests;
+        }
+    }
+    let settle = tokio::time::Instant::now() + Duration::from_millis(scenario.settle_ms);
+    while let Ok(Ok(())) = tokio::time::timeout_at(settle, changes.changed()).await {}
+    state.journal.query(&filter).requests
+}
+
+/// Requests that carry none of the run's tracking ids, each with the scenario it most
+/// resembles (same click id, else same UA, else same IP).
+fn unmatched(state: &State, truths: &[Truth], scenarios: &[&Scenario]) -> Vec<Unmatched> {
+    let ours: HashSet<String> = truths.iter().map(|t| t.tracking_id.to_string()).collect();
+    state
+        .journal
+        .query(&Filter::default())
+        .requests
+        .into_iter()
+        .filter(|e| !e.tracking_id().is_some_and(|t| ours.contains(t)))
+        .map(|e| {
+            let click = e.param("click_id");
+            let ua = e.param("device_ua");
+            let ip = e.param("device_ip");
+            let by_click = truths
+                .iter()
+                .position(|t| Some(&t.click_id) == click.as_ref());
+            let by_ua = || {
+                scenarios
+                    .iter()
+                    .position(|s| Some(&s.device.ua) == ua.as_ref())
+            };
+            let by_ip = || {
+                scenarios
+                    .iter()
+                    .position(|s| Some(s.device.ip.to_string()) == ip)
+            };
+            let resembles = by_click
+                .or_else(by_ua)
+                .or_else(by_ip)
+                .map(|i| scenarios[i].id.clone());
+            Unmatched {
+                resembles,
+                request: e,
+            }
+        })
+        .collect()
+}
+
+/// A request carrying a scenario's click id under another tracking id is that scenario's
+/// request sent to the wrong tracker: one cause, so it replaces the scenario's no-request.
+fn attribute_wrong_tracking_ids(
+    reports: &mut [ScenarioReport],
+    truths: &[Truth],
+    unmatched: &[Unmatched],
+) {
+    for u in unmatched {
+        let Some(click) = u.request.param("click_id") else {
+            continue;
+        };
+        let Some(i) = truths.iter().position(|t| t.click_id == click) else {
+            continue;
+        };
+        let actual = u.request.tracking_id().unwrap_or("").to_owned();
+        let d = Draft::new(Code::WrongTrackingId)
+            .quoted("actual", actual.as_bytes())
+            .arg("expected", truths[i].tracking_id.to_string())
+            .finish();
+        let r = &mut reports[i];
+        r.diagnostics
+            .retain(|f| f.diagnostic.code != Code::NoRequest);
+        r.diagnostics.push(Finding {
+            diagnostic: d,
+            expected: Some(truths[i].tracking_id.to_string()),
+            actual: Some(actual),
+        });
+        r.requests.push(u.request.clone());
+        r.status = crate::report::Status::Failed;
+    }
+}

@@ -1,0 +1,176 @@
+//! Suites: scenarios whose truth the runner knows (device, event, expectations).
+
+use metrica_s2s_rules::Kind;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// The standard suite, compiled in from the same file users can read and copy.
+pub const STANDARD: &str = include_str!("../../../fixtures/suites/standard.toml");
+
+#[derive(Clone, Debug)]
+pub struct Suite {
+    pub id: String,
+    pub title: String,
+    /// sha256 of the suite file's bytes, so a certification result can be reproduced.
+    pub sha256: String,
+    pub scenarios: Vec<Scenario>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub id: String,
+    pub title: String,
+    pub event: Kind,
+    pub required: bool,
+    pub device: Device,
+    pub requests: usize,
+    pub timestamp_tolerance_secs: u64,
+    pub timeout_ms: u64,
+    pub settle_ms: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Device {
+    pub ua: String,
+    pub ip: std::net::IpAddr,
+    pub google_aid: Option<String>,
+    pub ios_ifa: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    suite: Header,
+    #[serde(default)]
+    defaults: Defaults,
+    scenario: Vec<ScenarioDef>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    id: String,
+    title: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Defaults {
+    requests: Option<usize>,
+    timestamp_tolerance_secs: Option<u64>,
+    timeout_ms: Option<u64>,
+    settle_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioDef {
+    id: String,
+    title: String,
+    event: Kind,
+    #[serde(default)]
+    tags: Vec<String>,
+    device: Device,
+    requests: Option<usize>,
+    timestamp_tolerance_secs: Option<u64>,
+    timeout_ms: Option<u64>,
+    settle_ms: Option<u64>,
+}
+
+impl Suite {
+    pub fn standard() -> Result<Suite, String> {
+        Suite::parse(STANDARD)
+    }
+
+    pub fn parse(text: &str) -> Result<Suite, String> {
+        let file: File = toml::from_str(text).map_err(|e| e.to_string().replace('\n', " "))?;
+        let d = &file.defaults;
+        let mut scenarios = Vec::new();
+        for s in file.scenario {
+            if scenarios.iter().any(|o: &Scenario| o.id == s.id) {
+                return Err(format!("scenario id {:?} is used twice", s.id));
+            }
+            if let Some(t) = s
+                .tags
+                .iter()
+                .find(|t| !matches!(t.as_str(), "required" | "recommended"))
+            {
+                return Err(format!(
+                    "scenario {:?}: tag {t:?} is neither required nor recommended",
+                    s.id
+                ));
+            }
+            scenarios.push(Scenario {
+                required: !s.tags.iter().any(|t| t == "recommended"),
+                requests: s.requests.or(d.requests).unwrap_or(1),
+                timestamp_tolerance_secs: s
+                    .timestamp_tolerance_secs
+                    .or(d.timestamp_tolerance_secs)
+                    .unwrap_or(60),
+                timeout_ms: s.timeout_ms.or(d.timeout_ms).unwrap_or(3000),
+                settle_ms: s.settle_ms.or(d.settle_ms).unwrap_or(300).min(500),
+                id: s.id,
+                title: s.title,
+                event: s.event,
+                device: s.device,
+            });
+        }
+        if scenarios.is_empty() {
+            return Err("the suite has no scenarios".into());
+        }
+        Ok(Suite {
+            id: file.suite.id,
+            title: file.suite.title,
+            sha256: hex(&Sha256::digest(text.as_bytes())),
+            scenarios,
+        })
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_standard_suite_covers_what_the_issue_lists() {
+        let s = Suite::standard().expect("valid");
+        assert_eq!(s.id, "standard");
+        assert_eq!(s.sha256.len(), 64);
+        let has = |f: &dyn Fn(&Scenario) -> bool| s.scenarios.iter().any(f);
+        assert!(has(&|x| x.event == Kind::Click
+            && x.device.google_aid.is_some()
+            && x.device.ip.is_ipv4()));
+        assert!(has(&|x| x.event == Kind::Click
+            && x.device.ios_ifa.is_some()
+            && x.device.ip.is_ipv6()));
+        assert!(has(&|x| x.event == Kind::Impression));
+        assert!(has(
+            &|x| x.device.google_aid.is_none() && x.device.ios_ifa.is_none()
+        ));
+        assert!(has(&|x| ['+', '&', '#', '%', '=', ';']
+            .iter()
+            .all(|c| x.device.ua.contains(*c))));
+        assert!(has(&|x| x
+            .device
+            .ua
+            .chars()
+            .any(|c| ('А'..='я').contains(&c))));
+        assert!(has(&|x| x.device.ua.chars().count() >= 600));
+    }
+
+    #[test]
+    fn bad_suites_say_why() {
+        assert!(Suite::parse("scenario = []\n[suite]\nid='x'\ntitle='t'")
+            .expect_err("empty")
+            .contains("no scenarios"));
+        let dup = "[suite]\nid='x'\ntitle='t'\n[[scenario]]\nid='a'\ntitle='t'\nevent='click'\ndevice={ua='u', ip='1.2.3.4'}\n[[scenario]]\nid='a'\ntitle='t'\nevent='click'\ndevice={ua='u', ip='1.2.3.4'}";
+        assert!(Suite::parse(dup).expect_err("dup").contains("twice"));
+        let bad_ip = "[suite]\nid='x'\ntitle='t'\n[[scenario]]\nid='a'\ntitle='t'\nevent='click'\ndevice={ua='u', ip='1.2.3'}";
+        assert!(Suite::parse(bad_ip).is_err());
+    }
+}

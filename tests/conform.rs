@@ -1,0 +1,292 @@
+//! `metrica-s2s conform` end to end against the example partners in fixtures/partners/: each
+//! is diagnosed exactly (which scenarios fail, with which error codes), and every report format
+//! keeps hostile text inert.
+
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const SCENARIOS: &[&str] = &[
+    "android-click-gaid-ipv4",
+    "ios-click-idfa-ipv6",
+    "android-impression",
+    "click-without-ad-id",
+    "ua-special-characters",
+    "ua-cyrillic-model",
+    "ua-long",
+    "ios-impression-ipv6",
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("metrica-s2s-conform-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}
+
+fn conform(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_metrica-s2s"))
+        .arg("conform")
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("runs")
+}
+
+/// Per scenario id: its status and its error codes.
+type Verdicts = BTreeMap<String, (String, BTreeSet<String>)>;
+
+/// Runs a partner; returns the exit code and the verdicts.
+fn run_partner(name: &str) -> (Option<i32>, Verdicts) {
+    let report = temp(&format!("{name}.json"));
+    let partner = format!("fixtures/partners/{name}.toml");
+    let out = conform(&[
+        "--partner",
+        &partner,
+        "--report",
+        &format!("json={}", report.display()),
+    ]);
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
+    let mut by = BTreeMap::new();
+    for s in json["scenarios"].as_array().expect("scenarios") {
+        let errors = s["diagnostics"]
+            .as_array()
+            .expect("diagnostics")
+            .iter()
+            .filter(|d| d["severity"] == "error")
+            .map(|d| d["code"].as_str().expect("code").to_owned())
+            .collect();
+        by.insert(
+            s["id"].as_str().expect("id").to_owned(),
+            (s["status"].as_str().expect("status").to_owned(), errors),
+        );
+    }
+    (out.status.code(), by)
+}
+
+/// `failing` lists the scenarios that must fail and their exact error codes; all others pass.
+fn assert_diagnosed(name: &str, failing: &[(&str, &[&str])]) {
+    let (code, got) = run_partner(name);
+    let mut want = BTreeMap::new();
+    for id in SCENARIOS {
+        want.insert(id.to_string(), ("passed".to_owned(), BTreeSet::new()));
+    }
+    for (id, codes) in failing {
+        want.insert(
+            id.to_string(),
+            (
+                "failed".to_owned(),
+                codes.iter().map(|c| c.to_string()).collect(),
+            ),
+        );
+    }
+    assert_eq!(got, want, "partner {name}");
+    let required_failed = failing.iter().any(|(id, _)| *id != "ios-impression-ipv6");
+    assert_eq!(
+        code,
+        Some(if required_failed { 1 } else { 0 }),
+        "partner {name} exit code"
+    );
+}
+
+fn everywhere(codes: &'static [&'static str]) -> Vec<(&'static str, &'static [&'static str])> {
+    SCENARIOS.iter().map(|s| (*s, codes)).collect()
+}
+
+#[test]
+fn the_correct_partner_passes_everything() {
+    assert_diagnosed("correct", &[]);
+}
+
+#[test]
+fn broken_partners_are_diagnosed_exactly() {
+    assert_diagnosed("plus-signs", &[("ua-special-characters", &["ua-mismatch"])]);
+    assert_diagnosed("truncate-255", &[("ua-long", &["ua-mismatch"])]);
+    assert_diagnosed("proxy-ip", &everywhere(&["ip-mismatch"]));
+    assert_diagnosed("milliseconds", &everywhere(&["timestamp-milliseconds"]));
+    assert_diagnosed(
+        "local-time",
+        &everywhere(&["timestamp-in-future", "timestamp-skew"]),
+    );
+    assert_diagnosed("no-click-id", &everywhere(&["click-id-mismatch"]));
+    assert_diagnosed(
+        "clicks-only",
+        &[
+            ("android-impression", &["wrong-endpoint"]),
+            ("ios-impression-ipv6", &["wrong-endpoint"]),
+        ],
+    );
+    assert_diagnosed("double-send", &everywhere(&["duplicate-event"]));
+    assert_diagnosed("own-ua", &everywhere(&["ua-server-client", "ua-mismatch"]));
+    assert_diagnosed(
+        "drops-ad-ids",
+        &[
+            ("android-click-gaid-ipv4", &["device-id-mismatch"]),
+            ("ios-click-idfa-ipv6", &["device-id-mismatch"]),
+            ("android-impression", &["device-id-mismatch"]),
+            ("ios-impression-ipv6", &["device-id-mismatch"]),
+        ],
+    );
+    assert_diagnosed("exits-nonzero", &everywhere(&["driver-failed"]));
+}
+
+#[test]
+fn causes_are_named() {
+    let report = temp("local-time-causes.json");
+    conform(&[
+        "--partner",
+        "fixtures/partners/local-time.toml",
+        "--only",
+        "ua-long",
+        "--report",
+        &format!("json={}", report.display()),
+    ]);
+    let text = std::fs::read_to_string(&report).expect("report");
+    assert!(text.contains("local UTC+3 time was sent as UTC"), "{text}");
+    let report = temp("truncate-causes.json");
+    conform(&[
+        "--partner",
+        "fixtures/partners/truncate-255.toml",
+        "--only",
+        "ua-long",
+        "--report",
+        &format!("json={}", report.display()),
+    ]);
+    assert!(std::fs::read_to_string(&report)
+        .expect("report")
+        .contains("truncated at 255 characters"));
+}
+
+#[test]
+fn reports_name_tool_suite_and_hash_and_follow_the_contract() {
+    let (json, junit, md) = (temp("c.json"), temp("c.xml"), temp("c.md"));
+    let out = conform(&[
+        "--partner",
+        "fixtures/partners/correct.toml",
+        "--report",
+        &format!("json={}", json.display()),
+        "--report",
+        &format!("junit={}", junit.display()),
+        "--report",
+        &format!("markdown={}", md.display()),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("valid");
+    assert_eq!(v["tool"]["name"], "metrica-s2s");
+    assert_eq!(v["suite"]["id"], "standard");
+    assert_eq!(v["suite"]["sha256"].as_str().map(str::len), Some(64));
+    assert_eq!(v["summary"]["total"], 8);
+    assert_eq!(v["summary"]["passed"], 8);
+    let s0 = &v["scenarios"][0];
+    for key in [
+        "id",
+        "title",
+        "event",
+        "status",
+        "duration_ms",
+        "requests",
+        "diagnostics",
+    ] {
+        assert!(s0.get(key).is_some(), "scenario lacks {key}");
+    }
+    assert_eq!(s0["requests"].as_array().map(Vec::len), Some(1));
+    let xml = std::fs::read_to_string(&junit).expect("junit");
+    assert!(xml.starts_with("<?xml"));
+    assert_eq!(xml.matches("<testcase").count(), 8);
+    assert!(xml.contains(v["suite"]["sha256"].as_str().expect("sha")));
+    let markdown = std::fs::read_to_string(&md).expect("markdown");
+    assert!(markdown.contains("(PASSED)"), "{markdown}");
+    assert!(
+        markdown.contains("| android\\-click\\-gaid\\-ipv4 | click | yes | ✅ passed |"),
+        "{markdown}"
+    );
+}
+
+#[test]
+fn hostile_user_agents_stay_inert_in_every_report() {
+    let hostile = "<script>alert(1)</script> ]]> \u{1b}[2J \"quoted\" & 'single'";
+    let suite = format!(
+        "[suite]\nid = \"hostile\"\ntitle = \"hostile\"\n[[scenario]]\nid = \"x\"\ntitle = \"<b>bold</b>\"\nevent = \"click\"\ndevice = {{ ua = {}, ip = \"5.255.232.147\" }}\n",
+        toml_string(hostile)
+    );
+    let suite_path = temp("hostile.toml");
+    std::fs::write(&suite_path, suite).expect("suite");
+    let (json, junit, md) = (temp("h.json"), temp("h.xml"), temp("h.md"));
+    let out = conform(&[
+        "--partner",
+        "fixtures/partners/truncate-255.toml",
+        "--suite",
+        suite_path.to_str().expect("path"),
+        "--report",
+        &format!("json={}", json.display()),
+        "--report",
+        &format!("junit={}", junit.display()),
+        "--report",
+        &format!("markdown={}", md.display()),
+    ]);
+    assert!(
+        !out.stdout.contains(&0x1b),
+        "terminal output carries a raw ESC"
+    );
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("valid JSON");
+    assert_eq!(
+        v["scenarios"][0]["requests"][0]["params"]["device_ua"], hostile,
+        "JSON keeps the value exactly"
+    );
+    let xml = std::fs::read_to_string(&junit).expect("junit");
+    assert!(!xml.contains("<script>") && !xml.contains("<b>"), "{xml}");
+    assert!(!xml.contains('\u{1b}'), "XML forbids ESC");
+    assert!(xml.contains("&lt;b&gt;bold&lt;/b&gt;"), "{xml}");
+    let markdown = std::fs::read_to_string(&md).expect("markdown");
+    assert!(
+        !markdown.contains("<script>") && !markdown.contains("<b>") && !markdown.contains('\u{1b}'),
+        "{markdown}"
+    );
+}
+
+#[test]
+fn configuration_errors_exit_2() {
+    let out = conform(&["--partner", "fixtures/partners/nope.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = conform(&[
+        "--partner",
+        "fixtures/partners/correct.toml",
+        "--only",
+        "no-such-scenario",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-scenario"));
+    let out = conform(&[
+        "--partner",
+        "fixtures/partners/correct.toml",
+        "--report",
+        "pdf=x.pdf",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+fn toml_string(s: &str) -> String {
+    let mut out = String::from('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
