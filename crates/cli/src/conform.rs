@@ -3,7 +3,7 @@
 use crate::exit;
 use anyhow::{bail, Context as _};
 use clap::Args;
-use metrica_s2s_conform::report::{json, junit, markdown, terminal};
+use metrica_s2s_conform::report::{html, json, junit, markdown, terminal};
 use metrica_s2s_conform::runner::{self, Options, RunError};
 use metrica_s2s_conform::{Partner, Suite};
 use std::path::PathBuf;
@@ -16,7 +16,7 @@ pub struct ConformArgs {
     /// A suite file; the built-in standard suite (fixtures/suites/standard.toml) by default.
     #[arg(long, value_name = "SUITE.toml")]
     suite: Option<PathBuf>,
-    /// Write a report: json, junit or markdown, as FORMAT=PATH. Repeatable.
+    /// Write a report: json, junit, html or markdown, as FORMAT=PATH. Repeatable.
     #[arg(long, value_name = "FORMAT=PATH")]
     report: Vec<String>,
     /// Scenarios run at once (default: the number of cores).
@@ -29,6 +29,7 @@ pub struct ConformArgs {
 
 #[derive(Debug)]
 enum Format {
+    Html,
     Json,
     Junit,
     Markdown,
@@ -68,6 +69,7 @@ pub fn run(args: ConformArgs) -> anyhow::Result<u8> {
     };
     for (format, path) in &reports {
         let text = match format {
+            Format::Html => html::render(&report),
             Format::Json => json::render(&report),
             Format::Junit => junit::render(&report),
             Format::Markdown => markdown::render(&report),
@@ -91,8 +93,8 @@ fn parse_report(spec: &str) -> anyhow::Result<(Format, PathBuf)> {
         "json" => Format::Json,
         "junit" => Format::Junit,
         "markdown" => Format::Markdown,
-        "html" => bail!("--report html is not implemented yet; json, junit and markdown are"),
-        other => bail!("--report format {other:?} is not one of json, junit, markdown"),
+        "html" => Format::Html,
+        other => bail!("--report format {other:?} is not one of json, junit, html, markdown"),
     };
     if path.is_empty() {
         bail!("--report {spec:?} names no file");

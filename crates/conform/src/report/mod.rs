@@ -1,5 +1,6 @@
 //! One result model; one module per output format renders it.
 
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;

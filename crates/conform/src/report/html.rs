@@ -1,0 +1,100 @@
+//! A self-contained HTML report for certification reviewers: a summary, then each scenario
+//! with what the device was, what was expected and what arrived. maud escapes every
+//! interpolated value, so hostile UAs and messages render as text; there are no external
+//! assets and no scripts.
+
+use super::{RunReport, ScenarioReport};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:70rem;color:#222}\
+table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}\
+.passed{color:#176617}.failed{color:#b00020}.error{color:#9a5b00}code,pre{font:12px/1.4 ui-monospace,monospace;white-space:pre-wrap;word-break:break-all}\
+section{border-top:2px solid #ddd;margin-top:1.5rem}.diag{margin:.4rem 0 .8rem}.muted{color:#666}";
+
+pub fn render(r: &RunReport) -> String {
+    let verdict = if r.passed() { "PASSED" } else { "FAILED" };
+    let page: Markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'";
+                title { "metrica-s2s conform: " (r.partner.name) " — " (verdict) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                h1 { "S2S conformance: " (r.partner.name) " — " span class=(if r.passed() { "passed" } else { "failed" }) { (verdict) } }
+                p class="muted" {
+                    "metrica-s2s " (r.tool.version) ", suite " code { (r.suite.id) } " (" (r.suite.title) "), sha256 " code { (r.suite.sha256) }
+                    ", " (r.duration_ms) " ms."
+                }
+                p { (r.summary.total) " scenarios: " (r.summary.passed) " passed, " (r.summary.failed) " failed, " (r.summary.errored) " errored." }
+                table {
+                    tr { th { "scenario" } th { "event" } th { "required" } th { "status" } th { "errors" } }
+                    @for s in &r.scenarios {
+                        tr {
+                            td { a href={ "#" (s.id) } { (s.id) } }
+                            td { (s.event.as_str()) }
+                            td { (if s.required { "yes" } else { "no" }) }
+                            td class=(s.status.as_str()) { (s.status.as_str()) }
+                            td { (error_codes(s)) }
+                        }
+                    }
+                }
+                @for s in &r.scenarios { (scenario(s)) }
+                @if !r.unmatched.is_empty() {
+                    section {
+                        h2 { "Requests that matched no scenario" }
+                        @for u in &r.unmatched {
+                            p { "#" (u.request.seq) " " code { (u.request.target) }
+                                @if let Some(id) = &u.resembles { " — resembles " a href={ "#" (id) } { (id) } } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page.into_string()
+}
+
+fn error_codes(s: &ScenarioReport) -> String {
+    let codes: Vec<&str> = s
+        .diagnostics
+        .iter()
+        .filter(|f| f.is_error())
+        .map(|f| f.diagnostic.code.as_str())
+        .collect();
+    codes.join(", ")
+}
+
+fn scenario(s: &ScenarioReport) -> Markup {
+    html! {
+        section id=(s.id) {
+            h2 { (s.title) " " span class=(s.status.as_str()) { "(" (s.status.as_str()) ")" } }
+            p class="muted" { code { (s.id) } ", " (s.event.as_str()) ", tracking id " code { (s.tracking_id) } ", click id " code { (s.click_id) } ", " (s.duration_ms) " ms" }
+            @if s.diagnostics.is_empty() { p { "No findings." } }
+            @for f in &s.diagnostics {
+                div class="diag" {
+                    strong class=(if f.is_error() { "failed" } else { "muted" }) { (f.diagnostic.severity.as_str()) " " code { (f.diagnostic.code.as_str()) } }
+                    @if let Some(p) = &f.diagnostic.param { " on " code { (p) } }
+                    ": " (f.diagnostic.message)
+                    br;
+                    span class="muted" { "Fix: " (f.diagnostic.hint) }
+                    @if let (Some(e), Some(a)) = (&f.expected, &f.actual) {
+                        table { tr { th { "expected" } td { pre { (e) } } } tr { th { "arrived" } td { pre { (a) } } } }
+                    }
+                }
+            }
+            @for e in &s.requests {
+                details {
+                    summary { "Request #" (e.seq) " — " (e.kind.as_str()) ", HTTP " (e.status) }
+                    pre { (e.target) }
+                    table {
+                        @for (k, v) in e.params() { tr { th { (k) } td { pre { (v) } } } }
+                        tr { th { "sender's User-Agent" } td { pre { (e.user_agent.as_deref().unwrap_or("-")) } } }
+                    }
+                }
+            }
+        }
+    }
+}
