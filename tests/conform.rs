@@ -42,7 +42,7 @@ type Verdicts = BTreeMap<String, (String, BTreeSet<String>)>;
 
 /// Runs a partner; returns the exit code and the verdicts.
 fn run_partner(name: &str) -> (Option<i32>, Verdicts) {
-    let report = temp(&format!("{name}.json"));
+    let report = temp(&format!("{}.json", name.replace('/', "-")));
     let partner = format!("fixtures/partners/{name}.toml");
     let out = conform(&[
         "--partner",
@@ -289,4 +289,33 @@ fn toml_string(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+#[test]
+fn click_through_partners_are_diagnosed() {
+    assert_diagnosed("http/correct", &[]);
+    assert_diagnosed(
+        "http/via-tracker",
+        &[
+            ("android-click-gaid-ipv4", &["redirect-not-direct"]),
+            ("ios-click-idfa-ipv6", &["redirect-not-direct"]),
+            ("click-without-ad-id", &["redirect-not-direct"]),
+            ("ua-special-characters", &["redirect-not-direct"]),
+            ("ua-cyrillic-model", &["redirect-not-direct"]),
+            ("ua-long", &["redirect-not-direct"]),
+        ],
+    );
+    // A missing referrer is a warning: reported, not failed.
+    assert_diagnosed("http/no-referrer", &[]);
+    let report = temp("no-referrer.json");
+    conform(&[
+        "--partner",
+        "fixtures/partners/http/no-referrer.toml",
+        "--only",
+        "ua-long",
+        "--report",
+        &format!("json={}", report.display()),
+    ]);
+    let text = std::fs::read_to_string(&report).expect("report");
+    assert!(text.contains("\"code\": \"referrer-missing\""), "{text}");
 }

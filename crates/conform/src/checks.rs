@@ -52,8 +52,15 @@ pub struct Truth {
     pub event_time: u64,
 }
 
-/// Every finding for the requests that arrived for a scenario.
-pub fn check(scenario: &Scenario, truth: &Truth, entries: &[&Entry]) -> Vec<Finding> {
+/// Every finding for the requests that arrived for a scenario. `ids_known` says whether the
+/// partner was given the device's advertising ids (the http driver passes them only when its
+/// URL templates ask for `{google_aid}` / `{ios_ifa}`).
+pub fn check(
+    scenario: &Scenario,
+    truth: &Truth,
+    entries: &[&Entry],
+    ids_known: bool,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     if entries.is_empty() {
         let d = Draft::new(Code::NoRequest)
@@ -77,12 +84,12 @@ pub fn check(scenario: &Scenario, truth: &Truth, entries: &[&Entry]) -> Vec<Find
     }
     for entry in entries {
         out.extend(entry.diagnostics.iter().cloned().map(Finding::plain));
-        out.extend(check_one(scenario, truth, entry));
+        out.extend(check_one(scenario, truth, entry, ids_known));
     }
     out
 }
 
-fn check_one(scenario: &Scenario, truth: &Truth, entry: &Entry) -> Vec<Finding> {
+fn check_one(scenario: &Scenario, truth: &Truth, entry: &Entry, ids_known: bool) -> Vec<Finding> {
     let mut out = Vec::new();
     if entry.kind != scenario.event {
         let d = Draft::new(Code::WrongEndpoint)
@@ -180,7 +187,9 @@ fn check_one(scenario: &Scenario, truth: &Truth, entry: &Entry) -> Vec<Finding> 
         ("google_aid", "google-aid", &scenario.device.google_aid),
         ("ios_ifa", "idfa", &scenario.device.ios_ifa),
     ] {
-        let Some(want) = want else { continue };
+        let Some(want) = want.as_ref().filter(|_| ids_known) else {
+            continue;
+        };
         let got = param(name).or_else(|| param(alias));
         if got != Some(want.as_str()) {
             let actual = match got {

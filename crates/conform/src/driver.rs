@@ -32,6 +32,8 @@ pub async fn run(
             command,
             timeout_ms,
         } => exec(partner, command, *timeout_ms, scenario, truth, endpoints).await,
+        // The runner clicks itself (see `click`); nothing runs per scenario here.
+        Driver::Http(_) => Ok(()),
     }
 }
 
@@ -141,5 +143,54 @@ async fn exec(
                 }
             ))
         }
+    }
+}
+
+/// A partner's server for the http driver: started before the run, stopped after.
+#[derive(Debug)]
+pub struct PartnerServer(tokio::process::Child);
+
+impl PartnerServer {
+    /// Starts `command` with the mock's bases in its environment and waits, bounded, until
+    /// `ready` accepts connections.
+    pub async fn start(
+        command: &str,
+        dir: &std::path::Path,
+        endpoints: &Endpoints,
+        ready: std::net::SocketAddr,
+    ) -> Result<PartnerServer, String> {
+        let mut child = tokio::process::Command::new("sh")
+            .arg("-c")
+            // `exec`: the server replaces the shell, so stopping the child stops the server.
+            .arg(format!("exec {command}"))
+            .current_dir(if dir.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                dir
+            })
+            .env("S2S_CLICK_BASE", &endpoints.click_base)
+            .env("S2S_IMPRESSION_BASE", &endpoints.impression_base)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start `{command}`: {e}"))?;
+        // An external process gives no readiness event: try to connect, bounded, 20 ms apart.
+        for _ in 0..500 {
+            if tokio::net::TcpStream::connect(ready).await.is_ok() {
+                return Ok(PartnerServer(child));
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!(
+                    "`{command}` exited with {status} before listening on {ready}"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Err(format!("`{command}` did not listen on {ready} within 10 s"))
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.0.kill().await;
     }
 }

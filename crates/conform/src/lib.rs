@@ -5,6 +5,7 @@
 //! [`runner::run`], which returns one [`report::RunReport`]; each module of `report` renders it.
 
 pub mod checks;
+pub mod click;
 pub mod driver;
 pub mod partner;
 pub mod report;

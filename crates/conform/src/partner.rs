@@ -19,6 +19,18 @@ pub struct Partner {
 pub enum Driver {
     /// `sh -c command` once per scenario.
     Exec { command: String, timeout_ms: u64 },
+    /// The runner plays the user's device and clicks the partner's own click URL.
+    Http(HttpDriver),
+}
+
+#[derive(Clone, Debug)]
+pub struct HttpDriver {
+    /// Started before the run and stopped after, with S2S_CLICK_BASE / S2S_IMPRESSION_BASE.
+    pub start: Option<String>,
+    /// Templates with `{tracking_id}` and `{click_id}`.
+    pub click_url: String,
+    pub impression_url: String,
+    pub timeout_ms: u64,
 }
 
 #[derive(Deserialize)]
@@ -41,6 +53,9 @@ struct DriverDef {
     kind: String,
     command: Option<String>,
     timeout_ms: Option<u64>,
+    start: Option<String>,
+    click_url: Option<String>,
+    impression_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -62,25 +77,26 @@ impl Partner {
 
     pub fn parse(text: &str, dir: PathBuf) -> Result<Partner, String> {
         let file: File = toml::from_str(text).map_err(|e| e.to_string().replace('\n', " "))?;
-        let driver =
-            match file.driver.kind.as_str() {
-                "exec" => Driver::Exec {
-                    command: file
-                        .driver
-                        .command
-                        .ok_or("driver kind \"exec\" needs a command")?,
-                    timeout_ms: file.driver.timeout_ms.unwrap_or(5000),
-                },
-                "http" => return Err(
-                    "the http (click-through) driver is not implemented yet; use kind = \"exec\""
-                        .into(),
-                ),
-                other => {
-                    return Err(format!(
-                        "driver kind {other:?} is neither \"exec\" nor \"http\""
-                    ))
-                }
-            };
+        let driver = match file.driver.kind.as_str() {
+            "exec" => Driver::Exec {
+                command: file
+                    .driver
+                    .command
+                    .ok_or("driver kind \"exec\" needs a command")?,
+                timeout_ms: file.driver.timeout_ms.unwrap_or(5000),
+            },
+            "http" => Driver::Http(HttpDriver {
+                start: file.driver.start,
+                click_url: loopback_url(file.driver.click_url, "click_url")?,
+                impression_url: loopback_url(file.driver.impression_url, "impression_url")?,
+                timeout_ms: file.driver.timeout_ms.unwrap_or(5000),
+            }),
+            other => {
+                return Err(format!(
+                    "driver kind {other:?} is neither \"exec\" nor \"http\""
+                ))
+            }
+        };
         let mock = file.mock.unwrap_or(MockDef {
             click_listen: None,
             impression_listen: None,
@@ -107,4 +123,20 @@ impl Partner {
             dir,
         })
     }
+}
+
+/// An http driver URL: `http://<loopback ip>:<port>/...` with a template in it.
+fn loopback_url(url: Option<String>, name: &str) -> Result<String, String> {
+    let url = url.ok_or(format!("driver kind \"http\" needs {name}"))?;
+    let host = url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split(['/', '?']).next())
+        .and_then(|h| h.parse::<SocketAddr>().ok())
+        .ok_or(format!(
+            "{name} {url:?} must be http://<loopback ip>:<port>/..."
+        ))?;
+    if !host.ip().is_loopback() {
+        return Err(format!("{name} {url:?} is not on a loopback address"));
+    }
+    Ok(url)
 }

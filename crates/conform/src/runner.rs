@@ -3,7 +3,7 @@
 
 use crate::checks::{self, Finding, Truth};
 use crate::driver::{self, Endpoints};
-use crate::partner::Partner;
+use crate::partner::{Driver, Partner};
 use crate::report::{RunReport, ScenarioReport, Status, Unmatched};
 use crate::suite::{Scenario, Suite};
 use metrica_s2s_mock::{serve, Entry, Filter, Journal, Limits, Listeners, Mode, State, Trackers};
@@ -82,6 +82,14 @@ pub async fn run(
         },
     ));
 
+    let partner_server = match start_partner_server(partner, &endpoints).await {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = stop_tx.send(());
+            let _ = server.await;
+            return Err(e);
+        }
+    };
     let started = Instant::now();
     let base = fresh_base();
     let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
@@ -121,6 +129,9 @@ pub async fn run(
     }
     let unmatched = unmatched(&state, &truths, &scenarios);
     attribute_wrong_tracking_ids(&mut reports, &truths, &unmatched);
+    if let Some(p) = partner_server {
+        p.stop().await;
+    }
     let _ = stop_tx.send(());
     let _ = server.await;
     Ok(RunReport::new(
@@ -158,17 +169,28 @@ async fn run_scenario(
             .finish();
         findings.push(Finding::plain(d));
     }
+    if let Driver::Http(h) = &partner.driver {
+        findings.extend(crate::click::click(h, scenario, &truth).await);
+    }
+    let driver_failed = findings
+        .iter()
+        .any(|f| f.diagnostic.code == Code::DriverFailed);
     // After a failed driver, look only briefly: whatever it sent before failing is already
     // on its way.
-    let wait = if findings.is_empty() {
+    let wait = if !driver_failed {
         scenario.timeout_ms
     } else {
         scenario.settle_ms
     };
     let entries = wait_for(state, scenario, truth.tracking_id, wait).await;
     let refs: Vec<&Entry> = entries.iter().map(|e| &**e).collect();
-    let driver_failed = !findings.is_empty();
-    let checked = checks::check(scenario, &truth, &refs);
+    let ids_known = match &partner.driver {
+        Driver::Exec { .. } => true,
+        Driver::Http(h) => [&h.click_url, &h.impression_url]
+            .iter()
+            .any(|u| u.contains("{google_aid}") || u.contains("{ios_ifa}")),
+    };
+    let checked = checks::check(scenario, &truth, &refs, ids_known);
     // A failed driver explains a missing request: one cause, one error.
     findings.extend(
         checked
@@ -295,4 +317,25 @@ fn attribute_wrong_tracking_ids(
         r.requests.push(u.request.clone());
         r.status = crate::report::Status::Failed;
     }
+}
+
+/// Starts the partner's server for the http driver, when the partner file names one.
+async fn start_partner_server(
+    partner: &Partner,
+    endpoints: &Endpoints,
+) -> Result<Option<driver::PartnerServer>, RunError> {
+    let Driver::Http(h) = &partner.driver else {
+        return Ok(None);
+    };
+    let Some(cmd) = &h.start else { return Ok(None) };
+    let ready = h
+        .click_url
+        .strip_prefix("http://")
+        .and_then(|r| r.split(['/', '?']).next())
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| RunError::Config(format!("click_url {:?} has no host:port", h.click_url)))?;
+    driver::PartnerServer::start(cmd, &partner.dir, endpoints, ready)
+        .await
+        .map(Some)
+        .map_err(RunError::Config)
 }
