@@ -37,3 +37,8 @@ bench-lint lines="1000000":
 bench-serve requests="200000" soak="1000000":
     cargo build --release -p metrica-s2s -p metrica-s2s-bench
     target/release/s2s-bench serve --requests {{requests}} --soak {{soak}}
+
+# The standard suite against the correct example partner: wall time and runner overhead.
+bench-conform:
+    cargo build --release -p metrica-s2s -p metrica-s2s-bench
+    target/release/s2s-bench conform

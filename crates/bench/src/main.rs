@@ -7,6 +7,7 @@
 //! both and their ratio, plus the lint's peak RSS (via /usr/bin/time when present). Every run
 //! is bounded by the file it reads; nothing touches the network.
 
+mod conform_bench;
 mod gen;
 mod load;
 mod serve_bench;
@@ -28,6 +29,14 @@ fn main() {
             .and_then(|i| args.get(i + 1))
             .cloned()
     };
+    if args.first().map(String::as_str) == Some("conform") {
+        let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+        if let Err(e) = conform_bench::run(&default_bin(), root) {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+        return;
+    }
     if args.first().map(String::as_str) == Some("serve") {
         let plan = serve_bench::Plan {
             requests: flag("--requests")
@@ -56,7 +65,7 @@ fn main() {
         return;
     }
     if args.first().map(String::as_str) != Some("lint") {
-        eprintln!("usage: s2s-bench lint [--lines N] [--bin PATH] [--log PATH]\n       s2s-bench serve [--requests N] [--soak N] [--connections N]");
+        eprintln!("usage: s2s-bench lint [--lines N] [--bin PATH] [--log PATH]\n       s2s-bench serve [--requests N] [--soak N] [--connections N]\n       s2s-bench conform");
         std::process::exit(2);
     }
     let lines: usize = flag("--lines")

@@ -52,17 +52,41 @@ pub fn run(args: ConformArgs) -> anyhow::Result<u8> {
             .map_err(|e| anyhow::anyhow!("the built-in suite is not valid: {e}"))?,
     };
     let partner = Partner::load(&args.partner).map_err(anyhow::Error::msg)?;
+    let total = suite
+        .scenarios
+        .iter()
+        .filter(|s| args.only.is_empty() || args.only.contains(&s.id))
+        .count();
+    // indicatif draws on stderr only when it is a terminal.
+    let bar = indicatif::ProgressBar::new(total as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} scenarios  {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let shown = bar.clone();
     let options = Options {
         jobs: args
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
         only: args.only.clone(),
+        on_done: Some(std::sync::Arc::new(
+            move |s: &metrica_s2s_conform::report::ScenarioReport| {
+                shown.set_message(format!(
+                    "{} {}",
+                    s.status.as_str(),
+                    metrica_s2s_rules::quote_str(&s.id)
+                ));
+                shown.inc(1);
+            },
+        )),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let report = match runtime.block_on(runner::run(&suite, &partner, &options)) {
+    let outcome = runtime.block_on(runner::run(&suite, &partner, &options));
+    bar.finish_and_clear();
+    let report = match outcome {
         Ok(r) => r,
         Err(RunError::Config(msg)) => bail!("{msg}"),
         Err(e) => return Err(e.into()),

@@ -14,11 +14,24 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-#[derive(Clone, Debug)]
+/// Told about each scenario as it finishes, for progress displays.
+pub type OnDone = Arc<dyn Fn(&ScenarioReport) + Send + Sync>;
+
+#[derive(Clone)]
 pub struct Options {
     pub jobs: usize,
     /// Run only these scenario ids (all when empty).
     pub only: Vec<String>,
+    pub on_done: Option<OnDone>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("jobs", &self.jobs)
+            .field("only", &self.only)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,9 +124,14 @@ pub async fn run(
             state.clone(),
             permits.clone(),
         );
+        let on_done = options.on_done.clone();
         tasks.push(tokio::spawn(async move {
             let _permit = permits.acquire_owned().await;
-            run_scenario(&scenario, truth, &partner, &endpoints, &state).await
+            let done = run_scenario(&scenario, truth, &partner, &endpoints, &state).await;
+            if let Some(f) = on_done {
+                f(&done.0);
+            }
+            done
         }));
     }
     let mut reports = Vec::new();
@@ -172,6 +190,7 @@ async fn run_scenario(
     if let Driver::Http(h) = &partner.driver {
         findings.extend(crate::click::click(h, scenario, &truth).await);
     }
+    let driver_ms = started.elapsed().as_millis() as u64;
     let driver_failed = findings
         .iter()
         .any(|f| f.diagnostic.code == Code::DriverFailed);
@@ -209,6 +228,12 @@ async fn run_scenario(
         required: scenario.required,
         status,
         duration_ms: started.elapsed().as_millis() as u64,
+        driver_ms,
+        settle_ms: if entries.is_empty() {
+            0
+        } else {
+            scenario.settle_ms
+        },
         tracking_id: truth.tracking_id.to_string(),
         click_id: truth.click_id.clone(),
         requests: entries,

@@ -41,6 +41,10 @@ pub struct ScenarioReport {
     pub required: bool,
     pub status: Status,
     pub duration_ms: u64,
+    /// Time spent in the partner's driver (command or click), part of `duration_ms`.
+    pub driver_ms: u64,
+    /// The settle window spent watching for duplicates, part of `duration_ms`.
+    pub settle_ms: u64,
     pub tracking_id: String,
     pub click_id: String,
     pub requests: Vec<Arc<Entry>>,
