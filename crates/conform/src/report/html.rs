@@ -37,7 +37,7 @@ pub fn render(r: &RunReport) -> String {
                             td { (s.event.as_str()) }
                             td { (if s.required { "yes" } else { "no" }) }
                             td class=(s.status.as_str()) { (s.status.as_str()) }
-                            td { (error_codes(s)) }
+                            td { (s.error_codes()) }
                         }
                     }
                 }
@@ -55,16 +55,6 @@ pub fn render(r: &RunReport) -> String {
         }
     };
     page.into_string()
-}
-
-fn error_codes(s: &ScenarioReport) -> String {
-    let codes: Vec<&str> = s
-        .diagnostics
-        .iter()
-        .filter(|f| f.is_error())
-        .map(|f| f.diagnostic.code.as_str())
-        .collect();
-    codes.join(", ")
 }
 
 fn scenario(s: &ScenarioReport) -> Markup {

@@ -26,13 +26,7 @@ pub fn render(report: &RunReport) -> String {
                     NonSuccessKind::Error
                 };
                 let mut st = TestCaseStatus::non_success(kind);
-                let codes: Vec<&str> = s
-                    .diagnostics
-                    .iter()
-                    .filter(|f| f.is_error())
-                    .map(|f| f.diagnostic.code.as_str())
-                    .collect();
-                st.set_message(clean(&codes.join(", ")));
+                st.set_message(clean(&s.error_codes()));
                 st.set_type(if s.required {
                     "required"
                 } else {

@@ -19,12 +19,6 @@ pub fn render(r: &RunReport) -> String {
     );
     s.push_str("| scenario | event | required | status | errors |\n|---|---|---|---|---|\n");
     for sc in &r.scenarios {
-        let codes: Vec<&str> = sc
-            .diagnostics
-            .iter()
-            .filter(|f| f.is_error())
-            .map(|f| f.diagnostic.code.as_str())
-            .collect();
         let mark = match sc.status {
             Status::Passed => "✅ passed",
             Status::Failed => "❌ failed",
@@ -36,7 +30,7 @@ pub fn render(r: &RunReport) -> String {
             esc(&sc.id),
             sc.event,
             if sc.required { "yes" } else { "no" },
-            codes.join(", ")
+            sc.error_codes()
         );
     }
     for sc in r.scenarios.iter().filter(|sc| sc.status != Status::Passed) {

@@ -51,6 +51,19 @@ pub struct ScenarioReport {
     pub diagnostics: Vec<Finding>,
 }
 
+impl ScenarioReport {
+    /// The codes of its error-severity findings, comma-separated: the reason it failed.
+    pub fn error_codes(&self) -> String {
+        let codes: Vec<&str> = self
+            .diagnostics
+            .iter()
+            .filter(|f| f.is_error())
+            .map(|f| f.diagnostic.code.as_str())
+            .collect();
+        codes.join(", ")
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Unmatched {
     pub resembles: Option<String>,

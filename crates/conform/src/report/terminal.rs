@@ -13,12 +13,6 @@ pub fn render(r: &RunReport) -> String {
         "scenario", "event", "status", "ms"
     );
     for sc in &r.scenarios {
-        let codes: Vec<&str> = sc
-            .diagnostics
-            .iter()
-            .filter(|f| f.is_error())
-            .map(|f| f.diagnostic.code.as_str())
-            .collect();
         let req = if sc.required { "" } else { " (recommended)" };
         let _ = writeln!(
             s,
@@ -27,7 +21,7 @@ pub fn render(r: &RunReport) -> String {
             sc.event.as_str(),
             sc.status.as_str(),
             sc.duration_ms,
-            codes.join(", ")
+            sc.error_codes()
         );
     }
     for sc in r.scenarios.iter().filter(|sc| sc.status != Status::Passed) {
