@@ -319,3 +319,69 @@ fn click_through_partners_are_diagnosed() {
     let text = std::fs::read_to_string(&report).expect("report");
     assert!(text.contains("\"code\": \"referrer-missing\""), "{text}");
 }
+
+/// `[mock] url`: a mock started by the user (`metrica-s2s serve`), used through its admin API.
+#[test]
+fn a_running_mock_can_be_used() {
+    use std::io::BufRead;
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_metrica-s2s"))
+        .args([
+            "serve",
+            "--click-listen",
+            "127.0.0.1:0",
+            "--impression-listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut lines = std::io::BufReader::new(serve.stdout.take().expect("stdout")).lines();
+    let mut base = |label: &str| -> String {
+        let line = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find(|l| l.starts_with(&format!("listening  {label}")))
+            .expect("banner line");
+        line.split_whitespace().nth(2).expect("url").to_owned()
+    };
+    let (click, impression) = (base("clicks"), base("impressions"));
+    let sender = root().join("fixtures/partners");
+    for (name, script, want_exit) in [
+        ("remote-correct", "correct.sh", 0),
+        ("remote-proxy-ip", "proxy-ip.sh", 1),
+    ] {
+        let partner = temp(&format!("{name}.toml"));
+        std::fs::write(
+            &partner,
+            format!(
+                "[partner]\nname = \"{name}\"\n[driver]\nkind = \"exec\"\ncommand = \"sh {}\"\n[mock]\nurl = \"{click}\"\nimpression_url = \"{impression}\"\n",
+                sender.join(script).display()
+            ),
+        )
+        .expect("partner file");
+        let report = temp(&format!("{name}.json"));
+        let out = conform(&[
+            "--partner",
+            partner.to_str().expect("path"),
+            "--report",
+            &format!("json={}", report.display()),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(want_exit),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let v: Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
+        assert_eq!(v["summary"]["total"], 8, "{name}");
+        let first = &v["scenarios"][0]["requests"][0];
+        assert_eq!(
+            first["kind"], "click",
+            "{name}: entries come back from the admin API"
+        );
+    }
+    let _ = serve.kill();
+    let _ = serve.wait();
+}

@@ -52,15 +52,19 @@ pub struct Truth {
     pub event_time: u64,
 }
 
-/// Every finding for the requests that arrived for a scenario. `ids_known` says whether the
-/// partner was given the device's advertising ids (the http driver passes them only when its
-/// URL templates ask for `{google_aid}` / `{ios_ifa}`).
-pub fn check(
-    scenario: &Scenario,
-    truth: &Truth,
-    entries: &[&Entry],
-    ids_known: bool,
-) -> Vec<Finding> {
+/// What the partner could know and what the mock could see, so checks never blame a partner
+/// for what it was not given.
+#[derive(Clone, Copy, Debug)]
+pub struct Known {
+    /// The partner was given the device's advertising ids (the http driver passes them only
+    /// when its URL templates ask for `{google_aid}` / `{ios_ifa}`).
+    pub ids: bool,
+    /// Clicks and impressions reach different listeners, so the endpoint used is known.
+    pub endpoint: bool,
+}
+
+/// Every finding for the requests that arrived for a scenario.
+pub fn check(scenario: &Scenario, truth: &Truth, entries: &[&Entry], known: Known) -> Vec<Finding> {
     let mut out = Vec::new();
     if entries.is_empty() {
         let d = Draft::new(Code::NoRequest)
@@ -84,14 +88,14 @@ pub fn check(
     }
     for entry in entries {
         out.extend(entry.diagnostics.iter().cloned().map(Finding::plain));
-        out.extend(check_one(scenario, truth, entry, ids_known));
+        out.extend(check_one(scenario, truth, entry, known));
     }
     out
 }
 
-fn check_one(scenario: &Scenario, truth: &Truth, entry: &Entry, ids_known: bool) -> Vec<Finding> {
+fn check_one(scenario: &Scenario, truth: &Truth, entry: &Entry, known: Known) -> Vec<Finding> {
     let mut out = Vec::new();
-    if entry.kind != scenario.event {
+    if known.endpoint && entry.kind != scenario.event {
         let d = Draft::new(Code::WrongEndpoint)
             .arg("event", scenario.event.as_str())
             .arg("endpoint", entry.kind.as_str())
@@ -187,7 +191,7 @@ fn check_one(scenario: &Scenario, truth: &Truth, entry: &Entry, ids_known: bool)
         ("google_aid", "google-aid", &scenario.device.google_aid),
         ("ios_ifa", "idfa", &scenario.device.ios_ifa),
     ] {
-        let Some(want) = want.as_ref().filter(|_| ids_known) else {
+        let Some(want) = want.as_ref().filter(|_| known.ids) else {
             continue;
         };
         let got = param(name).or_else(|| param(alias));

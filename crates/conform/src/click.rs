@@ -7,10 +7,7 @@ use crate::checks::{Finding, Truth};
 use crate::partner::HttpDriver;
 use crate::suite::Scenario;
 use metrica_s2s_rules::{kind_for_host, Code, Draft, Kind};
-use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// Store hosts a direct redirect may go to.
 const STORES: &[&str] = &[
@@ -120,46 +117,16 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-/// One GET on a fresh connection; the status and Location. Header values the device would
-/// never send (CR, LF) are dropped from the UA rather than letting it split the request.
+/// The device's click: its User-Agent and address as a proxy would pass them.
 async fn get(url: &str, scenario: &Scenario) -> std::io::Result<(u16, Option<String>)> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| std::io::Error::other("not an http:// URL"))?;
-    let (authority, target) = match rest.find(['/', '?']) {
-        Some(i) if rest[i..].starts_with('/') => (&rest[..i], rest[i..].to_owned()),
-        Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
-        None => (rest, "/".to_owned()),
-    };
-    let addr: SocketAddr = authority.parse().map_err(std::io::Error::other)?;
-    if !addr.ip().is_loopback() {
-        return Err(std::io::Error::other("refusing a non-loopback address"));
-    }
-    let ua: String = scenario
-        .device
-        .ua
-        .chars()
-        .filter(|c| !matches!(c, '\r' | '\n'))
-        .collect();
-    let mut stream = TcpStream::connect(addr).await?;
-    let request = format!(
-        "GET {target} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: {ua}\r\nX-Forwarded-For: {}\r\nConnection: close\r\n\r\n",
-        scenario.device.ip
-    );
-    stream.write_all(request.as_bytes()).await?;
-    let mut raw = Vec::new();
-    stream.take(64 * 1024).read_to_end(&mut raw).await?;
-    let text = String::from_utf8_lossy(&raw);
-    let mut lines = text.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other("no HTTP status line in the answer"))?;
-    let location = lines.take_while(|l| !l.is_empty()).find_map(|l| {
-        l.split_once(':')
-            .filter(|(k, _)| k.trim().eq_ignore_ascii_case("location"))
-            .map(|(_, v)| v.trim().to_owned())
-    });
-    Ok((status, location))
+    let ip = scenario.device.ip.to_string();
+    let r = crate::http::get(
+        url,
+        &[
+            ("User-Agent", &scenario.device.ua),
+            ("X-Forwarded-For", &ip),
+        ],
+    )
+    .await?;
+    Ok((r.status, r.header("location").map(str::to_owned)))
 }

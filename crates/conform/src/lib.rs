@@ -7,6 +7,8 @@
 pub mod checks;
 pub mod click;
 pub mod driver;
+pub mod http;
+mod mock_handle;
 pub mod partner;
 pub mod report;
 pub mod runner;

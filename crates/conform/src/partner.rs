@@ -8,11 +8,20 @@ use std::path::{Path, PathBuf};
 pub struct Partner {
     pub name: String,
     pub driver: Driver,
+    /// A mock that is already running, used through its admin API instead of an embedded one.
+    pub remote: Option<RemoteMock>,
     /// Fixed listen addresses for the embedded mock; free ports when absent.
     pub click_listen: Option<SocketAddr>,
     pub impression_listen: Option<SocketAddr>,
     /// Where the partner file is: commands run there.
     pub dir: PathBuf,
+}
+
+/// A running mock: its click listener's base URL, and its impression listener's when given.
+#[derive(Clone, Debug)]
+pub struct RemoteMock {
+    pub url: String,
+    pub impression_url: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -64,6 +73,7 @@ struct MockDef {
     click_listen: Option<SocketAddr>,
     impression_listen: Option<SocketAddr>,
     url: Option<String>,
+    impression_url: Option<String>,
 }
 
 impl Partner {
@@ -101,10 +111,21 @@ impl Partner {
             click_listen: None,
             impression_listen: None,
             url: None,
+            impression_url: None,
         });
-        if mock.url.is_some() {
-            return Err("[mock] url (a mock that is already running) is not implemented yet; remove it to use the embedded mock".into());
-        }
+        let remote = match mock.url {
+            Some(url) => Some(RemoteMock {
+                url: base_url(&url, "[mock] url")?,
+                impression_url: mock
+                    .impression_url
+                    .map(|u| base_url(&u, "[mock] impression_url"))
+                    .transpose()?,
+            }),
+            None if mock.impression_url.is_some() => {
+                return Err("[mock] impression_url needs [mock] url".into())
+            }
+            None => None,
+        };
         for addr in [mock.click_listen, mock.impression_listen]
             .into_iter()
             .flatten()
@@ -118,6 +139,7 @@ impl Partner {
         Ok(Partner {
             name: file.partner.name,
             driver,
+            remote,
             click_listen: mock.click_listen,
             impression_listen: mock.impression_listen,
             dir,
@@ -139,4 +161,10 @@ fn loopback_url(url: Option<String>, name: &str) -> Result<String, String> {
         return Err(format!("{name} {url:?} is not on a loopback address"));
     }
     Ok(url)
+}
+
+/// A running mock's base URL: `http://<loopback ip>:<port>`, trailing slash dropped.
+fn base_url(url: &str, name: &str) -> Result<String, String> {
+    crate::http::split(url).map_err(|e| format!("{name}: {e}"))?;
+    Ok(url.trim_end_matches('/').to_owned())
 }

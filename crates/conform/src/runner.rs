@@ -3,15 +3,15 @@
 
 use crate::checks::{self, Finding, Truth};
 use crate::driver::{self, Endpoints};
+use crate::mock_handle::MockHandle;
 use crate::partner::{Driver, Partner};
 use crate::report::{RunReport, ScenarioReport, Status, Unmatched};
 use crate::suite::{Scenario, Suite};
-use metrica_s2s_mock::{serve, Entry, Filter, Journal, Limits, Listeners, Mode, State, Trackers};
+use metrica_s2s_mock::Entry;
 use metrica_s2s_rules::{Code, Draft};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 /// Told about each scenario as it finishes, for progress displays.
@@ -62,44 +62,14 @@ pub async fn run(
         .iter()
         .filter(|s| options.only.is_empty() || options.only.contains(&s.id))
         .collect();
-    let click = TcpListener::bind(partner.click_listen.unwrap_or(([127, 0, 0, 1], 0).into()))
-        .await
-        .map_err(RunError::Mock)?;
-    let impression = TcpListener::bind(
-        partner
-            .impression_listen
-            .unwrap_or(([127, 0, 0, 1], 0).into()),
-    )
-    .await
-    .map_err(RunError::Mock)?;
-    let endpoints = Endpoints {
-        click_base: format!("http://{}", click.local_addr().map_err(RunError::Mock)?),
-        impression_base: format!(
-            "http://{}",
-            impression.local_addr().map_err(RunError::Mock)?
-        ),
-    };
-    // Lenient: the partner's code sees 204 as from production; the verdicts are ours to report.
-    let state = Arc::new(State::new(
-        Mode::Lenient,
-        Trackers::default(),
-        Journal::new(100_000),
-    ));
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(
-        Listeners { click, impression },
-        state.clone(),
-        Limits::default(),
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
-
+    let mock = Arc::new(MockHandle::start(partner).await?);
+    let endpoints = mock.endpoints().clone();
     let partner_server = match start_partner_server(partner, &endpoints).await {
         Ok(p) => p,
         Err(e) => {
-            let _ = stop_tx.send(());
-            let _ = server.await;
+            if let Ok(m) = Arc::try_unwrap(mock) {
+                m.stop().await;
+            }
             return Err(e);
         }
     };
@@ -117,17 +87,17 @@ pub async fn run(
             ),
             event_time: 0,
         };
-        let (scenario, partner, endpoints, state, permits) = (
+        let (scenario, partner, endpoints, mock, permits) = (
             (*scenario).clone(),
             partner.clone(),
             endpoints.clone(),
-            state.clone(),
+            mock.clone(),
             permits.clone(),
         );
         let on_done = options.on_done.clone();
         tasks.push(tokio::spawn(async move {
             let _permit = permits.acquire_owned().await;
-            let done = run_scenario(&scenario, truth, &partner, &endpoints, &state).await;
+            let done = run_scenario(&scenario, truth, &partner, &endpoints, &mock).await;
             if let Some(f) = on_done {
                 f(&done.0);
             }
@@ -145,13 +115,14 @@ pub async fn run(
             Err(e) => return Err(RunError::Config(format!("a scenario task failed: {e}"))),
         }
     }
-    let unmatched = unmatched(&state, &truths, &scenarios);
+    let unmatched = unmatched(&mock.arrivals().await, &truths, &scenarios, mock.as_ref());
     attribute_wrong_tracking_ids(&mut reports, &truths, &unmatched);
     if let Some(p) = partner_server {
         p.stop().await;
     }
-    let _ = stop_tx.send(());
-    let _ = server.await;
+    if let Ok(m) = Arc::try_unwrap(mock) {
+        m.stop().await;
+    }
     Ok(RunReport::new(
         suite,
         &partner.name,
@@ -174,7 +145,7 @@ async fn run_scenario(
     mut truth: Truth,
     partner: &Partner,
     endpoints: &Endpoints,
-    state: &State,
+    mock: &MockHandle,
 ) -> (ScenarioReport, Truth) {
     let started = Instant::now();
     truth.event_time = SystemTime::now()
@@ -201,7 +172,14 @@ async fn run_scenario(
     } else {
         scenario.settle_ms
     };
-    let entries = wait_for(state, scenario, truth.tracking_id, wait).await;
+    let entries = mock
+        .wait_for(
+            truth.tracking_id,
+            scenario.requests,
+            Duration::from_millis(wait),
+            Duration::from_millis(scenario.settle_ms),
+        )
+        .await;
     let refs: Vec<&Entry> = entries.iter().map(|e| &**e).collect();
     let ids_known = match &partner.driver {
         Driver::Exec { .. } => true,
@@ -209,7 +187,15 @@ async fn run_scenario(
             .iter()
             .any(|u| u.contains("{google_aid}") || u.contains("{ios_ifa}")),
     };
-    let checked = checks::check(scenario, &truth, &refs, ids_known);
+    let checked = checks::check(
+        scenario,
+        &truth,
+        &refs,
+        checks::Known {
+            ids: ids_known,
+            endpoint: mock.knows_endpoints(),
+        },
+    );
     // A failed driver explains a missing request: one cause, one error.
     findings.extend(
         checked
@@ -236,53 +222,35 @@ async fn run_scenario(
         },
         tracking_id: truth.tracking_id.to_string(),
         click_id: truth.click_id.clone(),
+        device: scenario.device.clone(),
+        event_time: truth.event_time,
         requests: entries,
         diagnostics: findings,
     };
     (report, truth)
 }
 
-/// Waits until the scenario's requests have arrived, then a settle window for duplicates.
-/// Woken by journal appends; never polls.
-async fn wait_for(
-    state: &State,
-    scenario: &Scenario,
-    tracking_id: u64,
-    timeout_ms: u64,
-) -> Vec<Arc<Entry>> {
-    let filter = Filter {
-        tracking_id: Some(tracking_id.to_string()),
-        ..Filter::default()
-    };
-    let mut changes = state.journal.subscribe();
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
-    loop {
-        changes.borrow_and_update();
-        if state.journal.query(&filter).total >= scenario.requests {
-            break;
-        }
-        if !matches!(
-            tokio::time::timeout_at(deadline, changes.changed()).await,
-            Ok(Ok(()))
-        ) {
-            return state.journal.query(&filter).requests;
-        }
-    }
-    let settle = tokio::time::Instant::now() + Duration::from_millis(scenario.settle_ms);
-    while let Ok(Ok(())) = tokio::time::timeout_at(settle, changes.changed()).await {}
-    state.journal.query(&filter).requests
-}
-
 /// Requests that carry none of the run's tracking ids, each with the scenario it most
 /// resembles (same click id, else same UA, else same IP).
-fn unmatched(state: &State, truths: &[Truth], scenarios: &[&Scenario]) -> Vec<Unmatched> {
+fn unmatched(
+    arrivals: &[Arc<Entry>],
+    truths: &[Truth],
+    scenarios: &[&Scenario],
+    mock: &MockHandle,
+) -> Vec<Unmatched> {
     let ours: HashSet<String> = truths.iter().map(|t| t.tracking_id.to_string()).collect();
-    state
-        .journal
-        .query(&Filter::default())
-        .requests
-        .into_iter()
+    // A running mock serves others too: there, only requests carrying one of our click ids
+    // are this run's business.
+    let shared = matches!(mock, MockHandle::Remote { .. });
+    arrivals
+        .iter()
         .filter(|e| !e.tracking_id().is_some_and(|t| ours.contains(t)))
+        .filter(|e| {
+            !shared
+                || e.param("click_id")
+                    .is_some_and(|c| truths.iter().any(|t| t.click_id == c))
+        })
+        .cloned()
         .map(|e| {
             let click = e.param("click_id");
             let ua = e.param("device_ua");

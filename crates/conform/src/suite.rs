@@ -29,7 +29,7 @@ pub struct Scenario {
     pub settle_ms: u64,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Device {
     pub ua: String,

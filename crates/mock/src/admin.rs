@@ -23,6 +23,7 @@ pub async fn health(State(state): State<SharedState>) -> Response {
             "entries": state.journal.len(),
             "capacity": state.journal.capacity(),
             "dropped": state.journal.dropped(),
+            "next_seq": state.journal.next_seq(),
         },
         "trackers": state.trackers.len(),
     }))

@@ -71,6 +71,39 @@ impl Entry {
     }
 }
 
+impl Entry {
+    /// An entry back from the JSON the admin API and the journal file write (see `Serialize`
+    /// below), for clients of a running mock. `None` when a required field is missing.
+    pub fn from_json(v: &serde_json::Value) -> Option<Entry> {
+        let text = |k: &str| {
+            v.get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(Box::<str>::from)
+        };
+        Some(Entry {
+            seq: v.get("seq")?.as_u64()?,
+            received_at_ms: v
+                .get("received_at")
+                .and_then(serde_json::Value::as_str)
+                .and_then(clock::parse_rfc3339_millis)
+                .and_then(|ms| u64::try_from(ms).ok())
+                .unwrap_or(0),
+            kind: serde_json::from_value(v.get("kind")?.clone()).ok()?,
+            method: text("method")?,
+            host: text("host"),
+            target: text("target")?,
+            remote_addr: v
+                .get("remote_addr")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|a| a.parse().ok()),
+            user_agent: text("user_agent"),
+            forwarded_for: text("x_forwarded_for"),
+            status: u16::try_from(v.get("status")?.as_u64()?).ok()?,
+            diagnostics: serde_json::from_value(v.get("diagnostics")?.clone()).ok()?,
+        })
+    }
+}
+
 impl Serialize for Entry {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         struct Params<'a>(&'a [(String, String)]);
@@ -350,6 +383,17 @@ mod tests {
         assert_eq!(page.dropped, 2);
         assert!(j.get(2).is_none());
         assert_eq!(j.get(4).map(|e| e.seq), Some(4));
+    }
+
+    #[test]
+    fn entries_round_trip_through_json() {
+        let mut e = entry(7, "/serve/1?click_id=a%20b", 400);
+        e.host = Some("redirect.appmetrica.yandex.com".into());
+        e.remote_addr = Some("127.0.0.1:5555".parse().expect("addr"));
+        e.user_agent = Some("curl/8".into());
+        let json = serde_json::to_value(&e).expect("json");
+        let back = Entry::from_json(&json).expect("parses");
+        assert_eq!(serde_json::to_value(&back).expect("json"), json);
     }
 
     #[test]

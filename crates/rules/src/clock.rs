@@ -29,6 +29,41 @@ pub fn format_rfc3339_millis(millis: i64) -> String {
     )
 }
 
+/// Unix milliseconds of `2026-11-28T10:00:00.123Z`, the form [`format_rfc3339_millis`] writes.
+pub fn parse_rfc3339_millis(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() != 24
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+        || b[23] != b'Z'
+    {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| -> Option<u32> {
+        let s = text.get(r)?;
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    let (y, mo, d, h, mi, s, ms) = (
+        n(0..4)?,
+        n(5..7)?,
+        n(8..10)?,
+        n(11..13)?,
+        n(14..16)?,
+        n(17..19)?,
+        n(20..23)?,
+    );
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    Some(unix_from_utc(i64::from(y), mo, d, h, mi, s) * 1000 + i64::from(ms))
+}
+
 /// Unix seconds of a UTC calendar date and time.
 pub fn unix_from_utc(y: i64, m: u32, d: u32, hh: u32, mm: u32, ss: u32) -> i64 {
     days_from_civil(y, m, d) * 86_400 + i64::from(hh * 3600 + mm * 60 + ss)
@@ -99,6 +134,14 @@ mod tests {
                 secs
             );
         }
+    }
+
+    #[test]
+    fn rfc3339_round_trips() {
+        for ms in [0i64, 1_795_860_000_123, 1_262_304_000_999] {
+            assert_eq!(parse_rfc3339_millis(&format_rfc3339_millis(ms)), Some(ms));
+        }
+        assert_eq!(parse_rfc3339_millis("2026-11-28 10:00:00.000Z"), None);
     }
 
     #[test]

@@ -62,6 +62,15 @@ fn scenario(s: &ScenarioReport) -> Markup {
         section id=(s.id) {
             h2 { (s.title) " " span class=(s.status.as_str()) { "(" (s.status.as_str()) ")" } }
             p class="muted" { code { (s.id) } ", " (s.event.as_str()) ", tracking id " code { (s.tracking_id) } ", click id " code { (s.click_id) } ", " (s.duration_ms) " ms" }
+            h3 { "Sent: what the device did" }
+            table {
+                tr { th { "User-Agent" } td { pre { (s.device.ua) } } }
+                tr { th { "IP" } td { code { (s.device.ip) } } }
+                @if let Some(id) = &s.device.google_aid { tr { th { "google_aid" } td { code { (id) } } } }
+                @if let Some(id) = &s.device.ios_ifa { tr { th { "ios_ifa" } td { code { (id) } } } }
+                tr { th { "event time" } td { (s.event_time) " (" (metrica_s2s_rules::clock::format_utc(s.event_time as i64)) ")" } }
+            }
+            h3 { "Findings" }
             @if s.diagnostics.is_empty() { p { "No findings." } }
             @for f in &s.diagnostics {
                 div class="diag" {
@@ -75,8 +84,10 @@ fn scenario(s: &ScenarioReport) -> Markup {
                     }
                 }
             }
+            h3 { "Arrived at the mock" }
+            @if s.requests.is_empty() { p { "Nothing." } }
             @for e in &s.requests {
-                details {
+                details open {
                     summary { "Request #" (e.seq) " — " (e.kind.as_str()) ", HTTP " (e.status) }
                     pre { (e.target) }
                     table {

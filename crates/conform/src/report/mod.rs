@@ -47,6 +47,9 @@ pub struct ScenarioReport {
     pub settle_ms: u64,
     pub tracking_id: String,
     pub click_id: String,
+    /// The truth the partner was given: the device and the time of the event.
+    pub device: crate::suite::Device,
+    pub event_time: u64,
     pub requests: Vec<Arc<Entry>>,
     pub diagnostics: Vec<Finding>,
 }
