@@ -32,6 +32,15 @@ pub struct ServeArgs {
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Bearer token for the admin API and /metrics. Without it they answer on loopback
+    /// listeners only; with it, on every listener, to `Authorization: Bearer <token>` only.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "METRICA_S2S_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    admin_token: Option<String>,
     /// Connections open at once.
     #[arg(long, value_name = "N", default_value_t = 4096)]
     max_connections: usize,
@@ -81,7 +90,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
                     args.impression_listen
                 )
             })?;
-        let state = Arc::new(State::new(mode, trackers, journal));
+        let state = Arc::new(State::new(mode, trackers, journal).with_admin_token(args.admin_token.clone()));
+        for (what, addr) in [("clicks", click.local_addr()?), ("impressions", impression.local_addr()?)] {
+            if !addr.ip().is_loopback() && state.admin_token.is_none() {
+                tracing::warn!(
+                    listener = what,
+                    %addr,
+                    "the admin API and /metrics are disabled on this non-loopback listener; set --admin-token (or METRICA_S2S_ADMIN_TOKEN) to enable them with a bearer token"
+                );
+            }
+        }
         // A closed stdout (a supervisor that ignores it) must not stop the mock.
         if let Err(e) = banner(&click.local_addr()?, &impression.local_addr()?, &state) {
             tracing::warn!(error = %e, "could not print the start-up banner");

@@ -122,3 +122,51 @@ fn bad_filter(e: &QueryRejection) -> Response {
         None,
     )
 }
+
+/// Lets a request through only with the configured bearer token.
+pub async fn require_token(
+    State(state): State<SharedState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let want = state.admin_token.as_deref().unwrap_or_default();
+    let given = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !want.is_empty() && same(given.as_bytes(), want.as_bytes()) {
+        return next.run(req).await;
+    }
+    let mut r = problem(
+        StatusCode::UNAUTHORIZED,
+        "admin-token",
+        "Admin token required",
+        "the admin API and /metrics need Authorization: Bearer <the token given with --admin-token or METRICA_S2S_ADMIN_TOKEN>",
+        &[],
+        None,
+    );
+    r.headers_mut().insert(
+        axum::http::header::WWW_AUTHENTICATE,
+        axum::http::HeaderValue::from_static("Bearer"),
+    );
+    r
+}
+
+/// Comparison whose time does not depend on where the first difference is.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The admin API on a non-loopback listener without a token.
+pub async fn disabled() -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        "admin-disabled",
+        "Admin API disabled on this listener",
+        "this listener is not on a loopback address and no admin token is set; use a loopback listener, or start the mock with --admin-token (or METRICA_S2S_ADMIN_TOKEN) and send Authorization: Bearer <token>",
+        &[],
+        None,
+    )
+}

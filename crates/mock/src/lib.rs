@@ -35,6 +35,8 @@ pub struct State {
     pub settings: Settings,
     pub journal: Journal,
     pub metrics: Metrics,
+    /// When set, the admin API and `/metrics` answer on every listener, to this bearer token.
+    pub admin_token: Option<String>,
     clicks: Mutex<clickids::ClickIds>,
 }
 
@@ -48,20 +50,46 @@ impl State {
             settings: Settings::default(),
             journal,
             metrics: Metrics::new(),
+            admin_token: None,
             clicks: Mutex::new(clickids::ClickIds::new(clickids::DEFAULT_CAPACITY)),
         }
     }
 }
 
-/// The mock's routes. Requests reach it with a [`ListenerKind`] extension saying which listener
-/// took them (clicks when absent) and a [`RemoteAddr`] when the server knows the peer.
+impl State {
+    /// Requires `Authorization: Bearer <token>` on the admin API and `/metrics`, and opens them
+    /// on non-loopback listeners too.
+    pub fn with_admin_token(mut self, token: Option<String>) -> State {
+        self.admin_token = token.filter(|t| !t.is_empty());
+        self
+    }
+}
+
+/// The mock's routes, as served on a loopback listener.
 pub fn app(state: SharedState) -> Router {
-    Router::new()
+    router(state, true)
+}
+
+/// The routes for one listener. The admin API and `/metrics` expose every request's data, so
+/// they answer on loopback listeners only, unless an admin token is set, in which case they
+/// answer everywhere but only to `Authorization: Bearer <token>`. There is no CORS: browsers
+/// on other origins get nothing from them.
+pub(crate) fn router(state: SharedState, loopback_listener: bool) -> Router {
+    let admin = Router::new()
         .route("/__admin/health", get(admin::health))
         .route("/__admin/requests", get(admin::list).delete(admin::reset))
         .route("/__admin/requests/wait", get(admin::wait))
         .route("/__admin/requests/{seq}", get(admin::one))
-        .route("/metrics", get(metrics::render))
-        .fallback(track::track)
-        .with_state(state)
+        .route("/metrics", get(metrics::render));
+    let admin = match (&state.admin_token, loopback_listener) {
+        (Some(_), _) => admin.route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            admin::require_token,
+        )),
+        (None, true) => admin,
+        (None, false) => Router::new()
+            .route("/__admin/{*rest}", axum::routing::any(admin::disabled))
+            .route("/metrics", axum::routing::any(admin::disabled)),
+    };
+    admin.fallback(track::track).with_state(state)
 }

@@ -105,7 +105,8 @@ async fn accept_loop(
     graceful: &GracefulShutdown,
     permits: &Arc<Semaphore>,
 ) {
-    let router = crate::app(state.clone());
+    let loopback = listener.local_addr().is_ok_and(|a| a.ip().is_loopback());
+    let router = crate::router(state.clone(), loopback);
     loop {
         let Ok(permit) = permits.clone().acquire_owned().await else {
             return;

@@ -255,3 +255,53 @@ async fn slow_clients_are_cut_off_by_the_header_timeout() {
     );
     m.stop().await.expect("clean stop");
 }
+
+#[tokio::test]
+async fn admin_is_off_on_non_loopback_listeners_without_a_token() {
+    // Bound on all interfaces; the test still only talks to 127.0.0.1.
+    let exposed_listener = tokio::net::TcpListener::bind("0.0.0.0:0")
+        .await
+        .expect("bind");
+    let impression = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let open_port = exposed_listener.local_addr().expect("addr").port();
+    let local = impression.local_addr().expect("addr");
+    let state = std::sync::Arc::new(metrica_s2s_mock::State::new(
+        Mode::Strict,
+        Trackers::default(),
+        Journal::new(10),
+    ));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(metrica_s2s_mock::serve(
+        metrica_s2s_mock::Listeners {
+            click: exposed_listener,
+            impression,
+        },
+        state,
+        Default::default(),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    let exposed: std::net::SocketAddr = ([127, 0, 0, 1], open_port).into();
+    let r = get(exposed, "/__admin/requests").await;
+    assert_eq!(r.status, 404);
+    assert!(
+        String::from_utf8_lossy(&r.body).contains("admin-token"),
+        "says how to enable it"
+    );
+    assert_eq!(get(exposed, "/metrics").await.status, 404);
+    assert_eq!(
+        get(exposed, &click("1", "a")).await.status,
+        204,
+        "tracking still works"
+    );
+    assert_eq!(
+        get(local, "/__admin/health").await.status,
+        200,
+        "the loopback listener keeps it"
+    );
+    let _ = tx.send(());
+    server.await.expect("task").expect("clean stop");
+}

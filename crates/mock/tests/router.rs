@@ -242,3 +242,48 @@ async fn metrics_count_requests_and_codes() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn admin_needs_the_bearer_token_when_one_is_set() {
+    let s = Arc::new(
+        State::new(Mode::Strict, Trackers::default(), Journal::new(10))
+            .with_admin_token(Some("s3cret".into())),
+    );
+    for path in ["/__admin/health", "/__admin/requests", "/metrics"] {
+        let (status, headers, _) = call(&s, get(path)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+        assert!(headers
+            .iter()
+            .any(|(k, v)| k == "www-authenticate" && v == "Bearer"));
+        let mut wrong = get(path);
+        wrong
+            .headers_mut()
+            .insert("authorization", "Bearer s3cre".parse().expect("header"));
+        assert_eq!(call(&s, wrong).await.0, StatusCode::UNAUTHORIZED, "{path}");
+        let mut right = get(path);
+        right
+            .headers_mut()
+            .insert("authorization", "Bearer s3cret".parse().expect("header"));
+        assert_eq!(call(&s, right).await.0, StatusCode::OK, "{path}");
+    }
+    // Tracking calls need no token.
+    assert_eq!(
+        call(&s, get(&click("1", "a"))).await.0,
+        StatusCode::NO_CONTENT
+    );
+}
+
+#[tokio::test]
+async fn no_cors_headers_are_sent() {
+    let s = state(Mode::Strict, Trackers::default());
+    let mut req = get("/__admin/requests");
+    req.headers_mut()
+        .insert("origin", "https://evil.example".parse().expect("header"));
+    let (_, headers, _) = call(&s, req).await;
+    assert!(
+        !headers
+            .iter()
+            .any(|(k, _)| k.starts_with("access-control-")),
+        "{headers:?}"
+    );
+}
