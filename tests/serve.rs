@@ -165,3 +165,83 @@ fn the_example_tracker_file_loads() {
     sigterm(&server.child);
     assert_eq!(server.child.wait().expect("wait").code(), Some(0));
 }
+
+/// A UA of `<script>`, `]]>`, an ANSI escape, NUL, quotes and CRLF stays inert in the
+/// problem+json answer, the logs (text and JSON) and the journal file.
+#[test]
+fn hostile_user_agents_stay_inert_in_answers_logs_and_the_journal() {
+    let hostile =
+        "%3Cscript%3Ealert(1)%3C%2Fscript%3E%5D%5D%3E%1B%5B2J%00%22'%0D%0AX-Injected%3A%201";
+    for format in ["text", "json"] {
+        let path = std::env::temp_dir().join(format!(
+            "metrica-s2s-hostile-{}-{format}.ndjson",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        let mut server = start(&[
+            "--log-format",
+            format,
+            "--journal-file",
+            path.to_str().expect("path"),
+        ]);
+        let target = format!(
+            "/serve/1?click_id=x&device_ip=5.255.232.147&device_ua={hostile}&click_timestamp={}",
+            now()
+        );
+        let mut s = TcpStream::connect(server.click).expect("connect");
+        write!(
+            s,
+            "GET {target} HTTP/1.1\r\nHost: x\r\nUser-Agent: {}\r\nConnection: close\r\n\r\n",
+            "<b>bold</b>"
+        )
+        .expect("write");
+        let mut answer = Vec::new();
+        s.read_to_end(&mut answer).expect("read");
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+        let body = text.split("\r\n\r\n").nth(1).expect("body");
+        let problem: serde_json::Value = serde_json::from_str(body).expect("problem+json parses");
+        assert!(problem["diagnostics"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|d| d["code"] == "ua-control-chars")));
+        assert!(
+            !body.bytes().any(|b| b < 0x20),
+            "raw control bytes in the problem body"
+        );
+        sigterm(&server.child);
+        assert_eq!(server.child.wait().expect("wait").code(), Some(0));
+        let mut logs = Vec::new();
+        server
+            .child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_end(&mut logs)
+            .expect("stderr");
+        assert!(
+            !logs.contains(&0x1b) && !logs.contains(&0),
+            "raw ESC or NUL reached the {format} log"
+        );
+        let log_text = String::from_utf8_lossy(&logs);
+        assert!(log_text.contains("rejected"), "{log_text}");
+        assert!(
+            !log_text.lines().any(|l| l.starts_with("X-Injected")),
+            "CRLF split a {format} log line"
+        );
+        let journal = std::fs::read(&path).expect("journal");
+        assert!(
+            !journal.iter().any(|&b| b < 0x20 && b != b'\n'),
+            "raw control bytes in the journal file"
+        );
+        let line: serde_json::Value =
+            serde_json::from_slice(journal.split(|&b| b == b'\n').next().expect("line"))
+                .expect("json");
+        assert!(
+            line["params"]["device_ua"]
+                .as_str()
+                .is_some_and(|ua| ua.contains("<script>") && ua.contains('\u{1b}')),
+            "kept exactly, escaped as JSON"
+        );
+        let _ = std::fs::remove_file(&path);
+    }
+}
