@@ -189,12 +189,10 @@ fn hostile_user_agents_stay_inert_in_answers_logs_and_the_journal() {
             now()
         );
         let mut s = TcpStream::connect(server.click).expect("connect");
-        write!(
-            s,
-            "GET {target} HTTP/1.1\r\nHost: x\r\nUser-Agent: {}\r\nConnection: close\r\n\r\n",
-            "<b>bold</b>"
-        )
-        .expect("write");
+        // Markup in the sender's own User-Agent header too (control bytes there are refused
+        // by the HTTP parser before the mock sees them).
+        write!(s, "GET {target} HTTP/1.1\r\nHost: x\r\nUser-Agent: <b>bold</b>\r\nConnection: close\r\n\r\n")
+            .expect("write");
         let mut answer = Vec::new();
         s.read_to_end(&mut answer).expect("read");
         let text = String::from_utf8_lossy(&answer);
