@@ -243,3 +243,82 @@ fn hostile_user_agents_stay_inert_in_answers_logs_and_the_journal() {
         let _ = std::fs::remove_file(&path);
     }
 }
+
+/// Issue 5 §3: under load with --journal-file, and with SIGTERM arriving in the middle of it,
+/// every request that got an answer has its journal line. Bounded: 8 connections, at most
+/// 2,000 requests each, loopback only.
+#[test]
+fn no_answered_request_is_lost_when_sigterm_arrives_mid_load() {
+    use std::io::BufReader as Reader;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let path =
+        std::env::temp_dir().join(format!("metrica-s2s-noloss-{}.ndjson", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let mut server = start(&[
+        "--journal-file",
+        path.to_str().expect("path"),
+        "--journal-capacity",
+        "100",
+    ]);
+    let answered = Arc::new(AtomicUsize::new(0));
+    let (under_way, signal) = std::sync::mpsc::channel::<()>();
+    let addr = server.click;
+    let ts = now();
+    let workers: Vec<_> = (0..8)
+        .map(|w| {
+            let (answered, under_way) = (answered.clone(), under_way.clone());
+            std::thread::spawn(move || {
+                let Ok(stream) = TcpStream::connect(addr) else { return };
+                let mut reader = Reader::new(stream.try_clone().expect("clone"));
+                let mut writer = stream;
+                for i in 0..2000 {
+                    let req = format!(
+                        "GET /serve/1?click_id={w}-{i}&device_ip=5.255.232.147&device_ua=Mozilla%2F5.0%20(Linux%3B%20Android%2014)&click_timestamp={ts} HTTP/1.1\r\nHost: x\r\n\r\n"
+                    );
+                    if writer.write_all(req.as_bytes()).is_err() {
+                        return;
+                    }
+                    let mut status = String::new();
+                    if reader.read_line(&mut status).unwrap_or(0) == 0 || !status.starts_with("HTTP/1.1 ") {
+                        return;
+                    }
+                    // Headers to the blank line; a 204 has no body.
+                    loop {
+                        let mut h = String::new();
+                        if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if h == "\r\n" {
+                            break;
+                        }
+                    }
+                    if answered.fetch_add(1, Ordering::SeqCst) + 1 == 2000 {
+                        let _ = under_way.send(());
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(under_way);
+    // SIGTERM once the load is well under way (2,000 answers in).
+    signal
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the load got under way");
+    sigterm(&server.child);
+    for w in workers {
+        let _ = w.join();
+    }
+    assert_eq!(server.child.wait().expect("wait").code(), Some(0));
+    let lines = std::fs::read_to_string(&path)
+        .expect("journal")
+        .lines()
+        .count();
+    let got = answered.load(Ordering::SeqCst);
+    assert!(got >= 2000, "the load ran");
+    assert!(
+        lines >= got,
+        "{got} requests were answered but only {lines} are in the journal file"
+    );
+    let _ = std::fs::remove_file(&path);
+}
