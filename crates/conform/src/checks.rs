@@ -232,20 +232,13 @@ fn ip_cause(ip: IpAddr, entry: &Entry) -> String {
     }
 }
 
+/// Names the time-zone mistake a whole-hour skew points at; the rules' own definition, with
+/// their default slack.
 fn zone_cause(ts: u64, event: u64) -> String {
-    let skew = ts.abs_diff(event);
-    let halves = (skew + 900) / 1800;
-    if (2..=28).contains(&halves) && skew.abs_diff(halves * 1800) <= 300 {
-        let sign = if ts > event { '+' } else { '-' };
-        let zone = if halves % 2 == 0 {
-            format!("UTC{sign}{}", halves / 2)
-        } else {
-            format!("UTC{sign}{}:30", halves / 2)
-        };
-        format!("; a whole time-zone offset: local {zone} time was sent as UTC")
-    } else {
-        String::new()
-    }
+    let slack = metrica_s2s_rules::Settings::default().timezone_slack_secs;
+    clock::zone_offset(ts, event, slack)
+        .map(|zone| format!("; a whole time-zone offset: local {zone} time was sent as UTC"))
+        .unwrap_or_default()
 }
 
 /// Why `actual` is not `expected`, and how to fix it.

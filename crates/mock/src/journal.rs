@@ -39,8 +39,9 @@ impl Entry {
     /// The raw segment after `/serve/`.
     pub fn tracking_id(&self) -> Option<&str> {
         let path = self.target.split(['?', '#']).next()?;
-        let id = path.strip_prefix("/serve/")?;
-        (!id.contains('/')).then_some(id)
+        let id = metrica_s2s_rules::tracking_segment(path.as_bytes())?;
+        // A suffix of a str after an ASCII prefix: still valid UTF-8.
+        std::str::from_utf8(id).ok()
     }
 
     /// Decoded query parameters in order; the first of a repeated key wins, as in `params`.

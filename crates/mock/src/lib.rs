@@ -57,6 +57,14 @@ impl State {
 }
 
 impl State {
+    /// Click ids dropped from the dedup memory before their 7-day window ended.
+    pub fn forgotten_click_ids(&self) -> u64 {
+        self.clicks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .forgotten
+    }
+
     /// Requires `Authorization: Bearer <token>` on the admin API and `/metrics`, and opens them
     /// on non-loopback listeners too.
     pub fn with_admin_token(mut self, token: Option<String>) -> State {

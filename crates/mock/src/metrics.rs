@@ -40,6 +40,7 @@ pub struct Metrics {
     pub latency: Histogram,
     pub journal_dropped: Gauge,
     pub journal_size: Gauge,
+    pub click_ids_forgotten: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -63,6 +64,7 @@ impl Metrics {
         let latency = Histogram::new(exponential_buckets(0.000_01, 2.5, 15));
         let journal_dropped = Gauge::default();
         let journal_size = Gauge::default();
+        let click_ids_forgotten = Gauge::default();
         registry.register(
             "requests",
             "S2S requests answered, by kind and HTTP status",
@@ -88,6 +90,11 @@ impl Metrics {
             "Entries in the journal ring",
             journal_size.clone(),
         );
+        registry.register(
+            "click_ids_forgotten",
+            "Click ids forgotten inside their 7-day window because the dedup memory was full",
+            click_ids_forgotten.clone(),
+        );
         let hot = [Kind::Click, Kind::Impression]
             .into_iter()
             .flat_map(|k| [204u16, 302, 400, 404].map(|s| (k, s)))
@@ -101,6 +108,7 @@ impl Metrics {
             latency,
             journal_dropped,
             journal_size,
+            click_ids_forgotten,
         }
     }
 
@@ -139,6 +147,8 @@ pub async fn render(State(state): State<crate::SharedState>) -> Response {
         .set(i64::try_from(state.journal.dropped()).unwrap_or(i64::MAX));
     m.journal_size
         .set(i64::try_from(state.journal.len()).unwrap_or(i64::MAX));
+    m.click_ids_forgotten
+        .set(i64::try_from(state.forgotten_click_ids()).unwrap_or(i64::MAX));
     (
         [(
             CONTENT_TYPE,

@@ -19,7 +19,8 @@ use std::cell::RefCell;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 thread_local! {
-    static VALIDATOR: RefCell<Validator> = RefCell::new(Validator::new(4096));
+    static VALIDATOR: RefCell<Validator> =
+        RefCell::new(Validator::new(metrica_s2s_rules::Settings::default().ua_cache_entries));
 }
 
 pub async fn track(State(state): State<SharedState>, req: Request) -> Response {

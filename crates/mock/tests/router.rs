@@ -241,6 +241,7 @@ async fn metrics_count_requests_and_codes() {
         text.contains("s2s_request_duration_seconds_count 2"),
         "{text}"
     );
+    assert!(text.contains("s2s_click_ids_forgotten 0"), "{text}");
 }
 
 #[tokio::test]

@@ -64,6 +64,23 @@ pub fn parse_rfc3339_millis(text: &str) -> Option<i64> {
     Some(unix_from_utc(i64::from(y), mo, d, h, mi, s) * 1000 + i64::from(ms))
 }
 
+/// The time-zone offset that explains `ts` being off from `reference` (`UTC+3`, `UTC-5:30`):
+/// a whole or half hour between 1 h and 14 h, give or take `slack` seconds. Local wall-clock
+/// time read as UTC lands ahead of the truth east of Greenwich, behind it west.
+pub fn zone_offset(ts: u64, reference: u64, slack: u64) -> Option<String> {
+    const HALF_HOUR: u64 = 1800;
+    let skew = ts.abs_diff(reference);
+    let halves = (skew + HALF_HOUR / 2) / HALF_HOUR;
+    if !(2..=28).contains(&halves) || skew.abs_diff(halves * HALF_HOUR) > slack {
+        return None;
+    }
+    let sign = if ts >= reference { '+' } else { '-' };
+    Some(match halves % 2 {
+        0 => format!("UTC{sign}{}", halves / 2),
+        _ => format!("UTC{sign}{}:30", halves / 2),
+    })
+}
+
 /// Unix seconds of a UTC calendar date and time.
 pub fn unix_from_utc(y: i64, m: u32, d: u32, hh: u32, mm: u32, ss: u32) -> i64 {
     days_from_civil(y, m, d) * 86_400 + i64::from(hh * 3600 + mm * 60 + ss)
@@ -142,6 +159,27 @@ mod tests {
             assert_eq!(parse_rfc3339_millis(&format_rfc3339_millis(ms)), Some(ms));
         }
         assert_eq!(parse_rfc3339_millis("2026-11-28 10:00:00.000Z"), None);
+    }
+
+    #[test]
+    fn zone_offsets() {
+        let t = 1_795_860_000;
+        assert_eq!(zone_offset(t + 3 * 3600, t, 300).as_deref(), Some("UTC+3"));
+        assert_eq!(
+            zone_offset(t - 5 * 3600 - 1800 + 120, t, 300).as_deref(),
+            Some("UTC-5:30")
+        );
+        assert_eq!(
+            zone_offset(t + 3 * 3600 + 600, t, 300),
+            None,
+            "not within the slack"
+        );
+        assert_eq!(zone_offset(t + 1800, t, 300), None, "under an hour");
+        assert_eq!(
+            zone_offset(t + 15 * 3600, t, 300),
+            None,
+            "over fourteen hours"
+        );
     }
 
     #[test]

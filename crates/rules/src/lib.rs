@@ -37,7 +37,7 @@ pub use decode::{percent_decode, Decoded};
 pub use diagnostic::{Diagnostic, Draft, Severity};
 pub use escape::{is_unsafe_char, lossy, quote, quote_str};
 pub use hosts::{kind_for_host, Kind, REAL_DOMAINS};
-pub use parse::{parse_input, Param, Request, Span};
+pub use parse::{parse_input, tracking_segment, Param, Request, Span};
 pub use settings::{Context, Platform, Settings, TrackerStatus};
 pub use ua_class::{UaClass, UaClassifier};
 pub use validate::{validate, Validator};

@@ -83,9 +83,8 @@ impl<'a> Request<'a> {
 
     /// The raw segment after `/serve/`, when the path has that form.
     pub fn tracking_id(&self) -> Option<Span> {
-        let path = self.bytes(self.path);
-        let rest = path.strip_prefix(b"/serve/")?;
-        (!rest.contains(&b'/')).then(|| Span::new(self.path.start + 7, self.path.end))
+        let id = tracking_segment(self.bytes(self.path))?;
+        Some(Span::new(self.path.end - id.len(), self.path.end))
     }
 
     /// The tracking id as a number, when it is a valid one.
@@ -106,6 +105,12 @@ impl<'a> Request<'a> {
         let end = self.query.map_or(self.path.end, |q| q.end);
         &self.input[self.path.start..end]
     }
+}
+
+/// The tracking id segment of an S2S path: the single segment after `/serve/`.
+pub fn tracking_segment(path: &[u8]) -> Option<&[u8]> {
+    let id = path.strip_prefix(b"/serve/")?;
+    (!id.contains(&b'/')).then_some(id)
 }
 
 /// Reads one input. What cannot be read as a request is a `not-a-url` diagnostic, never a

@@ -6,7 +6,7 @@
 
 use super::{Findings, Scope};
 use crate::catalogue::Code;
-use crate::clock::{format_duration, format_utc, unix_from_utc};
+use crate::clock::{format_duration, format_utc, unix_from_utc, zone_offset};
 use crate::diagnostic::Draft;
 use crate::settings::Settings;
 
@@ -82,26 +82,11 @@ pub(crate) fn check_value(text: &str, now: u64, s: &Settings) -> Vec<Draft> {
 
 /// A skew of a whole or half hour between 1 h and 14 h names a time zone.
 fn timezone_offset(ts: u64, now: u64, s: &Settings) -> Option<Draft> {
-    const HALF_HOUR: u64 = 1800;
-    let (skew, ahead) = if ts >= now {
-        (ts - now, true)
-    } else {
-        (now - ts, false)
-    };
-    let halves = (skew + HALF_HOUR / 2) / HALF_HOUR;
-    if !(2..=28).contains(&halves) || skew.abs_diff(halves * HALF_HOUR) > s.timezone_slack_secs {
-        return None;
-    }
-    // Local time read as UTC is ahead of real UTC in zones east of Greenwich.
-    let sign = if ahead { '+' } else { '-' };
-    let zone = match halves % 2 {
-        0 => format!("UTC{sign}{}", halves / 2),
-        _ => format!("UTC{sign}{}:30", halves / 2),
-    };
+    let zone = zone_offset(ts, now, s.timezone_slack_secs)?;
     Some(
         Draft::new(Code::TimestampTimezoneOffset)
-            .arg("skew", format_duration(skew))
-            .arg("direction", if ahead { "ahead of" } else { "behind" })
+            .arg("skew", format_duration(ts.abs_diff(now)))
+            .arg("direction", if ts >= now { "ahead of" } else { "behind" })
             .arg("zone", zone),
     )
 }
