@@ -191,6 +191,8 @@ struct FileSink {
 pub struct Journal {
     ring: Mutex<Ring>,
     file: Mutex<FileSink>,
+    /// Set once by [`Journal::with_file`], so a journal without a file never locks `file`.
+    has_file: bool,
     next: watch::Sender<u64>,
 }
 
@@ -215,12 +217,13 @@ impl Journal {
                 tx: None,
                 writer: None,
             }),
+            has_file: false,
             next: watch::Sender::new(1),
         }
     }
 
     /// Also append every entry, as one JSON line, to `path`.
-    pub fn with_file(self, path: &Path) -> std::io::Result<Journal> {
+    pub fn with_file(mut self, path: &Path) -> std::io::Result<Journal> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -233,27 +236,39 @@ impl Journal {
             tx: Some(tx),
             writer: Some(writer),
         };
+        self.has_file = true;
         Ok(self)
     }
 
     /// Records an entry built around the sequence number it gets.
+    ///
+    /// The entry is built and allocated before the ring is locked, and an evicted entry is
+    /// freed after it is unlocked: the lock covers a sequence number and two pointer moves.
     pub fn record(&self, build: impl FnOnce(u64) -> Entry) -> Arc<Entry> {
-        let entry;
+        let mut entry = Arc::new(build(0));
+        let evicted;
         {
             let mut ring = lock(&self.ring);
             let seq = ring.next_seq;
             ring.next_seq += 1;
-            entry = Arc::new(build(seq));
-            if ring.entries.len() >= ring.capacity {
-                ring.entries.pop_front();
-                ring.dropped += 1;
+            if let Some(e) = Arc::get_mut(&mut entry) {
+                e.seq = seq;
             }
+            evicted = if ring.entries.len() >= ring.capacity {
+                ring.dropped += 1;
+                ring.entries.pop_front()
+            } else {
+                None
+            };
             ring.entries.push_back(entry.clone());
             // Sent while the ring is locked, so the file keeps sequence order.
-            if let Some(tx) = &lock(&self.file).tx {
-                let _ = tx.send(entry.clone());
+            if self.has_file {
+                if let Some(tx) = &lock(&self.file).tx {
+                    let _ = tx.send(entry.clone());
+                }
             }
         }
+        drop(evicted);
         self.next.send_replace(entry.seq + 1);
         entry
     }

@@ -7,15 +7,69 @@ use axum::extract::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use metrica_s2s_rules::Kind;
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
+
+/// One connection's service. `/serve/` requests, nearly all of the traffic, are answered
+/// directly, without routing or request extensions; everything else goes through the router
+/// (admin API, `/metrics`, and the fallback that answers unknown paths).
+#[derive(Clone, Debug)]
+struct Connection {
+    state: SharedState,
+    router: axum::Router,
+    kind: Kind,
+    peer: SocketAddr,
+}
+
+impl hyper::service::Service<Request<Incoming>> for Connection {
+    type Response = axum::response::Response;
+    type Error = Infallible;
+    type Future = Answer;
+
+    fn call(&self, req: Request<Incoming>) -> Answer {
+        if req.uri().path().starts_with("/serve/") {
+            let (parts, _body) = req.into_parts();
+            let response = crate::track::answer(&self.state, self.kind, Some(self.peer), &parts);
+            return Answer::Ready(Some(response));
+        }
+        let mut req = req;
+        req.extensions_mut().insert(ListenerKind(self.kind));
+        req.extensions_mut().insert(RemoteAddr(self.peer));
+        Answer::Routed(Box::pin(self.router.clone().oneshot(req)))
+    }
+}
+
+type Routed = Pin<Box<dyn Future<Output = Result<axum::response::Response, Infallible>> + Send>>;
+
+/// Either an answer already made, or the router's future.
+enum Answer {
+    Ready(Option<axum::response::Response>),
+    Routed(Routed),
+}
+
+impl Future for Answer {
+    type Output = Result<axum::response::Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Answer::Ready(r) => match r.take() {
+                Some(r) => Poll::Ready(Ok(r)),
+                // Polled again after completion: never done by hyper.
+                None => Poll::Pending,
+            },
+            Answer::Routed(f) => f.as_mut().poll(cx),
+        }
+    }
+}
 
 /// Which listener took a request: its kind unless the Host header names a real host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,20 +175,19 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
-        let svc = router
-            .clone()
-            .map_request(move |mut req: Request<Incoming>| {
-                req.extensions_mut().insert(ListenerKind(kind));
-                req.extensions_mut().insert(RemoteAddr(peer));
-                req
-            });
+        let svc = Connection {
+            state: state.clone(),
+            router: router.clone(),
+            kind,
+            peer,
+        };
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_read_timeout)
             .max_header_size(limits.max_head_bytes)
             .max_buf_size(limits.max_head_bytes.max(8192));
-        let conn = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc));
+        let conn = builder.serve_connection(TokioIo::new(stream), svc);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {

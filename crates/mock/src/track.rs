@@ -8,7 +8,9 @@ use crate::problem::problem;
 use crate::server::{ListenerKind, RemoteAddr};
 use crate::{Mode, SharedState};
 use axum::extract::{Request, State};
+use axum::http::header::AsHeaderName;
 use axum::http::header::{HOST, LOCATION, USER_AGENT};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use metrica_s2s_rules::{
@@ -16,28 +18,45 @@ use metrica_s2s_rules::{
     Request as Target, Validator,
 };
 use std::cell::RefCell;
+use std::net::SocketAddr;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+static X_FORWARDED_FOR: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("x-forwarded-for");
 
 thread_local! {
     static VALIDATOR: RefCell<Validator> =
         RefCell::new(Validator::new(metrica_s2s_rules::Settings::default().ua_cache_entries));
 }
 
+/// The router's fallback: the same answer as [`answer`], for routers built by [`crate::app`]
+/// (in-process tests, embedding). The server calls [`answer`] directly for `/serve/`.
 pub async fn track(State(state): State<SharedState>, req: Request) -> Response {
-    let started = Instant::now();
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
     let (parts, _body) = req.into_parts();
     let listener = parts
         .extensions
         .get::<ListenerKind>()
         .map_or(Kind::Click, |k| k.0);
+    let peer = parts.extensions.get::<RemoteAddr>().map(|r| r.0);
+    answer(&state, listener, peer, &parts)
+}
+
+/// Judges, records and answers one request that came in on a `listener` of this kind.
+pub(crate) fn answer(
+    state: &SharedState,
+    listener: Kind,
+    peer: Option<SocketAddr>,
+    parts: &Parts,
+) -> Response {
+    let started = Instant::now();
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
     let host = parts
         .uri
         .authority()
-        .map(|a| a.as_str().to_owned())
-        .or_else(|| header_text(&parts.headers, HOST.as_str()));
+        .map(|a| Box::<str>::from(a.as_str()))
+        .or_else(|| header_text(&parts.headers, HOST));
     let kind = host
         .as_deref()
         .and_then(|h| kind_for_host(h.as_bytes()))
@@ -47,18 +66,18 @@ pub async fn track(State(state): State<SharedState>, req: Request) -> Response {
         return crate::problem::target_too_long(target.len());
     }
 
-    let judged = judge(&state, &parts.method, target, kind, now_ms / 1000);
+    let judged = judge(state, &parts.method, target, kind, now_ms / 1000);
     let (status, location, mut diagnostics) = judged;
     let entry = state.journal.record(|seq| crate::Entry {
         seq,
         received_at_ms: now_ms,
         kind,
         method: parts.method.as_str().into(),
-        host: host.map(Into::into),
+        host,
         target: target.into(),
-        remote_addr: parts.extensions.get::<RemoteAddr>().map(|r| r.0),
-        user_agent: header_text(&parts.headers, USER_AGENT.as_str()).map(Into::into),
-        forwarded_for: header_text(&parts.headers, "x-forwarded-for").map(Into::into),
+        remote_addr: peer,
+        user_agent: header_text(&parts.headers, USER_AGENT),
+        forwarded_for: header_text(&parts.headers, &X_FORWARDED_FOR),
         status: status.as_u16(),
         diagnostics: std::mem::take(&mut diagnostics),
     });
@@ -147,14 +166,13 @@ fn noredirect_zero(req: &Target<'_>) -> bool {
 fn duplicate_click(state: &SharedState, req: &Target<'_>, now: u64) -> Option<Diagnostic> {
     let click_id = param(req, "click_id").filter(|c| !c.is_empty())?;
     let tracker = req.bytes(req.tracking_id()?);
-    let tracker = std::str::from_utf8(tracker).ok()?;
-    let click = String::from_utf8_lossy(&click_id);
     let next_seq = state.journal.next_seq();
     let seen = state
         .clicks
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .check(tracker, &click, now, next_seq)?;
+        .check(tracker, &click_id, now, next_seq)?;
+    let tracker = String::from_utf8_lossy(tracker);
     Some(
         Draft::new(Code::ClickIdDuplicate)
             .value(&click_id)
@@ -242,8 +260,8 @@ fn summary(d: &[Diagnostic]) -> String {
 }
 
 /// A header as text; non-UTF-8 bytes are kept as replacement characters, never dropped.
-fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+fn header_text(headers: &HeaderMap, name: impl AsHeaderName) -> Option<Box<str>> {
     headers
         .get(name)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into())
 }
