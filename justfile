@@ -42,3 +42,14 @@ bench-serve requests="200000" soak="1000000":
 bench-conform:
     cargo build --release -p metrica-s2s -p metrica-s2s-bench
     target/release/s2s-bench conform
+
+# The hostile-input HTML report in headless Chromium (Debian's chromium): no injected script
+# runs, no payload becomes markup, with and without the report's CSP.
+e2e-browser:
+    cargo build -p metrica-s2s
+    python3 scripts/e2e-browser.py target/debug/metrica-s2s
+
+# A fuzz target for a while (cargo fuzz, nightly): parse or validate. See README "Fuzzing".
+fuzz target="parse" seconds="600":
+    fuzz/seed.sh {{target}}
+    cargo +nightly fuzz run {{target}} fuzz/corpus/{{target}} -- -max_total_time={{seconds}} -max_len=20000

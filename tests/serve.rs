@@ -1,86 +1,11 @@
 //! `metrica-s2s serve` end to end: the real binary on port 0, stopped by SIGTERM.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+mod support;
 
-struct Server {
-    child: Child,
-    click: SocketAddr,
-    impression: SocketAddr,
-    /// Kept open: the rest of the banner and later output still arrive.
-    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
-}
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_metrica-s2s")
-}
-
-/// Starts the server and reads its banner for the bound addresses.
-fn start(extra: &[&str]) -> Server {
-    let mut child = Command::new(bin())
-        .args([
-            "serve",
-            "--click-listen",
-            "127.0.0.1:0",
-            "--impression-listen",
-            "127.0.0.1:0",
-        ])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let mut addr = |label: &str| -> SocketAddr {
-        for line in lines.by_ref() {
-            let line = line.expect("banner line");
-            if let Some(rest) = line.strip_prefix(&format!("listening  {label}")) {
-                let url = rest.split_whitespace().next().expect("url");
-                return url.trim_start_matches("http://").parse().expect("address");
-            }
-        }
-        panic!("no {label} line in the banner");
-    };
-    let click = addr("clicks");
-    let impression = addr("impressions");
-    Server {
-        child,
-        click,
-        impression,
-        _stdout: lines,
-    }
-}
-
-fn http_get(addr: SocketAddr, target: &str) -> u16 {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    write!(
-        s,
-        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write");
-    let mut text = String::new();
-    s.read_to_string(&mut text).expect("read");
-    text.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("status")
-}
-
-fn sigterm(child: &Child) {
-    let ok = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(ok.success());
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use support::{bin, http_get, now, sigterm, start};
 
 #[test]
 fn serves_until_sigterm_and_completes_the_journal_file() {
@@ -244,13 +169,113 @@ fn hostile_user_agents_stay_inert_in_answers_logs_and_the_journal() {
     }
 }
 
-/// Issue 5 §3: under load with --journal-file, and with SIGTERM arriving in the middle of it,
-/// every request that got an answer has its journal line. Bounded: 8 connections, at most
-/// 2,000 requests each, loopback only.
+/// Clean clicks from `workers` keep-alive connections, `per_worker` each, click ids
+/// `{w}-{i}`. Each worker returns the click ids that got an answer; `answered` counts them as
+/// they come, and `under_way` is told once `signal_at` answers are in.
+fn click_load(
+    addr: std::net::SocketAddr,
+    workers: usize,
+    per_worker: usize,
+    answered: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    signal_at: Option<(usize, std::sync::mpsc::Sender<()>)>,
+) -> Vec<std::thread::JoinHandle<Vec<String>>> {
+    use std::sync::atomic::Ordering;
+    let ts = now();
+    (0..workers)
+        .map(|w| {
+            let answered = answered.clone();
+            let signal = signal_at.clone();
+            std::thread::spawn(move || {
+                let mut ids = Vec::new();
+                let Ok(stream) = TcpStream::connect(addr) else { return ids };
+                let mut reader = std::io::BufReader::new(stream.try_clone().expect("clone"));
+                let mut writer = stream;
+                for i in 0..per_worker {
+                    let req = format!(
+                        "GET /serve/1?click_id={w}-{i}&device_ip=5.255.232.147&device_ua=Mozilla%2F5.0%20(Linux%3B%20Android%2014)&click_timestamp={ts} HTTP/1.1\r\nHost: x\r\n\r\n"
+                    );
+                    if writer.write_all(req.as_bytes()).is_err() {
+                        break;
+                    }
+                    match support::read_response(&mut reader) {
+                        Some((204, _)) => ids.push(format!("{w}-{i}")),
+                        _ => break,
+                    }
+                    let n = answered.fetch_add(1, Ordering::SeqCst) + 1;
+                    if let Some((at, tx)) = &signal {
+                        if n == *at {
+                            let _ = tx.send(());
+                        }
+                    }
+                }
+                ids
+            })
+        })
+        .collect()
+}
+
+/// The click ids in a journal file, checked to be one JSON object per line.
+fn journaled_click_ids(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .expect("journal")
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a whole JSON line");
+            v["params"]["click_id"].as_str().unwrap_or("").to_owned()
+        })
+        .collect()
+}
+
+/// Issue 5 §3, sustained load: 8 connections × 2,500 clicks with `--journal-file` and a ring
+/// of only 100 entries. After a clean stop the file holds exactly one line per answered
+/// request, and every answered click id is among them.
+#[test]
+fn every_answered_request_has_its_line_under_sustained_load() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let path = std::env::temp_dir().join(format!(
+        "metrica-s2s-sustained-{}.ndjson",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&path);
+    let mut server = start(&[
+        "--journal-file",
+        path.to_str().expect("path"),
+        "--journal-capacity",
+        "100",
+    ]);
+    let answered = Arc::new(AtomicUsize::new(0));
+    let workers = click_load(server.click, 8, 2_500, &answered, None);
+    let ids: Vec<String> = workers
+        .into_iter()
+        .flat_map(|w| w.join().expect("worker"))
+        .collect();
+    assert_eq!(ids.len(), 20_000, "every request was answered");
+    sigterm(&server.child);
+    assert_eq!(server.child.wait().expect("wait").code(), Some(0));
+    let lines = journaled_click_ids(&path);
+    assert_eq!(
+        lines.len(),
+        answered.load(Ordering::SeqCst),
+        "one line per answer"
+    );
+    let in_file: std::collections::HashSet<&str> = lines.iter().map(String::as_str).collect();
+    let missing: Vec<&String> = ids
+        .iter()
+        .filter(|id| !in_file.contains(id.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "answered but not journaled: {missing:?}"
+    );
+    let _ = std::fs::remove_file(&path);
+}
+
+/// Issue 5 §3, SIGTERM mid-load: every request that got an answer before the server went
+/// away is in the file. Bounded: 8 connections, at most 2,000 requests each.
 #[test]
 fn no_answered_request_is_lost_when_sigterm_arrives_mid_load() {
-    use std::io::BufReader as Reader;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
     let path =
         std::env::temp_dir().join(format!("metrica-s2s-noloss-{}.ndjson", std::process::id()));
@@ -263,62 +288,30 @@ fn no_answered_request_is_lost_when_sigterm_arrives_mid_load() {
     ]);
     let answered = Arc::new(AtomicUsize::new(0));
     let (under_way, signal) = std::sync::mpsc::channel::<()>();
-    let addr = server.click;
-    let ts = now();
-    let workers: Vec<_> = (0..8)
-        .map(|w| {
-            let (answered, under_way) = (answered.clone(), under_way.clone());
-            std::thread::spawn(move || {
-                let Ok(stream) = TcpStream::connect(addr) else { return };
-                let mut reader = Reader::new(stream.try_clone().expect("clone"));
-                let mut writer = stream;
-                for i in 0..2000 {
-                    let req = format!(
-                        "GET /serve/1?click_id={w}-{i}&device_ip=5.255.232.147&device_ua=Mozilla%2F5.0%20(Linux%3B%20Android%2014)&click_timestamp={ts} HTTP/1.1\r\nHost: x\r\n\r\n"
-                    );
-                    if writer.write_all(req.as_bytes()).is_err() {
-                        return;
-                    }
-                    let mut status = String::new();
-                    if reader.read_line(&mut status).unwrap_or(0) == 0 || !status.starts_with("HTTP/1.1 ") {
-                        return;
-                    }
-                    // Headers to the blank line; a 204 has no body.
-                    loop {
-                        let mut h = String::new();
-                        if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        if h == "\r\n" {
-                            break;
-                        }
-                    }
-                    if answered.fetch_add(1, Ordering::SeqCst) + 1 == 2000 {
-                        let _ = under_way.send(());
-                    }
-                }
-            })
-        })
-        .collect();
-    drop(under_way);
+    let workers = click_load(server.click, 8, 2_000, &answered, Some((2_000, under_way)));
     // SIGTERM once the load is well under way (2,000 answers in).
     signal
         .recv_timeout(std::time::Duration::from_secs(60))
         .expect("the load got under way");
     sigterm(&server.child);
-    for w in workers {
-        let _ = w.join();
-    }
+    let ids: Vec<String> = workers
+        .into_iter()
+        .flat_map(|w| w.join().expect("worker"))
+        .collect();
     assert_eq!(server.child.wait().expect("wait").code(), Some(0));
-    let lines = std::fs::read_to_string(&path)
-        .expect("journal")
-        .lines()
-        .count();
-    let got = answered.load(Ordering::SeqCst);
-    assert!(got >= 2000, "the load ran");
+    assert!(ids.len() >= 2_000, "the load ran");
+    assert!(ids.len() < 16_000, "SIGTERM landed mid-load");
+    let lines = journaled_click_ids(&path);
+    let in_file: std::collections::HashSet<&str> = lines.iter().map(String::as_str).collect();
+    let missing: Vec<&String> = ids
+        .iter()
+        .filter(|id| !in_file.contains(id.as_str()))
+        .collect();
     assert!(
-        lines >= got,
-        "{got} requests were answered but only {lines} are in the journal file"
+        missing.is_empty(),
+        "{} answered, {} in the file; answered but not journaled: {missing:?}",
+        ids.len(),
+        lines.len()
     );
     let _ = std::fs::remove_file(&path);
 }

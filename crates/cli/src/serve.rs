@@ -44,6 +44,10 @@ pub struct ServeArgs {
     /// Connections open at once.
     #[arg(long, value_name = "N", default_value_t = 4096)]
     max_connections: usize,
+    /// Seconds a client has to send a whole request head, idle keep-alive time included;
+    /// slower clients (slowloris) are disconnected.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_read_timeout: u64,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -106,6 +110,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
         }
         let limits = Limits {
             max_connections: args.max_connections,
+            header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout),
             ..Limits::default()
         };
         let listeners = Listeners { click, impression };

@@ -185,6 +185,9 @@ async fn accept_loop(
         builder
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_read_timeout)
+            // A client may shut its write side after sending a request (`nc -N`, some proxies):
+            // it still gets its answer, instead of hyper closing on the EOF.
+            .half_close(true)
             .max_header_size(limits.max_head_bytes)
             .max_buf_size(limits.max_head_bytes.max(8192));
         let conn = builder.serve_connection(TokioIo::new(stream), svc);

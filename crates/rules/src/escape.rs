@@ -57,6 +57,25 @@ pub fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// `text` with every unsafe character (see [`is_unsafe_char`]) as a visible escape (`\r`,
+/// `\0`, `\u{1B}`) and nothing else changed: for values shown unquoted, in reports and
+/// tables, where a raw ESC would drive a terminal and a raw NUL or CR would vanish from an
+/// HTML page while still being what the partner sent. Borrowed when nothing needs escaping.
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_unsafe_char(c) {
+            escape_char(c).push_to(&mut out);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// True for characters that must never reach a terminal or log unescaped.
 pub fn is_unsafe_char(c: char) -> bool {
     c.is_control()
@@ -109,6 +128,19 @@ mod tests {
             "\"a\\\"b\\\\c\\r\\n\\t\\0\\u{1B}[31mred\\xC1\\xE5 \\u{202E}evil\""
         );
         assert!(!q.chars().any(is_unsafe_char));
+    }
+
+    #[test]
+    fn visible_escapes_only_what_is_unsafe() {
+        assert!(matches!(
+            visible("a \"b\" \\ <c>"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            visible("ua\u{1b}[2J\r\nX: 1\0\u{202E}"),
+            "ua\\u{1B}[2J\\r\\nX: 1\\0\\u{202E}"
+        );
+        assert!(!visible("\u{7}\u{85}\u{2066}").chars().any(is_unsafe_char));
     }
 
     #[test]

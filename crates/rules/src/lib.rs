@@ -35,7 +35,7 @@ mod validate;
 pub use catalogue::{Code, Group, Rule, SeverityPolicy, GROUPS};
 pub use decode::{percent_decode, Decoded};
 pub use diagnostic::{Diagnostic, Draft, Severity};
-pub use escape::{is_unsafe_char, lossy, quote, quote_str};
+pub use escape::{is_unsafe_char, lossy, quote, quote_str, visible};
 pub use hosts::{kind_for_host, Kind, REAL_DOMAINS};
 pub use parse::{parse_input, tracking_segment, Param, Request, Span};
 pub use settings::{Context, Platform, Settings, TrackerStatus};

@@ -69,8 +69,9 @@ fn esc(text: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
-            '\n' | '\r' => out.push(' '),
-            c if c.is_control() => out.push('\u{FFFD}'),
+            c if metrica_s2s_rules::is_unsafe_char(c) => {
+                out.push_str(&metrica_s2s_rules::visible(c.encode_utf8(&mut [0; 4])))
+            }
             '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.'
             | '!' | '|' | '~' => {
                 out.push('\\');
@@ -92,8 +93,9 @@ fn code_span(text: &str) -> String {
             '&' => "&amp;".to_owned(),
             '|' => "&#124;".to_owned(),
             '`' => "&#96;".to_owned(),
-            '\n' | '\r' => " ".to_owned(),
-            c if c.is_control() => "\u{FFFD}".to_owned(),
+            c if metrica_s2s_rules::is_unsafe_char(c) => {
+                metrica_s2s_rules::visible(c.encode_utf8(&mut [0; 4])).into_owned()
+            }
             c => c.to_string(),
         })
         .collect();

@@ -2,7 +2,6 @@
 //! escaped so it cannot drive the terminal.
 
 use super::{RunReport, Status};
-use metrica_s2s_rules::is_unsafe_char;
 use std::fmt::Write;
 
 pub fn render(r: &RunReport) -> String {
@@ -73,14 +72,6 @@ pub fn render(r: &RunReport) -> String {
     s
 }
 
-fn safe(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if is_unsafe_char(c) {
-                format!("\\u{{{:X}}}", c as u32)
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+fn safe(text: &str) -> std::borrow::Cow<'_, str> {
+    metrica_s2s_rules::visible(text)
 }
