@@ -2,6 +2,8 @@
 //! is diagnosed exactly (which scenarios fail, with which error codes), and every report format
 //! keeps hostile text inert.
 
+mod support;
+
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -323,29 +325,12 @@ fn click_through_partners_are_diagnosed() {
 /// `[mock] url`: a mock started by the user (`metrica-s2s serve`), used through its admin API.
 #[test]
 fn a_running_mock_can_be_used() {
-    use std::io::BufRead;
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_metrica-s2s"))
-        .args([
-            "serve",
-            "--click-listen",
-            "127.0.0.1:0",
-            "--impression-listen",
-            "127.0.0.1:0",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let mut lines = std::io::BufReader::new(serve.stdout.take().expect("stdout")).lines();
-    let mut base = |label: &str| -> String {
-        let line = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find(|l| l.starts_with(&format!("listening  {label}")))
-            .expect("banner line");
-        line.split_whitespace().nth(2).expect("url").to_owned()
-    };
-    let (click, impression) = (base("clicks"), base("impressions"));
+    let mut serve = support::start(&[]);
+    let _stderr = serve.drain_stderr();
+    let (click, impression) = (
+        format!("http://{}", serve.click),
+        format!("http://{}", serve.impression),
+    );
     let sender = root().join("fixtures/partners");
     for (name, script, want_exit) in [
         ("remote-correct", "correct.sh", 0),
@@ -382,6 +367,6 @@ fn a_running_mock_can_be_used() {
             "{name}: entries come back from the admin API"
         );
     }
-    let _ = serve.kill();
-    let _ = serve.wait();
+    let _ = serve.child.kill();
+    let _ = serve.child.wait();
 }

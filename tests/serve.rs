@@ -226,6 +226,35 @@ fn journaled_click_ids(path: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
+/// A server journaling to a fresh file through a ring of only 100 entries, so the file, not
+/// the ring, has to hold everything.
+fn journaling_server(name: &str) -> (support::Server, std::path::PathBuf) {
+    let path =
+        std::env::temp_dir().join(format!("metrica-s2s-{name}-{}.ndjson", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let server = start(&[
+        "--journal-file",
+        path.to_str().expect("path"),
+        "--journal-capacity",
+        "100",
+    ]);
+    (server, path)
+}
+
+fn assert_all_journaled(answered: &[String], lines: &[String]) {
+    let in_file: std::collections::HashSet<&str> = lines.iter().map(String::as_str).collect();
+    let missing: Vec<&String> = answered
+        .iter()
+        .filter(|id| !in_file.contains(id.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} answered, {} in the file; answered but not journaled: {missing:?}",
+        answered.len(),
+        lines.len()
+    );
+}
+
 /// Issue 5 §3, sustained load: 8 connections × 2,500 clicks with `--journal-file` and a ring
 /// of only 100 entries. After a clean stop the file holds exactly one line per answered
 /// request, and every answered click id is among them.
@@ -233,20 +262,9 @@ fn journaled_click_ids(path: &std::path::Path) -> Vec<String> {
 fn every_answered_request_has_its_line_under_sustained_load() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
-    let path = std::env::temp_dir().join(format!(
-        "metrica-s2s-sustained-{}.ndjson",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&path);
-    let mut server = start(&[
-        "--journal-file",
-        path.to_str().expect("path"),
-        "--journal-capacity",
-        "100",
-    ]);
+    let (mut server, path) = journaling_server("sustained");
     let answered = Arc::new(AtomicUsize::new(0));
-    let workers = click_load(server.click, 8, 2_500, &answered, None);
-    let ids: Vec<String> = workers
+    let ids: Vec<String> = click_load(server.click, 8, 2_500, &answered, None)
         .into_iter()
         .flat_map(|w| w.join().expect("worker"))
         .collect();
@@ -259,15 +277,7 @@ fn every_answered_request_has_its_line_under_sustained_load() {
         answered.load(Ordering::SeqCst),
         "one line per answer"
     );
-    let in_file: std::collections::HashSet<&str> = lines.iter().map(String::as_str).collect();
-    let missing: Vec<&String> = ids
-        .iter()
-        .filter(|id| !in_file.contains(id.as_str()))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "answered but not journaled: {missing:?}"
-    );
+    assert_all_journaled(&ids, &lines);
     let _ = std::fs::remove_file(&path);
 }
 
@@ -277,15 +287,7 @@ fn every_answered_request_has_its_line_under_sustained_load() {
 fn no_answered_request_is_lost_when_sigterm_arrives_mid_load() {
     use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
-    let path =
-        std::env::temp_dir().join(format!("metrica-s2s-noloss-{}.ndjson", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    let mut server = start(&[
-        "--journal-file",
-        path.to_str().expect("path"),
-        "--journal-capacity",
-        "100",
-    ]);
+    let (mut server, path) = journaling_server("noloss");
     let answered = Arc::new(AtomicUsize::new(0));
     let (under_way, signal) = std::sync::mpsc::channel::<()>();
     let workers = click_load(server.click, 8, 2_000, &answered, Some((2_000, under_way)));
@@ -301,17 +303,6 @@ fn no_answered_request_is_lost_when_sigterm_arrives_mid_load() {
     assert_eq!(server.child.wait().expect("wait").code(), Some(0));
     assert!(ids.len() >= 2_000, "the load ran");
     assert!(ids.len() < 16_000, "SIGTERM landed mid-load");
-    let lines = journaled_click_ids(&path);
-    let in_file: std::collections::HashSet<&str> = lines.iter().map(String::as_str).collect();
-    let missing: Vec<&String> = ids
-        .iter()
-        .filter(|id| !in_file.contains(id.as_str()))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "{} answered, {} in the file; answered but not journaled: {missing:?}",
-        ids.len(),
-        lines.len()
-    );
+    assert_all_journaled(&ids, &journaled_click_ids(&path));
     let _ = std::fs::remove_file(&path);
 }

@@ -242,18 +242,17 @@ impl Journal {
 
     /// Records an entry built around the sequence number it gets.
     ///
-    /// The entry is built and allocated before the ring is locked, and an evicted entry is
-    /// freed after it is unlocked: the lock covers a sequence number and two pointer moves.
+    /// The entry is built before the ring is locked and an evicted entry is freed after it is
+    /// unlocked: the lock covers a sequence number, one allocation and two pointer moves.
     pub fn record(&self, build: impl FnOnce(u64) -> Entry) -> Arc<Entry> {
-        let mut entry = Arc::new(build(0));
+        let mut built = build(0);
+        let entry;
         let evicted;
         {
             let mut ring = lock(&self.ring);
-            let seq = ring.next_seq;
+            built.seq = ring.next_seq;
             ring.next_seq += 1;
-            if let Some(e) = Arc::get_mut(&mut entry) {
-                e.seq = seq;
-            }
+            entry = Arc::new(built);
             evicted = if ring.entries.len() >= ring.capacity {
                 ring.dropped += 1;
                 ring.entries.pop_front()
