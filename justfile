@@ -34,7 +34,7 @@ bench-lint lines="1000000":
     target/release/s2s-bench lint --lines {{lines}}
 
 # The mock against a bare axum 204 server, same load, same run; then RSS after 1,000,000 more.
-bench-serve requests="200000" soak="1000000":
+bench-serve requests="700000" soak="1000000":
     cargo build --release -p metrica-s2s -p metrica-s2s-bench
     target/release/s2s-bench serve --requests {{requests}} --soak {{soak}}
 

@@ -41,7 +41,8 @@ fn main() {
         let plan = serve_bench::Plan {
             requests: flag("--requests")
                 .and_then(|n| n.parse().ok())
-                .unwrap_or(200_000),
+                .unwrap_or(700_000),
+            rounds: flag("--rounds").and_then(|n| n.parse().ok()).unwrap_or(7),
             soak: flag("--soak")
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(1_000_000),
@@ -65,7 +66,7 @@ fn main() {
         return;
     }
     if args.first().map(String::as_str) != Some("lint") {
-        eprintln!("usage: s2s-bench lint [--lines N] [--bin PATH] [--log PATH]\n       s2s-bench serve [--requests N] [--soak N] [--connections N]\n       s2s-bench conform");
+        eprintln!("usage: s2s-bench lint [--lines N] [--bin PATH] [--log PATH]\n       s2s-bench serve [--requests N] [--rounds N] [--soak N] [--connections N]\n       s2s-bench conform");
         std::process::exit(2);
     }
     let lines: usize = flag("--lines")

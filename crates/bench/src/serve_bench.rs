@@ -11,7 +11,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 pub struct Plan {
+    /// Requests per server, split evenly over the rounds.
     pub requests: u64,
+    pub rounds: usize,
     pub soak: u64,
     pub connections: usize,
 }
@@ -144,16 +146,41 @@ pub async fn run(plan: Plan, dir: &Path) -> std::io::Result<()> {
     ]);
     let mock = Server::spawn(mock_cmd, "listening  clicks      ")?;
     println!("load: {} requests over {} keep-alive connections per server, loopback, both servers in this run", plan.requests, plan.connections);
-    // Interleave so a noisy neighbour hurts both alike.
-    let b1 = measure(&bare, &plan, plan.requests / 2).await?;
-    let m1 = measure(&mock, &plan, plan.requests / 2).await?;
-    let b2 = measure(&bare, &plan, plan.requests / 2).await?;
-    let m2 = measure(&mock, &plan, plan.requests / 2).await?;
-    let (b, m) = (better(b1, b2), better(m1, m2));
-    report("bare axum", &b);
-    report("mock", &m);
+    // Rounds of back-to-back pairs, the order alternating, so a noisy neighbour or a drifting
+    // clock hurts both alike; each round gives a ratio and the median is reported.
+    let per_run = plan.requests / plan.rounds.max(1) as u64;
+    let mut rounds = Vec::new();
+    for r in 0..plan.rounds.max(1) {
+        let (b, m) = if r % 2 == 0 {
+            let b = measure(&bare, &plan, per_run).await?;
+            (b, measure(&mock, &plan, per_run).await?)
+        } else {
+            let m = measure(&mock, &plan, per_run).await?;
+            (measure(&bare, &plan, per_run).await?, m)
+        };
+        println!(
+            "round {}: bare {:>6.0} req/s, mock {:>6.0} req/s, ratio {:.2}x; CPU/req bare {:.1} µs, mock {:.1} µs",
+            r + 1,
+            b.out.rate(),
+            m.out.rate(),
+            m.out.rate() / b.out.rate(),
+            b.cpu_us,
+            m.cpu_us
+        );
+        rounds.push((b, m));
+    }
+    rounds.sort_by(|x, y| {
+        let rx = x.1.out.rate() / x.0.out.rate();
+        let ry = y.1.out.rate() / y.0.out.rate();
+        rx.total_cmp(&ry)
+    });
+    let (b, m) = &rounds[rounds.len() / 2];
+    println!("median round:");
+    report("bare axum", b);
+    report("mock", m);
     println!(
-        "ratios mock/bare: throughput {:.2}x (target >= 0.85), p99 {:.2}x (target <= 2), CPU per request {:.2}x",
+        "ratios mock/bare (median of {} rounds): throughput {:.2}x (target >= 0.85), p99 {:.2}x (target <= 2), CPU per request {:.2}x",
+        rounds.len(),
         m.out.rate() / b.out.rate(),
         f64::from(m.out.percentile(0.99)) / f64::from(b.out.percentile(0.99).max(1)),
         m.cpu_us / b.cpu_us.max(0.001)
@@ -171,13 +198,4 @@ pub async fn run(plan: Plan, dir: &Path) -> std::io::Result<()> {
     }
     mock.stop();
     Ok(())
-}
-
-/// Of two runs, the one with the higher throughput: the other was more disturbed.
-fn better(a: Measured, b: Measured) -> Measured {
-    if a.out.rate() >= b.out.rate() {
-        a
-    } else {
-        b
-    }
 }

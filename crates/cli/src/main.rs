@@ -10,11 +10,6 @@ mod serve;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// mimalloc rather than glibc's allocator: the mock allocates and frees a journal entry per
-/// request from two worker threads, and glibc's free path was ~8% of the mock's CPU under load.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Mock, linter and conformance runner for AppMetrica server-to-server tracking.
 #[derive(Debug, Parser)]
 #[command(name = "metrica-s2s", version, about, propagate_version = true)]
