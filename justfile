@@ -53,3 +53,8 @@ e2e-browser:
 fuzz target="parse" seconds="600":
     fuzz/seed.sh {{target}}
     cargo +nightly fuzz run {{target}} fuzz/corpus/{{target}} -- -max_total_time={{seconds}} -max_len=20000
+
+# The same comparison with wrk (Debian's wrk), as in the issue's reference table.
+bench-serve-wrk rounds="5" seconds="5":
+    cargo build --release -p metrica-s2s -p metrica-s2s-bench
+    ROUNDS={{rounds}} DURATION={{seconds}} crates/bench/wrk/compare.sh

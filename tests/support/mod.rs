@@ -84,6 +84,14 @@ pub fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// A test that fails half-way must not leave its server running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Server {
     /// Collects stderr on a thread of its own, so a chatty server never blocks on the pipe.
     pub fn drain_stderr(&mut self) -> std::thread::JoinHandle<Vec<u8>> {
