@@ -36,38 +36,60 @@ pub fn percent_decode(raw: &[u8], plus_as_space: bool) -> Decoded<'_> {
             bad_escape: None,
         };
     };
-    let mut out = Vec::with_capacity(raw.len());
+    // Decoding only shrinks: write into a buffer of the raw length, then cut it to size.
+    let mut out = vec![0u8; raw.len()];
+    out[..first].copy_from_slice(&raw[..first]);
     let mut bad_escape = None;
-    let mut i = first;
-    out.extend_from_slice(&raw[..i]);
+    let (mut i, mut o) = (first, first);
     while i < raw.len() {
-        match raw[i] {
-            b'%' => match (raw.get(i + 1).and_then(hex), raw.get(i + 2).and_then(hex)) {
-                (Some(hi), Some(lo)) => {
-                    out.push(hi << 4 | lo);
+        let b = raw[i];
+        let decoded = match b {
+            b'%' => match (raw.get(i + 1), raw.get(i + 2)) {
+                (Some(&h), Some(&l)) if HEX[usize::from(h)] < 16 && HEX[usize::from(l)] < 16 => {
                     i += 3;
+                    HEX[usize::from(h)] << 4 | HEX[usize::from(l)]
                 }
                 _ => {
                     bad_escape.get_or_insert(i);
-                    out.push(b'%');
                     i += 1;
+                    b'%'
                 }
             },
             b'+' if plus_as_space => {
-                out.push(b' ');
                 i += 1;
+                b' '
             }
-            b => {
-                out.push(b);
+            _ => {
                 i += 1;
+                b
             }
-        }
+        };
+        out[o] = decoded;
+        o += 1;
     }
+    out.truncate(o);
     Decoded {
         bytes: Cow::Owned(out),
         bad_escape,
     }
 }
+
+/// Hex digit values, 16 for every other byte.
+const HEX: [u8; 256] = {
+    let mut t = [16u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 pub(crate) fn hex(b: &u8) -> Option<u8> {
     match b {
