@@ -39,21 +39,30 @@ fn conform(args: &[&str]) -> Output {
         .expect("runs")
 }
 
+/// Runs conform with `args` plus a JSON report named `report_name`; the outcome and the report.
+fn conform_json(report_name: &str, args: &[&str]) -> (Output, String) {
+    let report = temp(report_name);
+    let _ = std::fs::remove_file(&report);
+    let flag = format!("json={}", report.display());
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["--report", &flag]);
+    let out = conform(&all);
+    let text = std::fs::read_to_string(&report)
+        .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    (out, text)
+}
+
 /// Per scenario id: its status and its error codes.
 type Verdicts = BTreeMap<String, (String, BTreeSet<String>)>;
 
 /// Runs a partner; returns the exit code and the verdicts.
 fn run_partner(name: &str) -> (Option<i32>, Verdicts) {
-    let report = temp(&format!("{}.json", name.replace('/', "-")));
     let partner = format!("fixtures/partners/{name}.toml");
-    let out = conform(&[
-        "--partner",
-        &partner,
-        "--report",
-        &format!("json={}", report.display()),
-    ]);
-    let json: Value =
-        serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
+    let (out, text) = conform_json(
+        &format!("{}.json", name.replace('/', "-")),
+        &["--partner", &partner],
+    );
+    let json: Value = serde_json::from_str(&text).expect("json");
     let mut by = BTreeMap::new();
     for s in json["scenarios"].as_array().expect("scenarios") {
         let errors = s["diagnostics"]
@@ -139,29 +148,26 @@ fn broken_partners_are_diagnosed_exactly() {
 
 #[test]
 fn causes_are_named() {
-    let report = temp("local-time-causes.json");
-    conform(&[
-        "--partner",
-        "fixtures/partners/local-time.toml",
-        "--only",
-        "ua-long",
-        "--report",
-        &format!("json={}", report.display()),
-    ]);
-    let text = std::fs::read_to_string(&report).expect("report");
+    let (_, text) = conform_json(
+        "local-time-causes.json",
+        &[
+            "--partner",
+            "fixtures/partners/local-time.toml",
+            "--only",
+            "ua-long",
+        ],
+    );
     assert!(text.contains("local UTC+3 time was sent as UTC"), "{text}");
-    let report = temp("truncate-causes.json");
-    conform(&[
-        "--partner",
-        "fixtures/partners/truncate-255.toml",
-        "--only",
-        "ua-long",
-        "--report",
-        &format!("json={}", report.display()),
-    ]);
-    assert!(std::fs::read_to_string(&report)
-        .expect("report")
-        .contains("truncated at 255 characters"));
+    let (_, text) = conform_json(
+        "truncate-causes.json",
+        &[
+            "--partner",
+            "fixtures/partners/truncate-255.toml",
+            "--only",
+            "ua-long",
+        ],
+    );
+    assert!(text.contains("truncated at 255 characters"), "{text}");
 }
 
 #[test]
@@ -309,16 +315,15 @@ fn click_through_partners_are_diagnosed() {
     );
     // A missing referrer is a warning: reported, not failed.
     assert_diagnosed("http/no-referrer", &[]);
-    let report = temp("no-referrer.json");
-    conform(&[
-        "--partner",
-        "fixtures/partners/http/no-referrer.toml",
-        "--only",
-        "ua-long",
-        "--report",
-        &format!("json={}", report.display()),
-    ]);
-    let text = std::fs::read_to_string(&report).expect("report");
+    let (_, text) = conform_json(
+        "no-referrer.json",
+        &[
+            "--partner",
+            "fixtures/partners/http/no-referrer.toml",
+            "--only",
+            "ua-long",
+        ],
+    );
     assert!(text.contains("\"code\": \"referrer-missing\""), "{text}");
 }
 
@@ -345,21 +350,17 @@ fn a_running_mock_can_be_used() {
             ),
         )
         .expect("partner file");
-        let report = temp(&format!("{name}.json"));
-        let out = conform(&[
-            "--partner",
-            partner.to_str().expect("path"),
-            "--report",
-            &format!("json={}", report.display()),
-        ]);
+        let (out, text) = conform_json(
+            &format!("{name}.json"),
+            &["--partner", partner.to_str().expect("path")],
+        );
         assert_eq!(
             out.status.code(),
             Some(want_exit),
             "{name}: {}",
             String::from_utf8_lossy(&out.stdout)
         );
-        let v: Value =
-            serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
+        let v: Value = serde_json::from_str(&text).expect("json");
         assert_eq!(v["summary"]["total"], 8, "{name}");
         let first = &v["scenarios"][0]["requests"][0];
         assert_eq!(
@@ -367,6 +368,5 @@ fn a_running_mock_can_be_used() {
             "{name}: entries come back from the admin API"
         );
     }
-    let _ = serve.child.kill();
-    let _ = serve.child.wait();
+    // `serve` is stopped when dropped.
 }

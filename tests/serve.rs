@@ -180,20 +180,20 @@ fn click_load(
     signal_at: Option<(usize, std::sync::mpsc::Sender<()>)>,
 ) -> Vec<std::thread::JoinHandle<Vec<String>>> {
     use std::sync::atomic::Ordering;
-    let ts = now();
     (0..workers)
         .map(|w| {
             let answered = answered.clone();
             let signal = signal_at.clone();
             std::thread::spawn(move || {
                 let mut ids = Vec::new();
-                let Ok(stream) = TcpStream::connect(addr) else { return ids };
+                let Ok(stream) = TcpStream::connect(addr) else {
+                    return ids;
+                };
                 let mut reader = std::io::BufReader::new(stream.try_clone().expect("clone"));
                 let mut writer = stream;
                 for i in 0..per_worker {
-                    let req = format!(
-                        "GET /serve/1?click_id={w}-{i}&device_ip=5.255.232.147&device_ua=Mozilla%2F5.0%20(Linux%3B%20Android%2014)&click_timestamp={ts} HTTP/1.1\r\nHost: x\r\n\r\n"
-                    );
+                    let target = support::clean_click(1, &format!("{w}-{i}"));
+                    let req = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
                     if writer.write_all(req.as_bytes()).is_err() {
                         break;
                     }

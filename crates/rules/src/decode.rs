@@ -44,10 +44,10 @@ pub fn percent_decode(raw: &[u8], plus_as_space: bool) -> Decoded<'_> {
     while i < raw.len() {
         let b = raw[i];
         let decoded = match b {
-            b'%' => match (raw.get(i + 1), raw.get(i + 2)) {
-                (Some(&h), Some(&l)) if HEX[usize::from(h)] < 16 && HEX[usize::from(l)] < 16 => {
+            b'%' => match (raw.get(i + 1).and_then(hex), raw.get(i + 2).and_then(hex)) {
+                (Some(h), Some(l)) => {
                     i += 3;
-                    HEX[usize::from(h)] << 4 | HEX[usize::from(l)]
+                    h << 4 | l
                 }
                 _ => {
                     bad_escape.get_or_insert(i);
@@ -92,12 +92,8 @@ const HEX: [u8; 256] = {
 };
 
 pub(crate) fn hex(b: &u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    let v = HEX[usize::from(*b)];
+    (v < 16).then_some(v)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! inject markup.
 
 use super::{RunReport, Status};
+use metrica_s2s_rules::visible;
 use std::fmt::Write;
 
 pub fn render(r: &RunReport) -> String {
@@ -60,18 +61,16 @@ pub fn render(r: &RunReport) -> String {
     s
 }
 
-/// Markdown-inert text: every punctuation character that means something is backslashed, and
-/// HTML-significant ones become entities (GitHub renders inline HTML).
+/// Markdown-inert text: control characters become visible escapes first, then every
+/// punctuation character that means something is backslashed, and HTML-significant ones become
+/// entities (GitHub renders inline HTML).
 fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    for c in visible(text).chars() {
         match c {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
-            c if metrica_s2s_rules::is_unsafe_char(c) => {
-                out.push_str(&metrica_s2s_rules::visible(c.encode_utf8(&mut [0; 4])))
-            }
             '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.'
             | '!' | '|' | '~' => {
                 out.push('\\');
@@ -85,7 +84,7 @@ fn esc(text: &str) -> String {
 
 /// A value in an HTML code element: entities escape everything markup could use.
 fn code_span(text: &str) -> String {
-    let escaped: String = text
+    let escaped: String = visible(text)
         .chars()
         .map(|c| match c {
             '<' => "&lt;".to_owned(),
@@ -93,9 +92,6 @@ fn code_span(text: &str) -> String {
             '&' => "&amp;".to_owned(),
             '|' => "&#124;".to_owned(),
             '`' => "&#96;".to_owned(),
-            c if metrica_s2s_rules::is_unsafe_char(c) => {
-                metrica_s2s_rules::visible(c.encode_utf8(&mut [0; 4])).into_owned()
-            }
             c => c.to_string(),
         })
         .collect();

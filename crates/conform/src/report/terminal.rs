@@ -2,6 +2,7 @@
 //! escaped so it cannot drive the terminal.
 
 use super::{RunReport, Status};
+use metrica_s2s_rules::visible as safe;
 use std::fmt::Write;
 
 pub fn render(r: &RunReport) -> String {
@@ -70,8 +71,4 @@ pub fn render(r: &RunReport) -> String {
         r.summary.total, r.summary.passed, r.summary.failed, r.summary.errored, r.duration_ms, safe(&r.suite.id), r.suite.sha256, r.tool.version
     );
     s
-}
-
-fn safe(text: &str) -> std::borrow::Cow<'_, str> {
-    metrica_s2s_rules::visible(text)
 }
