@@ -49,6 +49,7 @@ fn main() {
             connections: flag("--connections")
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(64),
+            mock_args: flag("--mock-args").unwrap_or_default(),
         };
         let dir = default_bin()
             .parent()
@@ -66,7 +67,7 @@ fn main() {
         return;
     }
     if args.first().map(String::as_str) != Some("lint") {
-        eprintln!("usage: s2s-bench lint [--lines N] [--bin PATH] [--log PATH]\n       s2s-bench serve [--requests N] [--rounds N] [--soak N] [--connections N]\n       s2s-bench conform");
+        eprintln!("usage: s2s-bench lint [--lines N] [--bin PATH] [--log PATH]\n       s2s-bench serve [--requests N] [--rounds N] [--soak N] [--connections N] [--mock-args \"FLAGS\"]\n       s2s-bench conform");
         std::process::exit(2);
     }
     let lines: usize = flag("--lines")

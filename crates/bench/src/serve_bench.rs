@@ -16,6 +16,8 @@ pub struct Plan {
     pub rounds: usize,
     pub soak: u64,
     pub connections: usize,
+    /// More `serve` flags, to measure what a setting costs (`--journal-capacity 10`).
+    pub mock_args: String,
 }
 
 struct Server {
@@ -144,8 +146,12 @@ pub async fn run(plan: Plan, dir: &Path) -> std::io::Result<()> {
         "--impression-listen",
         "127.0.0.1:0",
     ]);
+    mock_cmd.args(plan.mock_args.split_whitespace());
     let mock = Server::spawn(mock_cmd, "listening  clicks      ")?;
     println!("load: {} requests over {} keep-alive connections per server, loopback, both servers in this run", plan.requests, plan.connections);
+    if !plan.mock_args.is_empty() {
+        println!("mock flags: {}", plan.mock_args);
+    }
     // Rounds of back-to-back pairs, the order alternating, so a noisy neighbour or a drifting
     // clock hurts both alike; each round gives a ratio and the median is reported.
     let per_run = plan.requests / plan.rounds.max(1) as u64;

@@ -9,10 +9,12 @@
 use metrica_s2s_rules::{clock, lossy, parse_input, percent_decode, Diagnostic, Kind};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::io::{BufWriter, Write};
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
 
@@ -22,7 +24,8 @@ pub struct Entry {
     pub seq: u64,
     pub received_at_ms: u64,
     pub kind: Kind,
-    pub method: Box<str>,
+    /// Borrowed for the standard methods: no allocation per request.
+    pub method: Cow<'static, str>,
     /// The Host header, or the authority of an absolute-form target.
     pub host: Option<Box<str>>,
     /// The request target as received (path and query).
@@ -90,7 +93,7 @@ impl Entry {
                 .and_then(|ms| u64::try_from(ms).ok())
                 .unwrap_or(0),
             kind: serde_json::from_value(v.get("kind")?.clone()).ok()?,
-            method: text("method")?,
+            method: text("method")?.into_string().into(),
             host: text("host"),
             target: text("target")?,
             remote_addr: v
@@ -193,6 +196,9 @@ pub struct Journal {
     file: Mutex<FileSink>,
     /// Set once by [`Journal::with_file`], so a journal without a file never locks `file`.
     has_file: bool,
+    /// The sequence number the next entry will get, readable without the ring's lock.
+    next_seq: AtomicU64,
+    /// Tells `wait` requests an entry was recorded; only sent to when one is listening.
     next: watch::Sender<u64>,
 }
 
@@ -218,6 +224,7 @@ impl Journal {
                 writer: None,
             }),
             has_file: false,
+            next_seq: AtomicU64::new(1),
             next: watch::Sender::new(1),
         }
     }
@@ -252,6 +259,7 @@ impl Journal {
             let mut ring = lock(&self.ring);
             built.seq = ring.next_seq;
             ring.next_seq += 1;
+            self.next_seq.store(ring.next_seq, Ordering::Relaxed);
             entry = Arc::new(built);
             evicted = if ring.entries.len() >= ring.capacity {
                 ring.dropped += 1;
@@ -268,7 +276,11 @@ impl Journal {
             }
         }
         drop(evicted);
-        self.next.send_replace(entry.seq + 1);
+        // A waiter subscribes before it queries the ring, and the entry is in the ring by now:
+        // one that subscribes after this check finds the entry by querying.
+        if self.next.receiver_count() > 0 {
+            self.next.send_replace(entry.seq + 1);
+        }
         entry
     }
 
@@ -319,7 +331,7 @@ impl Journal {
 
     /// The sequence number the next entry will get.
     pub fn next_seq(&self) -> u64 {
-        *self.next.borrow()
+        self.next_seq.load(Ordering::Relaxed)
     }
 
     /// A receiver that changes whenever an entry is recorded.

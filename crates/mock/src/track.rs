@@ -17,6 +17,7 @@ use metrica_s2s_rules::{
     clock, kind_for_host, parse_input, percent_decode, Code, Context, Diagnostic, Draft, Kind,
     Request as Target, Validator,
 };
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -72,7 +73,7 @@ pub(crate) fn answer(
         seq,
         received_at_ms: now_ms,
         kind,
-        method: parts.method.as_str().into(),
+        method: method_name(&parts.method),
         host,
         target: target.into(),
         remote_addr: peer,
@@ -257,6 +258,15 @@ fn summary(d: &[Diagnostic]) -> String {
         .map(|d| d.code.as_str())
         .collect();
     format!("{} error(s): {}", errors.len(), errors.join(", "))
+}
+
+fn method_name(method: &Method) -> Cow<'static, str> {
+    match *method {
+        Method::GET => Cow::Borrowed("GET"),
+        Method::HEAD => Cow::Borrowed("HEAD"),
+        Method::POST => Cow::Borrowed("POST"),
+        _ => Cow::Owned(method.as_str().to_owned()),
+    }
 }
 
 /// A header as text; non-UTF-8 bytes are kept as replacement characters, never dropped.

@@ -90,14 +90,16 @@ impl<'a> Request<'a> {
     /// The tracking id as a number, when it is a valid one.
     pub fn tracking_number(&self) -> Option<u64> {
         let id = self.bytes(self.tracking_id()?);
-        if id.is_empty() || id.len() > 20 {
+        if id.is_empty() || id.len() > 20 || !id.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        id.iter().try_fold(0u64, |n, &b| {
-            b.is_ascii_digit()
-                .then(|| n.checked_mul(10)?.checked_add(u64::from(b - b'0')))
-                .flatten()
-        })
+        // Any 19 digits fit a u64; only a 20th can overflow it.
+        let (head, tail) = id.split_at(id.len().min(19));
+        let n = head.iter().fold(0u64, |n, &b| n * 10 + u64::from(b - b'0'));
+        match tail.first() {
+            None => Some(n),
+            Some(&b) => n.checked_mul(10)?.checked_add(u64::from(b - b'0')),
+        }
     }
 
     /// The request target (path and query) as sent.
@@ -471,6 +473,34 @@ mod tests {
         ] {
             let d = parse_input(input.as_bytes()).expect_err(input);
             assert_eq!(d.code, Code::NotAUrl, "{input}");
+        }
+    }
+
+    fn number(id: &str) -> Option<u64> {
+        let target = format!("/serve/{id}?a=b");
+        parse_input(target.as_bytes()).ok()?.tracking_number()
+    }
+
+    #[test]
+    fn tracking_numbers_up_to_u64_max() {
+        assert_eq!(number("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(number("18446744073709551616"), None);
+        assert_eq!(number("99999999999999999999"), None);
+        assert_eq!(number("00000000000000000042"), Some(42));
+        assert_eq!(
+            number("1234567890123456789"),
+            Some(1_234_567_890_123_456_789)
+        );
+        assert_eq!(number("123456789012345678901"), None);
+        for bad in ["", "12a", "+12", "-1", " 1"] {
+            assert_eq!(number(bad), None, "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tracking_numbers_read_as_str_parse_does(id in "[0-9]{1,20}") {
+            proptest::prop_assert_eq!(number(&id), id.parse::<u64>().ok());
         }
     }
 }

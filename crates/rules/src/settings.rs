@@ -14,8 +14,8 @@ pub struct Settings {
     /// How close to a whole or half hour a skew must be to name a time-zone mistake.
     /// Default 300 s.
     pub timezone_slack_secs: u64,
-    /// Entries in the User-Agent verdict cache of one `Validator`. Real logs repeat a few
-    /// thousand UAs; default 4,096.
+    /// Entries in each User-Agent cache of one `Validator` (verdicts, and decoded
+    /// `device_ua` values). Real logs repeat a few thousand UAs; default 4,096.
     pub ua_cache_entries: usize,
 }
 

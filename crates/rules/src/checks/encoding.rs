@@ -4,7 +4,7 @@
 
 use super::{Findings, Scope};
 use crate::catalogue::Code;
-use crate::decode::hex;
+use crate::decode::{hex, ByteClasses};
 use crate::diagnostic::Draft;
 use crate::parse::Span;
 
@@ -16,9 +16,10 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Findings) {
         let raw = span.of(input);
         let param = view.key.as_ref();
 
-        let text = std::str::from_utf8(&value.bytes).ok();
+        let text = value.text();
         // A raw `%%TS%%` macro is also a broken escape; the macro is the one cause.
-        let is_macro = text.and_then(macro_name).is_some();
+        let macro_in = text.and_then(macro_name);
+        let is_macro = macro_in.is_some();
         if let (Some(off), false) = (value.bad_escape, is_macro) {
             let esc_end = (off + 3).min(raw.len());
             out.push(
@@ -30,17 +31,17 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Findings) {
             );
         }
         // A macro's braces are explained by the macro.
-        if let (Some(off), false) = (raw.iter().position(|&b| needs_escape(b)), is_macro) {
+        if let (Some(off), false) = (value.marks.flagged, is_macro) {
             out.push(
                 unencoded(param, raw, off).span(Span::new(span.start + off, span.start + off + 1)),
             );
         }
         let Some(text) = text else {
-            out.push(invalid_utf8(param, raw, &value.bytes).span(span));
+            out.push(invalid_utf8(param, raw, value.bytes()).span(span));
             view.spoiled = true;
             continue;
         };
-        if let Some(name) = macro_name(text) {
+        if let Some(name) = macro_in {
             out.push(
                 Draft::new(Code::UnsubstitutedMacro)
                     .param(param)
@@ -63,7 +64,9 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Findings) {
         }
         let strict = matches!(view.kind.canonical(), Some("device_ip" | "click_timestamp"));
         // Only an escaped '%' (%25) can leave an escape behind after one decoding.
-        let twice = contains(raw, b"%25")
+        let twice = value
+            .marks
+            .escaped_percent
             .then(|| double_escape(text.as_bytes(), strict))
             .flatten();
         if let Some(off) = twice {
@@ -77,7 +80,7 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Findings) {
             view.spoiled = true;
         }
         if view.kind.canonical() == Some("device_ua") {
-            let plus = memchr::memchr(b'+', raw).filter(|_| contains(raw, b"%20"));
+            let plus = value.marks.plus.filter(|_| value.marks.escaped_space);
             if let Some(plus) = plus {
                 out.push(
                     Draft::new(Code::AmbiguousPlus)
@@ -118,8 +121,8 @@ fn needs_escape(b: u8) -> bool {
     NEEDS_ESCAPE[usize::from(b)]
 }
 
-/// [`needs_escape`] as a table: the scan runs over every byte of every value.
-static NEEDS_ESCAPE: [bool; 256] = {
+/// [`needs_escape`] as a table.
+const NEEDS_ESCAPE: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 0;
     while b < 256 {
@@ -134,6 +137,10 @@ static NEEDS_ESCAPE: [bool; 256] = {
     }
     t
 };
+
+/// How decoding treats a value's bytes: it notes the first that [`needs_escape`], so that
+/// finding it costs no pass of its own.
+pub(super) static VALUE_BYTES: ByteClasses = ByteClasses::flagging(&NEEDS_ESCAPE);
 
 fn unencoded(param: &str, raw: &[u8], off: usize) -> Draft {
     let b = raw[off];
@@ -266,13 +273,6 @@ fn is_placeholder(value: &str) -> bool {
 
 /// Whether `hay` holds `%XY` (`needle` is three bytes starting with '%'). Values are short,
 /// so walking the '%' positions beats building a substring searcher per call.
-fn contains(hay: &[u8], needle: &[u8; 3]) -> bool {
-    memchr::memchr_iter(b'%', hay).any(|i| {
-        hay.get(i + 1..i + 3)
-            .is_some_and(|w| w.eq_ignore_ascii_case(&needle[1..]))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -150,7 +150,7 @@ fn click_id(scope: &Scope<'_, '_>, out: &mut Findings) {
     let present = |name| {
         scope
             .get(name)
-            .map(|v| v.value.as_ref().is_some_and(|d| !d.bytes.is_empty()))
+            .map(|v| v.value.as_ref().is_some_and(|d| !d.bytes().is_empty()))
     };
     let reason = match (present("click_id"), present("external_click_id")) {
         (Some(true), _) | (_, Some(true)) => return,

@@ -150,7 +150,7 @@ pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Findings) {
     for name in REQUIRED {
         match scope.get(name) {
             None => out.push(missing(params, name)),
-            Some(p) if p.value.as_ref().is_none_or(|v| v.bytes.is_empty()) => {
+            Some(p) if p.value.as_ref().is_none_or(|v| v.bytes().is_empty()) => {
                 out.push(Draft::new(Code::EmptyParam).param(name).span(p.raw.span()))
             }
             Some(_) => {}
@@ -161,11 +161,12 @@ pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Findings) {
 /// Reports the key of `params[first]` once if it repeats.
 fn duplicates(params: &[View<'_>], first: usize, out: &mut Findings) {
     let key = &params[first].key;
-    let same: Vec<&View<'_>> = params[first..].iter().filter(|q| &q.key == key).collect();
-    if same.len() < 2 {
+    // Counted before anything is collected: nearly every key is sent once.
+    if params[first + 1..].iter().all(|q| &q.key != key) {
         return;
     }
-    let bytes = |v: &View<'_>| v.value.as_ref().map(|d| d.bytes.to_vec());
+    let same: Vec<&View<'_>> = params[first..].iter().filter(|q| &q.key == key).collect();
+    let bytes = |v: &View<'_>| v.value.as_ref().map(|d| d.bytes().to_vec());
     let differ = same.iter().any(|q| bytes(q) != bytes(same[0]));
     let values = if differ {
         let shown: Vec<String> = same

@@ -5,11 +5,12 @@ mod encoding;
 mod ids;
 mod ip;
 mod keys;
+mod memo;
 mod request;
 mod timestamp;
 mod ua;
 
-use crate::decode::{percent_decode, Decoded};
+use crate::decode::{decode_marked, percent_decode, Marks};
 use crate::diagnostic::{Diagnostic, Draft};
 use crate::parse::{Param, Request, Span};
 use crate::settings::Context;
@@ -17,6 +18,7 @@ use crate::ua_class::UaClassifier;
 use std::borrow::Cow;
 
 pub(crate) use keys::{canonical_key, Key};
+pub(crate) use memo::DecodedValues;
 
 /// The diagnostics found so far.
 #[derive(Debug, Default)]
@@ -40,7 +42,7 @@ pub(crate) struct View<'a> {
     pub key: Cow<'a, str>,
     pub kind: Key,
     /// `None` for a bare flag such as `&noredirect`.
-    pub value: Option<Decoded<'a>>,
+    pub value: Option<Value<'a>>,
     /// Set when an encoding problem already explains this value, so value checks stay quiet
     /// (one cause, one error).
     pub spoiled: bool,
@@ -48,9 +50,72 @@ pub(crate) struct View<'a> {
     pub not_data: bool,
 }
 
+/// A parameter's value, decoded and UTF-8-checked once.
+#[derive(Debug)]
+pub(crate) struct Value<'a> {
+    /// The decoded text, or the decoded bytes when they are not UTF-8.
+    pub decoded: Result<Cow<'a, str>, Cow<'a, [u8]>>,
+    /// Offset in the raw value of the first `%` not followed by two hex digits.
+    pub bad_escape: Option<usize>,
+    /// What decoding noticed: raw bytes that needed escaping, `+`, `%25`, `%20`.
+    pub marks: Marks,
+}
+
+impl<'a> Value<'a> {
+    fn decode(raw: &'a [u8]) -> Value<'a> {
+        let (decoded, marks) = decode_marked(raw, true, &encoding::VALUE_BYTES);
+        let text = match decoded.bytes {
+            Cow::Borrowed(b) => std::str::from_utf8(b)
+                .map(Cow::Borrowed)
+                .map_err(|_| Cow::Borrowed(b)),
+            Cow::Owned(v) => String::from_utf8(v)
+                .map(Cow::Owned)
+                .map_err(|e| Cow::Owned(e.into_bytes())),
+        };
+        Value {
+            decoded: text,
+            bad_escape: decoded.bad_escape,
+            marks,
+        }
+    }
+
+    fn into_owned(self) -> Value<'static> {
+        Value {
+            decoded: match self.decoded {
+                Ok(text) => Ok(Cow::Owned(text.into_owned())),
+                Err(bytes) => Err(Cow::Owned(bytes.into_owned())),
+            },
+            bad_escape: self.bad_escape,
+            marks: self.marks,
+        }
+    }
+
+    fn borrowed(&self) -> Value<'_> {
+        Value {
+            decoded: match &self.decoded {
+                Ok(text) => Ok(Cow::Borrowed(text)),
+                Err(bytes) => Err(Cow::Borrowed(bytes)),
+            },
+            bad_escape: self.bad_escape,
+            marks: self.marks,
+        }
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        match &self.decoded {
+            Ok(text) => text.as_bytes(),
+            Err(bytes) => bytes,
+        }
+    }
+
+    pub fn text(&self) -> Option<&str> {
+        self.decoded.as_deref().ok()
+    }
+}
+
 impl<'a> View<'a> {
     pub fn text(&self) -> Option<&str> {
-        self.value.as_ref().and_then(Decoded::as_str)
+        self.value.as_ref().and_then(Value::text)
     }
 
     pub fn value_span(&self) -> Span {
@@ -94,12 +159,26 @@ impl Scope<'_, '_> {
     }
 }
 
-pub(crate) fn run(req: &Request<'_>, ctx: &Context<'_>, ua: &mut UaClassifier, out: &mut Findings) {
+pub(crate) fn run(
+    req: &Request<'_>,
+    ctx: &Context<'_>,
+    ua: &mut UaClassifier,
+    values: &mut DecodedValues,
+    out: &mut Findings,
+) {
     let logged = req.logged_at.map(|now| Context { now, ..*ctx });
     let ctx = logged.as_ref().unwrap_or(ctx);
     if !request::check(req, ctx, out) {
         return;
     }
+    // Only the plainly spelled key is looked up: an escaped one is rare and simply decoded.
+    let is_ua = |p: &Param| req.bytes(p.key) == b"device_ua";
+    for p in req.params.iter().filter(|p| is_ua(p)) {
+        if let Some(v) = p.value {
+            values.remember(req.bytes(v));
+        }
+    }
+    let values = &*values;
     let params = req
         .params
         .iter()
@@ -108,11 +187,15 @@ pub(crate) fn run(req: &Request<'_>, ctx: &Context<'_>, ua: &mut UaClassifier, o
                 Cow::Borrowed(b) => crate::escape::lossy(b),
                 Cow::Owned(v) => Cow::Owned(crate::escape::lossy(&v).into_owned()),
             };
+            let value = p.value.map(|v| match is_ua(p) {
+                true => values.decode(req.bytes(v)),
+                false => Value::decode(req.bytes(v)),
+            });
             View {
                 raw: *p,
                 kind: canonical_key(&key),
                 key,
-                value: p.value.map(|v| percent_decode(req.bytes(v), true)),
+                value,
                 spoiled: false,
                 not_data: false,
             }

@@ -1,0 +1,76 @@
+//! Decoded User-Agent values, remembered by their raw text.
+//!
+//! A UA is the longest and most escape-dense value of a click: decoding it is the largest
+//! single cost of validating a clean request, and real traffic repeats a few thousand UAs.
+//! Purely a cache: a miss decodes as usual, so what is found never depends on it.
+
+use super::Value;
+use std::collections::HashMap;
+
+/// Seeded per process: the text is the client's, so the map must not be open to hash
+/// flooding.
+type Hasher = foldhash::fast::RandomState;
+
+#[derive(Debug)]
+pub(crate) struct DecodedValues {
+    map: HashMap<Box<[u8]>, Value<'static>, Hasher>,
+    capacity: usize,
+}
+
+impl DecodedValues {
+    /// Remembers up to `capacity` values; 0 remembers none.
+    pub(crate) fn new(capacity: usize) -> DecodedValues {
+        DecodedValues {
+            map: HashMap::with_hasher(Hasher::default()),
+            capacity,
+        }
+    }
+
+    /// Decodes `raw` into the cache unless it is there already.
+    pub(crate) fn remember(&mut self, raw: &[u8]) {
+        if self.capacity == 0 || self.map.contains_key(raw) {
+            return;
+        }
+        // Dropping everything is crude but bounded and cheap: the hot UAs come back at once.
+        if self.map.len() >= self.capacity {
+            self.map.clear();
+        }
+        self.map.insert(raw.into(), Value::decode(raw).into_owned());
+    }
+
+    /// `raw` decoded: borrowed from the cache when it is there, decoded now otherwise.
+    pub(crate) fn decode<'a>(&'a self, raw: &'a [u8]) -> Value<'a> {
+        match self.map.get(raw) {
+            Some(v) => v.borrowed(),
+            None => Value::decode(raw),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_remembered_value_decodes_as_a_fresh_one() {
+        let mut memo = DecodedValues::new(2);
+        for raw in [&b"a%20b+c"[..], b"%ZZ%C3%28", b"plain", b"a%20b+c"] {
+            memo.remember(raw);
+            let (cached, fresh) = (memo.decode(raw), Value::decode(raw));
+            assert_eq!(cached.decoded, fresh.decoded);
+            assert_eq!(
+                (cached.bad_escape, cached.marks),
+                (fresh.bad_escape, fresh.marks)
+            );
+            assert!(memo.map.len() <= 2);
+        }
+    }
+
+    #[test]
+    fn capacity_zero_remembers_nothing() {
+        let mut memo = DecodedValues::new(0);
+        memo.remember(b"a%20b");
+        assert!(memo.map.is_empty());
+        assert_eq!(memo.decode(b"a%20b").text(), Some("a b"));
+    }
+}
