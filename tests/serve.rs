@@ -77,6 +77,13 @@ fn configuration_errors_exit_2_with_one_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains(&format!("cannot listen on {addr} for clicks")));
+
+    let out = Command::new(bin())
+        .args(["serve", "--click-id-capacity", "0"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--click-id-capacity"));
 }
 
 #[test]

@@ -26,6 +26,10 @@ pub struct ServeArgs {
     /// Journal entries kept in memory; the oldest are dropped first, and counted.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     journal_capacity: usize,
+    /// Click ids remembered for click-id-duplicate (7-day window); beyond it the oldest are
+    /// forgotten early, and counted in /metrics.
+    #[arg(long, value_name = "N", default_value_t = metrica_s2s_mock::DEFAULT_CLICK_ID_CAPACITY as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    click_id_capacity: u64,
     /// Also append every journal entry to this file as one JSON line.
     #[arg(long, value_name = "PATH")]
     journal_file: Option<PathBuf>,
@@ -94,7 +98,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
                     args.impression_listen
                 )
             })?;
-        let state = Arc::new(State::new(mode, trackers, journal).with_admin_token(args.admin_token.clone()));
+        let state = Arc::new(State::new(mode, trackers, journal)
+                .with_admin_token(args.admin_token.clone())
+                .with_click_id_capacity(usize::try_from(args.click_id_capacity).unwrap_or(usize::MAX)));
         for (what, addr) in [("clicks", click.local_addr()?), ("impressions", impression.local_addr()?)] {
             if !addr.ip().is_loopback() && state.admin_token.is_none() {
                 tracing::warn!(

@@ -40,6 +40,8 @@ pub struct State {
     clicks: Mutex<clickids::ClickIds>,
 }
 
+pub use clickids::DEFAULT_CAPACITY as DEFAULT_CLICK_ID_CAPACITY;
+
 pub type SharedState = Arc<State>;
 
 impl State {
@@ -63,6 +65,13 @@ impl State {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .forgotten
+    }
+
+    /// Remembers at most `capacity` click ids for `click-id-duplicate`; older ones are
+    /// forgotten (and counted) before their 7-day window ends.
+    pub fn with_click_id_capacity(mut self, capacity: usize) -> State {
+        self.clicks = Mutex::new(clickids::ClickIds::new(capacity));
+        self
     }
 
     /// Requires `Authorization: Bearer <token>` on the admin API and `/metrics`, and opens them

@@ -179,6 +179,19 @@ async fn repeated_click_ids_are_flagged_per_tracker() {
 }
 
 #[tokio::test]
+async fn click_ids_beyond_the_capacity_are_forgotten_and_counted() {
+    let s = Arc::new(
+        State::new(Mode::Strict, Trackers::default(), Journal::new(100)).with_click_id_capacity(1),
+    );
+    for id in ["a", "b", "a"] {
+        call(&s, get(&click("1", id))).await;
+    }
+    let last = s.journal.get(3).expect("entry");
+    assert!(last.diagnostics.is_empty(), "{:?}", last.diagnostics);
+    assert_eq!(s.forgotten_click_ids(), 2);
+}
+
+#[tokio::test]
 async fn admin_filters_get_and_reset() {
     let s = state(Mode::Strict, Trackers::default());
     call(&s, get(&click("1", "a"))).await;

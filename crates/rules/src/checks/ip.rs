@@ -20,6 +20,11 @@ pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Findings) {
 /// Every finding for one device_ip value.
 pub(crate) fn check_value(text: &str) -> Vec<Draft> {
     let v = text.as_bytes();
+    // Plain dotted-decimal, nearly every value: std's parser takes nothing else (no port,
+    // list, brackets, prefix or zero-led octet), so none of the shape checks below can fire.
+    if let Ok(a) = text.parse::<Ipv4Addr>() {
+        return classify(IpAddr::V4(a), v);
+    }
     let draft = |code| Draft::new(code).value(v);
     let separated = text.bytes().any(|b| b == b',' || b.is_ascii_whitespace());
     let parts: Vec<&str> = if separated {

@@ -78,6 +78,12 @@ impl Key {
     }
 }
 
+/// A documented name sent exactly as written: it decodes to itself, so most keys are
+/// recognised without decoding.
+pub(crate) fn known_raw(raw: &[u8]) -> Option<&'static str> {
+    KNOWN.iter().find(|k| k.as_bytes() == raw).copied()
+}
+
 pub(crate) fn canonical_key(key: &str) -> Key {
     if let Some(k) = KNOWN.iter().find(|k| **k == key) {
         return Key::Known(k);

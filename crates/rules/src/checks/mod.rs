@@ -183,9 +183,16 @@ pub(crate) fn run(
         .params
         .iter()
         .map(|p| {
-            let key = match percent_decode(req.bytes(p.key), true).bytes {
-                Cow::Borrowed(b) => crate::escape::lossy(b),
-                Cow::Owned(v) => Cow::Owned(crate::escape::lossy(&v).into_owned()),
+            let (key, kind) = match keys::known_raw(req.bytes(p.key)) {
+                Some(known) => (Cow::Borrowed(known), Key::Known(known)),
+                None => {
+                    let key = match percent_decode(req.bytes(p.key), true).bytes {
+                        Cow::Borrowed(b) => crate::escape::lossy(b),
+                        Cow::Owned(v) => Cow::Owned(crate::escape::lossy(&v).into_owned()),
+                    };
+                    let kind = canonical_key(&key);
+                    (key, kind)
+                }
             };
             let value = p.value.map(|v| match is_ua(p) {
                 true => values.decode(req.bytes(v)),
@@ -193,7 +200,7 @@ pub(crate) fn run(
             });
             View {
                 raw: *p,
-                kind: canonical_key(&key),
+                kind,
                 key,
                 value,
                 spoiled: false,
