@@ -126,7 +126,7 @@ fn check_one(scenario: &Scenario, truth: &Truth, entry: &Entry, known: Known) ->
     }
     if let Some(ua) = param("device_ua") {
         if ua != scenario.device.ua {
-            let (cause, fix) = ua_cause(&scenario.device.ua, ua, entry.user_agent.as_deref());
+            let (cause, fix) = ua_cause(&scenario.device.ua, ua, entry.user_agent());
             let d = Draft::new(Code::UaMismatch)
                 .arg("cause", cause)
                 .arg("fix", fix)

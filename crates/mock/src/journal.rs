@@ -6,6 +6,7 @@
 //! recording costs the request path almost nothing. Waiters are woken through a `watch`
 //! channel carrying the next sequence number: no polling.
 
+use crate::EntryText;
 use metrica_s2s_rules::{clock, lossy, parse_input, percent_decode, Diagnostic, Kind};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
@@ -26,22 +27,36 @@ pub struct Entry {
     pub kind: Kind,
     /// Borrowed for the standard methods: no allocation per request.
     pub method: Cow<'static, str>,
-    /// The Host header, or the authority of an absolute-form target.
-    pub host: Option<Box<str>>,
-    /// The request target as received (path and query).
-    pub target: Box<str>,
+    /// The Host header (or the authority of an absolute-form target), the target as received,
+    /// the sender's own User-Agent header (not device_ua: the conformance runner compares them)
+    /// and X-Forwarded-For; read them through the methods of the same names.
+    pub text: EntryText,
     pub remote_addr: Option<SocketAddr>,
-    /// The sender's own User-Agent header (not device_ua): the conformance runner compares them.
-    pub user_agent: Option<Box<str>>,
-    pub forwarded_for: Option<Box<str>>,
     pub status: u16,
     pub diagnostics: Vec<Diagnostic>,
 }
 
 impl Entry {
+    pub fn host(&self) -> Option<&str> {
+        self.text.host()
+    }
+
+    /// The request target as received (path and query).
+    pub fn target(&self) -> &str {
+        self.text.target()
+    }
+
+    pub fn user_agent(&self) -> Option<&str> {
+        self.text.user_agent()
+    }
+
+    pub fn forwarded_for(&self) -> Option<&str> {
+        self.text.forwarded_for()
+    }
+
     /// The raw segment after `/serve/`.
     pub fn tracking_id(&self) -> Option<&str> {
-        let path = self.target.split(['?', '#']).next()?;
+        let path = self.target().split(['?', '#']).next()?;
         let id = metrica_s2s_rules::tracking_segment(path.as_bytes())?;
         // A suffix of a str after an ASCII prefix: still valid UTF-8.
         std::str::from_utf8(id).ok()
@@ -49,7 +64,7 @@ impl Entry {
 
     /// Decoded query parameters in order; the first of a repeated key wins, as in `params`.
     pub fn params(&self) -> Vec<(String, String)> {
-        let Ok(req) = parse_input(self.target.as_bytes()) else {
+        let Ok(req) = parse_input(self.target().as_bytes()) else {
             return Vec::new();
         };
         let mut out: Vec<(String, String)> = Vec::with_capacity(req.params.len());
@@ -79,11 +94,7 @@ impl Entry {
     /// An entry back from the JSON the admin API and the journal file write (see `Serialize`
     /// below), for clients of a running mock. `None` when a required field is missing.
     pub fn from_json(v: &serde_json::Value) -> Option<Entry> {
-        let text = |k: &str| {
-            v.get(k)
-                .and_then(serde_json::Value::as_str)
-                .map(Box::<str>::from)
-        };
+        let text = |k: &str| v.get(k).and_then(serde_json::Value::as_str);
         Some(Entry {
             seq: v.get("seq")?.as_u64()?,
             received_at_ms: v
@@ -93,15 +104,17 @@ impl Entry {
                 .and_then(|ms| u64::try_from(ms).ok())
                 .unwrap_or(0),
             kind: serde_json::from_value(v.get("kind")?.clone()).ok()?,
-            method: text("method")?.into_string().into(),
-            host: text("host"),
-            target: text("target")?,
+            method: text("method")?.to_owned().into(),
+            text: EntryText::new(
+                text("host"),
+                text("target")?,
+                text("user_agent"),
+                text("x_forwarded_for"),
+            ),
             remote_addr: v
                 .get("remote_addr")
                 .and_then(serde_json::Value::as_str)
                 .and_then(|a| a.parse().ok()),
-            user_agent: text("user_agent"),
-            forwarded_for: text("x_forwarded_for"),
             status: u16::try_from(v.get("status")?.as_u64()?).ok()?,
             diagnostics: serde_json::from_value(v.get("diagnostics")?.clone()).ok()?,
         })
@@ -125,13 +138,13 @@ impl Serialize for Entry {
         )?;
         m.serialize_entry("kind", &self.kind)?;
         m.serialize_entry("method", &self.method)?;
-        m.serialize_entry("host", &self.host)?;
+        m.serialize_entry("host", &self.host())?;
         m.serialize_entry("tracking_id", &self.tracking_id())?;
-        m.serialize_entry("target", &self.target)?;
+        m.serialize_entry("target", self.target())?;
         m.serialize_entry("params", &Params(&params))?;
         m.serialize_entry("remote_addr", &self.remote_addr.map(|a| a.to_string()))?;
-        m.serialize_entry("user_agent", &self.user_agent)?;
-        m.serialize_entry("x_forwarded_for", &self.forwarded_for)?;
+        m.serialize_entry("user_agent", &self.user_agent())?;
+        m.serialize_entry("x_forwarded_for", &self.forwarded_for())?;
         m.serialize_entry("status", &self.status)?;
         m.serialize_entry("diagnostics", &self.diagnostics)?;
         m.end()
@@ -386,11 +399,8 @@ mod tests {
             received_at_ms: 1_795_860_000_000,
             kind: Kind::Click,
             method: "GET".into(),
-            host: None,
-            target: target.into(),
+            text: EntryText::new(None, target, None, None),
             remote_addr: None,
-            user_agent: None,
-            forwarded_for: None,
             status,
             diagnostics: Vec::new(),
         }
@@ -415,9 +425,13 @@ mod tests {
     #[test]
     fn entries_round_trip_through_json() {
         let mut e = entry(7, "/serve/1?click_id=a%20b", 400);
-        e.host = Some("redirect.appmetrica.yandex.com".into());
+        e.text = EntryText::new(
+            Some("redirect.appmetrica.yandex.com"),
+            "/serve/1?click_id=a%20b",
+            Some("curl/8"),
+            None,
+        );
         e.remote_addr = Some("127.0.0.1:5555".parse().expect("addr"));
-        e.user_agent = Some("curl/8".into());
         let json = serde_json::to_value(&e).expect("json");
         let back = Entry::from_json(&json).expect("parses");
         assert_eq!(serde_json::to_value(&back).expect("json"), json);

@@ -11,6 +11,7 @@
 mod admin;
 mod clickids;
 mod config;
+mod entry_text;
 mod journal;
 mod metrics;
 mod problem;
@@ -18,6 +19,7 @@ mod server;
 mod track;
 
 pub use config::{ConfigError, Mode, Tracker, TrackerPlatform, Trackers};
+pub use entry_text::EntryText;
 pub use journal::{Entry, Filter, Journal};
 pub use metrics::Metrics;
 pub use server::{serve, Limits, ListenerKind, Listeners, RemoteAddr};

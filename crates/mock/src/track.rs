@@ -56,7 +56,7 @@ pub(crate) fn answer(
     let host = parts
         .uri
         .authority()
-        .map(|a| Box::<str>::from(a.as_str()))
+        .map(|a| Cow::Borrowed(a.as_str()))
         .or_else(|| header_text(&parts.headers, HOST));
     let kind = host
         .as_deref()
@@ -74,11 +74,13 @@ pub(crate) fn answer(
         received_at_ms: now_ms,
         kind,
         method: method_name(&parts.method),
-        host,
-        target: target.into(),
+        text: crate::EntryText::new(
+            host.as_deref(),
+            target,
+            header_text(&parts.headers, USER_AGENT).as_deref(),
+            header_text(&parts.headers, &X_FORWARDED_FOR).as_deref(),
+        ),
         remote_addr: peer,
-        user_agent: header_text(&parts.headers, USER_AGENT),
-        forwarded_for: header_text(&parts.headers, &X_FORWARDED_FOR),
         status: status.as_u16(),
         diagnostics: std::mem::take(&mut diagnostics),
     });
@@ -95,7 +97,7 @@ pub(crate) fn answer(
     if status.is_client_error() {
         // Debug formatting escapes control characters: the target is the client's text.
         let codes: Vec<&str> = entry.diagnostics.iter().map(|d| d.code.as_str()).collect();
-        tracing::info!(seq = entry.seq, %kind, status = status.as_u16(), codes = ?codes, target = ?entry.target, "rejected");
+        tracing::info!(seq = entry.seq, %kind, status = status.as_u16(), codes = ?codes, target = ?entry.target(), "rejected");
     } else {
         tracing::debug!(seq = entry.seq, %kind, status = status.as_u16(), "answered");
     }
@@ -270,8 +272,8 @@ fn method_name(method: &Method) -> Cow<'static, str> {
 }
 
 /// A header as text; non-UTF-8 bytes are kept as replacement characters, never dropped.
-fn header_text(headers: &HeaderMap, name: impl AsHeaderName) -> Option<Box<str>> {
+fn header_text(headers: &HeaderMap, name: impl AsHeaderName) -> Option<Cow<'_, str>> {
     headers
         .get(name)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into())
+        .map(|v| String::from_utf8_lossy(v.as_bytes()))
 }

@@ -48,7 +48,7 @@ pub fn render(r: &RunReport) -> String {
                     section {
                         h2 { "Requests that matched no scenario" }
                         @for u in &r.unmatched {
-                            p { "#" (u.request.seq) " " code { (t(&u.request.target)) }
+                            p { "#" (u.request.seq) " " code { (t(u.request.target())) }
                                 @if let Some(id) = &u.resembles { " — resembles " a href={ "#" (t(id)) } { (t(id)) } } }
                         }
                     }
@@ -91,10 +91,10 @@ fn scenario(s: &ScenarioReport) -> Markup {
             @for e in &s.requests {
                 details open {
                     summary { "Request #" (e.seq) " — " (e.kind.as_str()) ", HTTP " (e.status) }
-                    pre { (t(&e.target)) }
+                    pre { (t(e.target())) }
                     table {
                         @for (k, v) in e.params() { tr { th { (t(&k)) } td { pre { (t(&v)) } } } }
-                        tr { th { "sender's User-Agent" } td { pre { (t(e.user_agent.as_deref().unwrap_or("-"))) } } }
+                        tr { th { "sender's User-Agent" } td { pre { (t(e.user_agent().unwrap_or("-"))) } } }
                     }
                 }
             }

@@ -57,7 +57,7 @@ pub fn render(r: &RunReport) -> String {
             s,
             "\nunmatched request #{} to {}{}",
             u.request.seq,
-            safe(&u.request.target),
+            safe(u.request.target()),
             u.resembles
                 .as_deref()
                 .map(|id| format!(" (resembles scenario {})", safe(id)))
