@@ -8,9 +8,16 @@
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EntryText {
     joined: Box<str>,
-    /// End offsets of host, target, user agent and forwarded-for in `joined`.
+    layout: Layout,
+}
+
+/// Where each of the four texts ends in the joined text, and which were sent at all (an absent
+/// part and an empty one differ).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Layout {
+    /// End offsets of host, target, user agent and forwarded-for.
     ends: [u32; 4],
-    /// Bit i set when part i was present (an absent part and an empty one differ).
+    /// Bit i set when part i was present.
     present: u8,
 }
 
@@ -19,41 +26,69 @@ const TARGET: usize = 1;
 const USER_AGENT: usize = 2;
 const FORWARDED_FOR: usize = 3;
 
+impl Layout {
+    /// The layout of `parts` (host, target, user agent, forwarded-for) joined end to end.
+    /// Parts past 4 GiB in total, which the server's 64 KiB head limit rules out, are left out.
+    pub(crate) fn of(parts: [Option<&str>; 4]) -> (Layout, [&str; 4]) {
+        let mut layout = Layout::default();
+        let mut kept = [""; 4];
+        let mut end = 0u32;
+        for (i, part) in parts.iter().enumerate() {
+            if let Some(p) = part {
+                if let Some(e) = u32::try_from(p.len()).ok().and_then(|n| end.checked_add(n)) {
+                    end = e;
+                    kept[i] = p;
+                }
+                layout.present |= 1 << i;
+            }
+            layout.ends[i] = end;
+        }
+        (layout, kept)
+    }
+
+    /// Bytes of the joined text.
+    pub(crate) fn len(&self) -> usize {
+        self.ends[FORWARDED_FOR] as usize
+    }
+
+    fn range(&self, i: usize) -> Option<std::ops::Range<usize>> {
+        if self.present & (1 << i) == 0 {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        Some(start..self.ends[i] as usize)
+    }
+
+    /// The target's bytes within the joined text.
+    pub(crate) fn target(&self) -> std::ops::Range<usize> {
+        self.range(TARGET).unwrap_or(0..0)
+    }
+}
+
 impl EntryText {
-    /// Parts longer than 4 GiB in total are cut, which the server's 64 KiB head limit rules out.
     pub fn new(
         host: Option<&str>,
         target: &str,
         user_agent: Option<&str>,
         forwarded_for: Option<&str>,
     ) -> EntryText {
-        let parts = [host, Some(target), user_agent, forwarded_for];
-        let len = parts.iter().flatten().map(|p| p.len()).sum();
-        let mut joined = String::with_capacity(len);
-        let mut ends = [0u32; 4];
-        let mut present = 0u8;
-        for (i, part) in parts.iter().enumerate() {
-            if let Some(p) = part {
-                if u32::try_from(joined.len() + p.len()).is_ok() {
-                    joined.push_str(p);
-                }
-                present |= 1 << i;
-            }
-            ends[i] = u32::try_from(joined.len()).unwrap_or(u32::MAX);
+        let (layout, kept) = Layout::of([host, Some(target), user_agent, forwarded_for]);
+        EntryText {
+            joined: kept.concat().into_boxed_str(),
+            layout,
         }
+    }
+
+    /// Text kept elsewhere (the journal's ring) with its layout.
+    pub(crate) fn from_joined(joined: String, layout: Layout) -> EntryText {
         EntryText {
             joined: joined.into_boxed_str(),
-            ends,
-            present,
+            layout,
         }
     }
 
     fn part(&self, i: usize) -> Option<&str> {
-        if self.present & (1 << i) == 0 {
-            return None;
-        }
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        self.joined.get(start..self.ends[i] as usize)
+        self.joined.get(self.layout.range(i)?)
     }
 
     pub fn host(&self) -> Option<&str> {

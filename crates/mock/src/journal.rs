@@ -2,10 +2,15 @@
 //! NDJSON file.
 //!
 //! The ring drops its oldest entry when full and counts it, so memory stays bounded however
-//! long the mock runs. Entries keep the raw target and decode parameters only when read, so
-//! recording costs the request path almost nothing. Waiters are woken through a `watch`
-//! channel carrying the next sequence number: no polling.
+//! long the mock runs. Recording allocates and frees nothing once the ring has grown: an
+//! entry's fixed fields go in a slot, its texts in a circular byte buffer, and the slot and
+//! bytes of the entry it evicts are simply reused. The evicted entry was recorded thousands of
+//! requests ago, so freeing its heap blocks would touch cold memory on every request. Entries
+//! become [`Entry`] values only when read; parameters are decoded only then too. Waiters are
+//! woken through a `watch` channel carrying the next sequence number: no polling.
 
+use crate::byte_ring::ByteRing;
+use crate::entry_text::Layout;
 use crate::EntryText;
 use metrica_s2s_rules::{clock, lossy, parse_input, percent_decode, Diagnostic, Kind};
 use serde::ser::{SerializeMap, Serializer};
@@ -56,38 +61,65 @@ impl Entry {
 
     /// The raw segment after `/serve/`.
     pub fn tracking_id(&self) -> Option<&str> {
-        let path = self.target().split(['?', '#']).next()?;
-        let id = metrica_s2s_rules::tracking_segment(path.as_bytes())?;
-        // A suffix of a str after an ASCII prefix: still valid UTF-8.
-        std::str::from_utf8(id).ok()
+        tracking_id_in(self.target())
     }
 
     /// Decoded query parameters in order; the first of a repeated key wins, as in `params`.
     pub fn params(&self) -> Vec<(String, String)> {
-        let Ok(req) = parse_input(self.target().as_bytes()) else {
-            return Vec::new();
-        };
-        let mut out: Vec<(String, String)> = Vec::with_capacity(req.params.len());
-        for p in &req.params {
-            let key = lossy(&percent_decode(req.bytes(p.key), true).bytes).into_owned();
-            if out.iter().any(|(k, _)| *k == key) {
-                continue;
-            }
-            let value = p
-                .value
-                .map(|v| lossy(&percent_decode(req.bytes(v), true).bytes).into_owned())
-                .unwrap_or_default();
-            out.push((key, value));
-        }
-        out
+        params_in(self.target())
     }
 
     pub fn param(&self, name: &str) -> Option<String> {
-        self.params()
-            .into_iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v)
+        param_in(self.target(), name)
     }
+}
+
+fn tracking_id_in(target: &str) -> Option<&str> {
+    let path = target.split(['?', '#']).next()?;
+    let id = metrica_s2s_rules::tracking_segment(path.as_bytes())?;
+    // A suffix of a str after an ASCII prefix: still valid UTF-8.
+    std::str::from_utf8(id).ok()
+}
+
+fn params_in(target: &str) -> Vec<(String, String)> {
+    let Ok(req) = parse_input(target.as_bytes()) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, String)> = Vec::with_capacity(req.params.len());
+    for p in &req.params {
+        let key = lossy(&percent_decode(req.bytes(p.key), true).bytes).into_owned();
+        if out.iter().any(|(k, _)| *k == key) {
+            continue;
+        }
+        let value = p
+            .value
+            .map(|v| lossy(&percent_decode(req.bytes(v), true).bytes).into_owned())
+            .unwrap_or_default();
+        out.push((key, value));
+    }
+    out
+}
+
+fn param_in(target: &str, name: &str) -> Option<String> {
+    params_in(target)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// What the server records for one request; the journal assigns the sequence number.
+#[derive(Debug)]
+pub struct Record<'a> {
+    pub received_at_ms: u64,
+    pub kind: Kind,
+    pub method: Cow<'static, str>,
+    pub host: Option<&'a str>,
+    pub target: &'a str,
+    pub remote_addr: Option<SocketAddr>,
+    pub user_agent: Option<&'a str>,
+    pub forwarded_for: Option<&'a str>,
+    pub status: u16,
+    pub diagnostics: Vec<Diagnostic>,
 }
 
 impl Entry {
@@ -170,30 +202,90 @@ pub struct Filter {
 
 impl Filter {
     pub fn matches(&self, e: &Entry) -> bool {
-        self.since.is_none_or(|s| e.seq >= s)
-            && self.kind.is_none_or(|k| e.kind == k)
-            && self.status.is_none_or(|s| e.status == s)
+        self.matches_parts(e.seq, e.kind, e.status, e.target(), &e.diagnostics)
+    }
+
+    fn matches_parts(
+        &self,
+        seq: u64,
+        kind: Kind,
+        status: u16,
+        target: &str,
+        diagnostics: &[Diagnostic],
+    ) -> bool {
+        self.since.is_none_or(|s| seq >= s)
+            && self.kind.is_none_or(|k| kind == k)
+            && self.status.is_none_or(|s| status == s)
             && self
                 .tracking_id
                 .as_deref()
-                .is_none_or(|t| e.tracking_id() == Some(t))
+                .is_none_or(|t| tracking_id_in(target) == Some(t))
             && self
                 .code
                 .as_deref()
-                .is_none_or(|c| e.diagnostics.iter().any(|d| d.code.as_str() == c))
+                .is_none_or(|c| diagnostics.iter().any(|d| d.code.as_str() == c))
             && self
                 .click_id
                 .as_deref()
-                .is_none_or(|c| e.param("click_id").as_deref() == Some(c))
+                .is_none_or(|c| param_in(target, "click_id").as_deref() == Some(c))
     }
+}
+
+/// An entry as the ring keeps it: fixed fields here, texts in the ring's byte buffer.
+#[derive(Debug)]
+struct Slot {
+    seq: u64,
+    received_at_ms: u64,
+    kind: Kind,
+    method: Cow<'static, str>,
+    remote_addr: Option<SocketAddr>,
+    status: u16,
+    diagnostics: Vec<Diagnostic>,
+    layout: Layout,
+    /// Where the texts start, counted in bytes ever appended to the buffer.
+    text_at: u64,
 }
 
 #[derive(Debug)]
 struct Ring {
-    entries: VecDeque<Arc<Entry>>,
+    slots: VecDeque<Slot>,
+    text: ByteRing,
+    /// Bytes ever dropped from the front of `text`: with `Slot::text_at`, where a slot's texts
+    /// are now.
+    text_dropped: u64,
     capacity: usize,
     next_seq: u64,
     dropped: u64,
+}
+
+impl Ring {
+    fn text_of(&self, slot: &Slot) -> Cow<'_, [u8]> {
+        let from = usize::try_from(slot.text_at - self.text_dropped).unwrap_or(usize::MAX);
+        self.text.read(from, slot.layout.len())
+    }
+
+    /// The slot as an [`Entry`] of its own.
+    fn entry(&self, slot: &Slot) -> Entry {
+        let joined = String::from_utf8_lossy(&self.text_of(slot)).into_owned();
+        Entry {
+            seq: slot.seq,
+            received_at_ms: slot.received_at_ms,
+            kind: slot.kind,
+            method: slot.method.clone(),
+            text: EntryText::from_joined(joined, slot.layout),
+            remote_addr: slot.remote_addr,
+            status: slot.status,
+            diagnostics: slot.diagnostics.clone(),
+        }
+    }
+
+    fn matches(&self, slot: &Slot, filter: &Filter) -> bool {
+        let text = self.text_of(slot);
+        let target = text
+            .get(slot.layout.target())
+            .map_or(Cow::Borrowed(""), String::from_utf8_lossy);
+        filter.matches_parts(slot.seq, slot.kind, slot.status, &target, &slot.diagnostics)
+    }
 }
 
 /// Appends entries to a file from a thread of its own, in sequence order.
@@ -227,7 +319,9 @@ impl Journal {
     pub fn new(capacity: usize) -> Journal {
         Journal {
             ring: Mutex::new(Ring {
-                entries: VecDeque::with_capacity(capacity.min(1 << 16)),
+                slots: VecDeque::with_capacity(capacity.min(1 << 16)),
+                text: ByteRing::default(),
+                text_dropped: 0,
                 capacity: capacity.max(1),
                 next_seq: 1,
                 dropped: 0,
@@ -260,31 +354,49 @@ impl Journal {
         Ok(self)
     }
 
-    /// Records an entry built around the sequence number it gets.
+    /// Records one request and returns its sequence number.
     ///
-    /// The entry is built before the ring is locked and an evicted entry is freed after it is
-    /// unlocked: the lock covers a sequence number, one allocation and two pointer moves.
-    pub fn record(&self, build: impl FnOnce(u64) -> Entry) -> Arc<Entry> {
-        let mut built = build(0);
-        let entry;
+    /// Under the lock: a sequence number, a slot written over the evicted one's place and a
+    /// copy of the texts into the byte buffer. An evicted entry's diagnostics, if any, are freed
+    /// after the lock is released.
+    pub fn record(&self, r: Record<'_>) -> u64 {
+        let (layout, texts) = Layout::of([r.host, Some(r.target), r.user_agent, r.forwarded_for]);
+        let seq;
         let evicted;
         {
             let mut ring = lock(&self.ring);
-            built.seq = ring.next_seq;
+            seq = ring.next_seq;
             ring.next_seq += 1;
             self.next_seq.store(ring.next_seq, Ordering::Relaxed);
-            entry = Arc::new(built);
-            evicted = if ring.entries.len() >= ring.capacity {
+            evicted = if ring.slots.len() >= ring.capacity {
                 ring.dropped += 1;
-                ring.entries.pop_front()
+                let old = ring.slots.pop_front();
+                let n = old.as_ref().map_or(0, |o| o.layout.len());
+                ring.text.pop_front(n);
+                ring.text_dropped += n as u64;
+                old
             } else {
                 None
             };
-            ring.entries.push_back(entry.clone());
+            let text_at = ring.text_dropped + ring.text.len() as u64;
+            ring.text.push(&texts);
+            ring.slots.push_back(Slot {
+                seq,
+                received_at_ms: r.received_at_ms,
+                kind: r.kind,
+                method: r.method,
+                remote_addr: r.remote_addr,
+                status: r.status,
+                diagnostics: r.diagnostics,
+                layout,
+                text_at,
+            });
             // Sent while the ring is locked, so the file keeps sequence order.
             if self.has_file {
                 if let Some(tx) = &lock(&self.file).tx {
-                    let _ = tx.send(entry.clone());
+                    if let Some(slot) = ring.slots.back() {
+                        let _ = tx.send(Arc::new(ring.entry(slot)));
+                    }
                 }
             }
         }
@@ -292,19 +404,24 @@ impl Journal {
         // A waiter subscribes before it queries the ring, and the entry is in the ring by now:
         // one that subscribes after this check finds the entry by querying.
         if self.next.receiver_count() > 0 {
-            self.next.send_replace(entry.seq + 1);
+            self.next.send_replace(seq + 1);
         }
-        entry
+        seq
     }
 
     pub fn query(&self, filter: &Filter) -> Page {
         let ring = lock(&self.ring);
-        let matching: Vec<&Arc<Entry>> =
-            ring.entries.iter().filter(|e| filter.matches(e)).collect();
-        let total = matching.len();
         let limit = filter.limit.unwrap_or(usize::MAX);
+        let mut requests = Vec::new();
+        let mut total = 0;
+        for slot in ring.slots.iter().filter(|s| ring.matches(s, filter)) {
+            if total < limit {
+                requests.push(Arc::new(ring.entry(slot)));
+            }
+            total += 1;
+        }
         Page {
-            requests: matching.into_iter().take(limit).cloned().collect(),
+            requests,
             total,
             dropped: ring.dropped,
         }
@@ -312,22 +429,26 @@ impl Journal {
 
     pub fn get(&self, seq: u64) -> Option<Arc<Entry>> {
         let ring = lock(&self.ring);
-        let first = ring.entries.front()?.seq;
+        let first = ring.slots.front()?.seq;
         let i = usize::try_from(seq.checked_sub(first)?).ok()?;
-        ring.entries.get(i).filter(|e| e.seq == seq).cloned()
+        let slot = ring.slots.get(i).filter(|s| s.seq == seq)?;
+        Some(Arc::new(ring.entry(slot)))
     }
 
     /// Forgets every entry and the drop count; sequence numbers keep counting up.
     pub fn reset(&self) -> usize {
         let mut ring = lock(&self.ring);
-        let n = ring.entries.len();
-        ring.entries.clear();
+        let n = ring.slots.len();
+        ring.slots.clear();
+        let held = ring.text.len() as u64;
+        ring.text.clear();
+        ring.text_dropped += held;
         ring.dropped = 0;
         n
     }
 
     pub fn len(&self) -> usize {
-        lock(&self.ring).entries.len()
+        lock(&self.ring).slots.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -406,11 +527,26 @@ mod tests {
         }
     }
 
+    fn record(target: &str, status: u16) -> Record<'_> {
+        Record {
+            received_at_ms: 1_795_860_000_000,
+            kind: Kind::Click,
+            method: "GET".into(),
+            host: None,
+            target,
+            remote_addr: None,
+            user_agent: None,
+            forwarded_for: None,
+            status,
+            diagnostics: Vec::new(),
+        }
+    }
+
     #[test]
     fn the_ring_drops_oldest_first_and_counts() {
         let j = Journal::new(3);
         for i in 0..5 {
-            j.record(|seq| entry(seq, &format!("/serve/{i}?click_id=c{i}"), 204));
+            j.record(record(&format!("/serve/{i}?click_id=c{i}"), 204));
         }
         let page = j.query(&Filter::default());
         assert_eq!(
@@ -420,6 +556,47 @@ mod tests {
         assert_eq!(page.dropped, 2);
         assert!(j.get(2).is_none());
         assert_eq!(j.get(4).map(|e| e.seq), Some(4));
+    }
+
+    #[test]
+    fn texts_come_back_whole_across_evictions_and_wraps() {
+        let j = Journal::new(7);
+        let texts = |i: usize| {
+            let target = format!("/serve/{i}?click_id={}", "é".repeat(i * 37 % 300));
+            let ua = (i % 3 != 0).then(|| format!("ua-{i}\u{1b}"));
+            let xff = (i % 4 == 0).then(|| format!("10.0.0.{i}"));
+            (target, ua, xff)
+        };
+        for i in 0..500 {
+            let (target, ua, xff) = texts(i);
+            let seq = j.record(Record {
+                host: (i % 2 == 0).then_some("redirect.appmetrica.yandex.com"),
+                user_agent: ua.as_deref(),
+                forwarded_for: xff.as_deref(),
+                ..record(&target, 204)
+            });
+            assert_eq!(seq, i as u64 + 1);
+            for back in 0..7.min(i + 1) {
+                let k = i - back;
+                let e = j.get(k as u64 + 1).expect("kept");
+                let (target, ua, xff) = texts(k);
+                assert_eq!(e.target(), target, "entry {k} after {i}");
+                assert_eq!(e.user_agent(), ua.as_deref());
+                assert_eq!(e.forwarded_for(), xff.as_deref());
+                assert_eq!(
+                    e.host(),
+                    (k % 2 == 0).then_some("redirect.appmetrica.yandex.com")
+                );
+            }
+        }
+        assert!(j.get(493).is_none());
+        assert_eq!(j.dropped(), 493);
+        assert_eq!(j.reset(), 7);
+        j.record(record("/serve/1?click_id=after-reset", 204));
+        assert_eq!(
+            j.get(501).map(|e| e.target().to_owned()).as_deref(),
+            Some("/serve/1?click_id=after-reset")
+        );
     }
 
     #[test]
@@ -440,14 +617,11 @@ mod tests {
     #[test]
     fn filters_and_params() {
         let j = Journal::new(10);
-        j.record(|s| {
-            entry(
-                s,
-                "/serve/7?click_id=a%20b&click_id=second&device_ip=1.2.3.4",
-                204,
-            )
-        });
-        j.record(|s| entry(s, "/serve/8?click_id=x", 400));
+        j.record(record(
+            "/serve/7?click_id=a%20b&click_id=second&device_ip=1.2.3.4",
+            204,
+        ));
+        j.record(record("/serve/8?click_id=x", 400));
         let by = |f: Filter| {
             j.query(&f)
                 .requests

@@ -9,6 +9,7 @@
 //! shutdown future resolves, so tests bind port 0 and stop the server themselves.
 
 mod admin;
+mod byte_ring;
 mod clickids;
 mod config;
 mod entry_text;
@@ -20,7 +21,7 @@ mod track;
 
 pub use config::{ConfigError, Mode, Tracker, TrackerPlatform, Trackers};
 pub use entry_text::EntryText;
-pub use journal::{Entry, Filter, Journal};
+pub use journal::{Entry, Filter, Journal, Record};
 pub use metrics::Metrics;
 pub use server::{serve, Limits, ListenerKind, Listeners, RemoteAddr};
 

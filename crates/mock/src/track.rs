@@ -67,26 +67,10 @@ pub(crate) fn answer(
         return crate::problem::target_too_long(target.len());
     }
 
-    let judged = judge(state, &parts.method, target, kind, now_ms / 1000);
-    let (status, location, mut diagnostics) = judged;
-    let entry = state.journal.record(|seq| crate::Entry {
-        seq,
-        received_at_ms: now_ms,
-        kind,
-        method: method_name(&parts.method),
-        text: crate::EntryText::new(
-            host.as_deref(),
-            target,
-            header_text(&parts.headers, USER_AGENT).as_deref(),
-            header_text(&parts.headers, &X_FORWARDED_FOR).as_deref(),
-        ),
-        remote_addr: peer,
-        status: status.as_u16(),
-        diagnostics: std::mem::take(&mut diagnostics),
-    });
+    let (status, location, diagnostics) = judge(state, &parts.method, target, kind, now_ms / 1000);
     let m = &state.metrics;
     m.count_request(kind, status.as_u16());
-    for d in &entry.diagnostics {
+    for d in &diagnostics {
         m.diagnostics
             .get_or_create(&crate::metrics::CodeLabels {
                 code: d.code.as_str(),
@@ -94,14 +78,33 @@ pub(crate) fn answer(
             })
             .inc();
     }
-    if status.is_client_error() {
-        // Debug formatting escapes control characters: the target is the client's text.
-        let codes: Vec<&str> = entry.diagnostics.iter().map(|d| d.code.as_str()).collect();
-        tracing::info!(seq = entry.seq, %kind, status = status.as_u16(), codes = ?codes, target = ?entry.target(), "rejected");
+    // Problem answers list the diagnostics, which the journal keeps: copy them for those only.
+    let problem = status.is_client_error();
+    let shown = if problem {
+        diagnostics.clone()
     } else {
-        tracing::debug!(seq = entry.seq, %kind, status = status.as_u16(), "answered");
+        Vec::new()
+    };
+    let seq = state.journal.record(crate::Record {
+        received_at_ms: now_ms,
+        kind,
+        method: method_name(&parts.method),
+        host: host.as_deref(),
+        target,
+        remote_addr: peer,
+        user_agent: header_text(&parts.headers, USER_AGENT).as_deref(),
+        forwarded_for: header_text(&parts.headers, &X_FORWARDED_FOR).as_deref(),
+        status: status.as_u16(),
+        diagnostics,
+    });
+    if problem {
+        // Debug formatting escapes control characters: the target is the client's text.
+        let codes: Vec<&str> = shown.iter().map(|d| d.code.as_str()).collect();
+        tracing::info!(seq, %kind, status = status.as_u16(), codes = ?codes, target = ?target, "rejected");
+    } else {
+        tracing::debug!(seq, %kind, status = status.as_u16(), "answered");
     }
-    let response = respond(status, location, &entry);
+    let response = respond(status, location, seq, &shown);
     m.latency.observe(started.elapsed().as_secs_f64());
     response
 }
@@ -203,8 +206,7 @@ fn store_redirect(state: &SharedState, req: &Target<'_>) -> String {
     format!("{store}{sep}referrer=appmetrica_tracking_id%3D{tid}%26ym_tracking_id%3D{unique}")
 }
 
-fn respond(status: StatusCode, location: Option<String>, entry: &crate::Entry) -> Response {
-    let d = &entry.diagnostics;
+fn respond(status: StatusCode, location: Option<String>, seq: u64, d: &[Diagnostic]) -> Response {
     match status {
         StatusCode::NO_CONTENT => StatusCode::NO_CONTENT.into_response(),
         StatusCode::FOUND => {
@@ -221,7 +223,7 @@ fn respond(status: StatusCode, location: Option<String>, entry: &crate::Entry) -
                 "Method not allowed",
                 "the S2S endpoints answer GET only",
                 d,
-                Some(entry.seq),
+                Some(seq),
             );
             r.headers_mut()
                 .insert("allow", HeaderValue::from_static("GET"));
@@ -235,7 +237,7 @@ fn respond(status: StatusCode, location: Option<String>, entry: &crate::Entry) -
                 "No such tracker or endpoint",
                 &detail,
                 d,
-                Some(entry.seq),
+                Some(seq),
             )
         }
         _ => {
@@ -246,7 +248,7 @@ fn respond(status: StatusCode, location: Option<String>, entry: &crate::Entry) -
                 "The request breaks AppMetrica's S2S rules",
                 &detail,
                 d,
-                Some(entry.seq),
+                Some(seq),
             )
         }
     }
