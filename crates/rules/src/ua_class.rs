@@ -55,6 +55,10 @@ pub struct UaClass {
     pub platform: Option<Platform>,
 }
 
+/// Longest UA the caches keep. Real UAs run to a few hundred bytes; without a cap, a client
+/// sending thousands of distinct 16 KiB UAs would grow each cache to tens of megabytes.
+pub(crate) const MAX_CACHED_UA_BYTES: usize = 1024;
+
 /// Classifies UAs, remembering a bounded number of verdicts.
 /// Seeded per process: UAs are attacker-controlled, so the cache must not be open to
 /// hash flooding, yet SipHash over a 200-byte UA is a visible share of a request.
@@ -79,7 +83,7 @@ impl UaClassifier {
             return hit.clone();
         }
         let class = classify_uncached(ua);
-        if self.capacity > 0 {
+        if self.capacity > 0 && ua.len() <= MAX_CACHED_UA_BYTES {
             // Dropping everything is crude but bounded and cheap; a log's hot UAs come back
             // within a few lines.
             if self.cache.len() >= self.capacity {
@@ -182,6 +186,16 @@ fn platform_of(ua: &str) -> Option<Platform> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_ua_of_a_real_length_are_cached() {
+        let mut c = UaClassifier::new(8);
+        let long = format!("Mozilla/5.0 ({})", "x".repeat(MAX_CACHED_UA_BYTES));
+        assert_eq!(c.classify(&long), classify_uncached(&long));
+        assert!(c.cache.is_empty());
+        c.classify("okhttp/4.12.0");
+        assert_eq!(c.cache.len(), 1);
+    }
 
     #[test]
     fn http_libraries_are_recognised_by_their_product_token() {

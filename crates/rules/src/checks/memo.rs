@@ -5,6 +5,7 @@
 //! Purely a cache: a miss decodes as usual, so what is found never depends on it.
 
 use super::Value;
+use crate::ua_class::MAX_CACHED_UA_BYTES;
 use std::collections::HashMap;
 
 /// Seeded per process: the text is the client's, so the map must not be open to hash
@@ -28,7 +29,9 @@ impl DecodedValues {
 
     /// Decodes `raw` into the cache unless it is there already.
     pub(crate) fn remember(&mut self, raw: &[u8]) {
-        if self.capacity == 0 || self.map.contains_key(raw) {
+        // Escaped, a UA is up to three times its length.
+        let too_long = raw.len() > 3 * MAX_CACHED_UA_BYTES;
+        if self.capacity == 0 || too_long || self.map.contains_key(raw) {
             return;
         }
         // Dropping everything is crude but bounded and cheap: the hot UAs come back at once.
@@ -64,6 +67,18 @@ mod tests {
             );
             assert!(memo.map.len() <= 2);
         }
+    }
+
+    #[test]
+    fn values_longer_than_a_real_ua_are_decoded_but_not_kept() {
+        let mut memo = DecodedValues::new(8);
+        let long = "%41".repeat(MAX_CACHED_UA_BYTES + 1);
+        memo.remember(long.as_bytes());
+        assert!(memo.map.is_empty());
+        assert_eq!(
+            memo.decode(long.as_bytes()).bytes().len(),
+            MAX_CACHED_UA_BYTES + 1
+        );
     }
 
     #[test]
