@@ -5,21 +5,22 @@
 
 use std::borrow::Cow;
 
+/// Bytes are addressed by position: how many bytes were ever appended before them. A position
+/// stays valid for as long as its bytes are held, however the buffer wraps or grows.
 #[derive(Debug, Default)]
 pub(crate) struct ByteRing {
     buf: Vec<u8>,
     /// Where the oldest byte is.
     head: usize,
     len: usize,
+    /// Bytes ever dropped from the front: the position of the oldest byte held.
+    dropped: u64,
 }
 
 impl ByteRing {
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Appends `parts` end to end.
-    pub(crate) fn push(&mut self, parts: &[&str]) {
+    /// Appends `parts` end to end and returns the position of the first byte.
+    pub(crate) fn push(&mut self, parts: &[&str]) -> u64 {
+        let start = self.dropped + self.len as u64;
         let n: usize = parts.iter().map(|p| p.len()).sum();
         if self.len + n > self.buf.len() {
             self.grow(self.len + n);
@@ -32,6 +33,7 @@ impl ByteRing {
             self.buf[..part.len() - first].copy_from_slice(&part.as_bytes()[first..]);
             self.len += part.len();
         }
+        start
     }
 
     /// Forgets the `n` oldest bytes (all of them if fewer).
@@ -41,15 +43,21 @@ impl ByteRing {
             self.head = (self.head + n) % self.buf.len();
         }
         self.len -= n;
+        self.dropped += n as u64;
     }
 
     pub(crate) fn clear(&mut self) {
-        self.head = 0;
-        self.len = 0;
+        self.pop_front(self.len);
     }
 
-    /// `n` bytes starting `from` bytes after the oldest; borrowed unless they wrap around.
-    pub(crate) fn read(&self, from: usize, n: usize) -> Cow<'_, [u8]> {
+    /// `n` bytes from position `at`; borrowed unless they wrap around. Positions no longer
+    /// held read as the oldest bytes held, never out of bounds.
+    pub(crate) fn read(&self, at: u64, n: usize) -> Cow<'_, [u8]> {
+        let from = usize::try_from(at.saturating_sub(self.dropped)).unwrap_or(usize::MAX);
+        self.read_from_oldest(from, n)
+    }
+
+    fn read_from_oldest(&self, from: usize, n: usize) -> Cow<'_, [u8]> {
         let from = from.min(self.len);
         let n = n.min(self.len - from);
         let cap = self.buf.len();
@@ -71,7 +79,7 @@ impl ByteRing {
     fn grow(&mut self, needed: usize) {
         let cap = needed.max(self.buf.len() * 2).max(4096);
         let mut buf = Vec::with_capacity(cap);
-        buf.extend_from_slice(&self.read(0, self.len));
+        buf.extend_from_slice(&self.read_from_oldest(0, self.len));
         buf.resize(cap, 0);
         self.buf = buf;
         self.head = 0;
@@ -91,17 +99,19 @@ mod tests {
         for round in 0..2_000 {
             seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
             let text = format!("{round}-{}", "x".repeat((seed >> 16) as usize % 300));
-            ring.push(&[&text, "|"]);
+            let at = ring.push(&[&text, "|"]);
+            assert_eq!(ring.read(at, text.len()).as_ref(), text.as_bytes());
             model.extend(text.bytes().chain(*b"|"));
             let drop = (seed >> 8) as usize % (text.len() + 2);
             ring.pop_front(drop);
             model.drain(..drop.min(model.len()));
-            assert_eq!(ring.len(), model.len());
+            assert_eq!(ring.len, model.len());
             most = most.max(model.len());
             let from = (seed as usize) % (model.len() + 1);
             let n = (seed >> 4) as usize % (model.len() - from + 1);
             let want: Vec<u8> = model.range(from..from + n).copied().collect();
-            assert_eq!(ring.read(from, n).as_ref(), &want[..], "round {round}");
+            let at = ring.dropped + from as u64;
+            assert_eq!(ring.read(at, n).as_ref(), &want[..], "round {round}");
         }
         assert!(
             ring.buf.len() <= 2 * most,

@@ -242,7 +242,7 @@ struct Slot {
     status: u16,
     diagnostics: Vec<Diagnostic>,
     layout: Layout,
-    /// Where the texts start, counted in bytes ever appended to the buffer.
+    /// Where the texts start in the ring's byte buffer.
     text_at: u64,
 }
 
@@ -250,18 +250,13 @@ struct Slot {
 struct Ring {
     slots: VecDeque<Slot>,
     text: ByteRing,
-    /// Bytes ever dropped from the front of `text`: with `Slot::text_at`, where a slot's texts
-    /// are now.
-    text_dropped: u64,
     capacity: usize,
-    next_seq: u64,
     dropped: u64,
 }
 
 impl Ring {
     fn text_of(&self, slot: &Slot) -> Cow<'_, [u8]> {
-        let from = usize::try_from(slot.text_at - self.text_dropped).unwrap_or(usize::MAX);
-        self.text.read(from, slot.layout.len())
+        self.text.read(slot.text_at, slot.layout.len())
     }
 
     /// The slot as an [`Entry`] of its own.
@@ -301,7 +296,8 @@ pub struct Journal {
     file: Mutex<FileSink>,
     /// Set once by [`Journal::with_file`], so a journal without a file never locks `file`.
     has_file: bool,
-    /// The sequence number the next entry will get, readable without the ring's lock.
+    /// The sequence number the next entry will get; advanced only under the ring's lock, read
+    /// without it.
     next_seq: AtomicU64,
     /// Tells `wait` requests an entry was recorded; only sent to when one is listening.
     next: watch::Sender<u64>,
@@ -321,9 +317,7 @@ impl Journal {
             ring: Mutex::new(Ring {
                 slots: VecDeque::with_capacity(capacity.min(1 << 16)),
                 text: ByteRing::default(),
-                text_dropped: 0,
                 capacity: capacity.max(1),
-                next_seq: 1,
                 dropped: 0,
             }),
             file: Mutex::new(FileSink {
@@ -365,21 +359,18 @@ impl Journal {
         let evicted;
         {
             let mut ring = lock(&self.ring);
-            seq = ring.next_seq;
-            ring.next_seq += 1;
-            self.next_seq.store(ring.next_seq, Ordering::Relaxed);
+            // Taken under the ring's lock, so sequence numbers follow ring order.
+            seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
             evicted = if ring.slots.len() >= ring.capacity {
                 ring.dropped += 1;
                 let old = ring.slots.pop_front();
-                let n = old.as_ref().map_or(0, |o| o.layout.len());
-                ring.text.pop_front(n);
-                ring.text_dropped += n as u64;
+                ring.text
+                    .pop_front(old.as_ref().map_or(0, |o| o.layout.len()));
                 old
             } else {
                 None
             };
-            let text_at = ring.text_dropped + ring.text.len() as u64;
-            ring.text.push(&texts);
+            let text_at = ring.text.push(&texts);
             ring.slots.push_back(Slot {
                 seq,
                 received_at_ms: r.received_at_ms,
@@ -440,9 +431,7 @@ impl Journal {
         let mut ring = lock(&self.ring);
         let n = ring.slots.len();
         ring.slots.clear();
-        let held = ring.text.len() as u64;
         ring.text.clear();
-        ring.text_dropped += held;
         ring.dropped = 0;
         n
     }

@@ -85,7 +85,7 @@ pub(crate) fn known_raw(raw: &[u8]) -> Option<&'static str> {
 }
 
 pub(crate) fn canonical_key(key: &str) -> Key {
-    if let Some(k) = KNOWN.iter().find(|k| **k == key) {
+    if let Some(k) = known_raw(key.as_bytes()) {
         return Key::Known(k);
     }
     match ALIASES.iter().find(|(a, _)| *a == key) {
