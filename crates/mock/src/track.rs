@@ -121,12 +121,12 @@ fn judge(
         Ok(r) => r,
         Err(d) => return (StatusCode::BAD_REQUEST, None, vec![d]),
     };
-    if req.tracking_id().is_none() {
+    let Some(tracker) = req.tracking_id().map(|id| req.bytes(id)) else {
         let d = Draft::new(Code::UnknownEndpoint)
             .value(req.bytes(req.path))
             .finish();
         return (StatusCode::NOT_FOUND, None, vec![d]);
-    }
+    };
     if method != Method::GET {
         let d = Draft::new(Code::MethodNotAllowed)
             .value(method.as_str().as_bytes())
@@ -140,7 +140,7 @@ fn judge(
     let mut diagnostics = VALIDATOR.with(|v| v.borrow_mut().validate(&req, &ctx));
     let has_error = diagnostics.iter().any(Diagnostic::is_error);
     if !has_error {
-        if let Some(d) = duplicate_click(state, &req, now) {
+        if let Some(d) = duplicate_click(state, &req, tracker, now) {
             diagnostics.push(d);
         }
     }
@@ -169,9 +169,13 @@ fn noredirect_zero(req: &Target<'_>) -> bool {
     param(req, "noredirect").is_some_and(|v| v.as_ref() == b"0")
 }
 
-fn duplicate_click(state: &SharedState, req: &Target<'_>, now: u64) -> Option<Diagnostic> {
+fn duplicate_click(
+    state: &SharedState,
+    req: &Target<'_>,
+    tracker: &[u8],
+    now: u64,
+) -> Option<Diagnostic> {
     let click_id = param(req, "click_id").filter(|c| !c.is_empty())?;
-    let tracker = req.bytes(req.tracking_id()?);
     let next_seq = state.journal.next_seq();
     let seen = state
         .clicks

@@ -89,17 +89,7 @@ impl<'a> Request<'a> {
 
     /// The tracking id as a number, when it is a valid one.
     pub fn tracking_number(&self) -> Option<u64> {
-        let id = self.bytes(self.tracking_id()?);
-        if id.is_empty() || id.len() > 20 || !id.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        // Any 19 digits fit a u64; only a 20th can overflow it.
-        let (head, tail) = id.split_at(id.len().min(19));
-        let n = head.iter().fold(0u64, |n, &b| n * 10 + u64::from(b - b'0'));
-        match tail.first() {
-            None => Some(n),
-            Some(&b) => n.checked_mul(10)?.checked_add(u64::from(b - b'0')),
-        }
+        id_number(self.bytes(self.tracking_id()?))
     }
 
     /// The request target (path and query) as sent.
@@ -112,7 +102,21 @@ impl<'a> Request<'a> {
 /// The tracking id segment of an S2S path: the single segment after `/serve/`.
 pub fn tracking_segment(path: &[u8]) -> Option<&[u8]> {
     let id = path.strip_prefix(b"/serve/")?;
-    (!id.contains(&b'/')).then_some(id)
+    memchr::memchr(b'/', id).is_none().then_some(id)
+}
+
+/// A tracking id segment as a number: 1 to 20 ASCII digits within the u64 range.
+pub(crate) fn id_number(id: &[u8]) -> Option<u64> {
+    if id.is_empty() || id.len() > 20 || !id.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    // Any 19 digits fit a u64; only a 20th can overflow it.
+    let (head, tail) = id.split_at(id.len().min(19));
+    let n = head.iter().fold(0u64, |n, &b| n * 10 + u64::from(b - b'0'));
+    match tail.first() {
+        None => Some(n),
+        Some(&b) => n.checked_mul(10)?.checked_add(u64::from(b - b'0')),
+    }
 }
 
 /// Reads one input. What cannot be read as a request is a `not-a-url` diagnostic, never a

@@ -229,6 +229,15 @@ fn cp1251_text(bytes: &[u8]) -> Option<String> {
 /// The name inside a whole-value template placeholder: `{x}`, `{{x}}`, `${x}`, `[X]`,
 /// `__X__`, `%%X%%`, `#X#`.
 pub(super) fn macro_name(value: &str) -> Option<&str> {
+    // Nearly every real value starts with a letter or digit, which is neither whitespace nor
+    // an opener: no trimming needed to rule it out.
+    if value
+        .as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_alphanumeric)
+    {
+        return None;
+    }
     let v = value.trim();
     if !v.starts_with(['{', '$', '[', '_', '%', '#']) {
         return None;
@@ -288,6 +297,8 @@ mod tests {
             ("%%TS%%", "TS"),
             ("#UA#", "UA"),
             ("{ transaction_id }", "transaction_id"),
+            (" {ip} ", "ip"),
+            ("\u{a0}[UA]", "UA"),
         ] {
             assert_eq!(macro_name(v), Some(name), "{v}");
         }

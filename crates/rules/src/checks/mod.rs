@@ -138,6 +138,8 @@ pub(crate) struct Scope<'r, 'a> {
     pub req: &'r Request<'a>,
     pub ctx: &'r Context<'r>,
     pub params: Vec<View<'a>>,
+    /// The tracking id as a number, read once.
+    pub tracker: Option<u64>,
 }
 
 impl Scope<'_, '_> {
@@ -168,9 +170,9 @@ pub(crate) fn run(
 ) {
     let logged = req.logged_at.map(|now| Context { now, ..*ctx });
     let ctx = logged.as_ref().unwrap_or(ctx);
-    if !request::check(req, ctx, out) {
+    let Some(endpoint) = request::check(req, ctx, out) else {
         return;
-    }
+    };
     // Only the plainly spelled key is looked up: an escaped one is rare and simply decoded.
     let is_ua = |p: &Param| req.bytes(p.key) == b"device_ua";
     for p in req.params.iter().filter(|p| is_ua(p)) {
@@ -208,7 +210,12 @@ pub(crate) fn run(
             }
         })
         .collect();
-    let mut scope = Scope { req, ctx, params };
+    let mut scope = Scope {
+        req,
+        ctx,
+        params,
+        tracker: endpoint.tracker,
+    };
     encoding::check(&mut scope, out);
     keys::check(&scope, out);
     ip::check(&scope, out);

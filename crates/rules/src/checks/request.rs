@@ -3,12 +3,18 @@
 use super::Findings;
 use crate::catalogue::Code;
 use crate::diagnostic::Draft;
-use crate::parse::Request;
+use crate::parse::{id_number, Request};
 use crate::settings::{Context, TrackerStatus};
 
-/// Checks the method and path; false when nothing else is worth checking (an unknown
+/// What the other checks need from the request line.
+pub(super) struct Endpoint {
+    /// The tracking id as a number, when it is a valid one.
+    pub tracker: Option<u64>,
+}
+
+/// Checks the method and path; `None` when nothing else is worth checking (an unknown
 /// endpoint without a query is not a tracking call at all).
-pub(super) fn check(req: &Request<'_>, ctx: &Context<'_>, out: &mut Findings) -> bool {
+pub(super) fn check(req: &Request<'_>, ctx: &Context<'_>, out: &mut Findings) -> Option<Endpoint> {
     if let Some(m) = req.method {
         if req.bytes(m) != b"GET" {
             out.push(
@@ -24,26 +30,33 @@ pub(super) fn check(req: &Request<'_>, ctx: &Context<'_>, out: &mut Findings) ->
                 .value(req.bytes(req.path))
                 .span(req.path),
         );
-        return req.query.is_some();
+        return req.query.is_some().then_some(Endpoint { tracker: None });
     };
     let id = req.bytes(id_span);
-    match tracking_id_problem(id) {
-        Some((reason, fix)) => out.push(
-            Draft::new(Code::TrackingIdInvalid)
-                .value(id)
-                .arg("reason", reason)
-                .arg("fix", fix)
-                .span(id_span),
-        ),
+    // A valid id is a number: explaining why it is not one is needed only when it is not.
+    let tracker = id_number(id);
+    match tracker {
+        Some(n) => {
+            if ctx
+                .trackers
+                .is_some_and(|lookup| lookup(n) == TrackerStatus::Unknown)
+            {
+                out.push(Draft::new(Code::TrackingIdUnknown).value(id).span(id_span));
+            }
+        }
         None => {
-            if let Some(lookup) = ctx.trackers {
-                if req.tracking_number().map(lookup) == Some(TrackerStatus::Unknown) {
-                    out.push(Draft::new(Code::TrackingIdUnknown).value(id).span(id_span));
-                }
+            if let Some((reason, fix)) = tracking_id_problem(id) {
+                out.push(
+                    Draft::new(Code::TrackingIdInvalid)
+                        .value(id)
+                        .arg("reason", reason)
+                        .arg("fix", fix)
+                        .span(id_span),
+                );
             }
         }
     }
-    true
+    Some(Endpoint { tracker })
 }
 
 const FIX_NUMERIC: &str = "use the numeric tracker id: the number after /serve/ in the tracking URL AppMetrica shows for the tracker";
@@ -99,6 +112,14 @@ mod tests {
         assert!(tracking_id_problem(b"123456789012345678901").is_some());
         assert!(tracking_id_problem(b"").is_some());
         assert!(tracking_id_problem(b"12a").is_some());
+        for id in [&b"42"[..], b"18446744073709551616", b"", b"12a", b"007"] {
+            let number = crate::parse::id_number(id);
+            assert_eq!(
+                tracking_id_problem(id).is_none(),
+                number.is_some(),
+                "{id:?}"
+            );
+        }
         let (reason, _) = tracking_id_problem(b"TRACKING_ID").expect("invalid");
         assert!(reason.contains("placeholder"));
     }

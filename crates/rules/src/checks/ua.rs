@@ -139,7 +139,7 @@ fn platform_mismatch(scope: &Scope<'_, '_>, ua: &str, class: &UaClass, out: &mut
     let tracker = scope
         .ctx
         .trackers
-        .and_then(|lookup| Some((lookup, scope.req.tracking_number()?)));
+        .and_then(|lookup| Some((lookup, scope.tracker?)));
     if let Some((lookup, id)) = tracker {
         if let TrackerStatus::Known(Some(app_platform)) = lookup(id) {
             if app_platform != ua_platform {
