@@ -73,11 +73,7 @@ fn tracking_id_problem(id: &[u8]) -> Option<(String, String)> {
                 FIX_NUMERIC.into(),
             ));
         }
-        let fits = std::str::from_utf8(id)
-            .ok()
-            .and_then(|s| s.parse::<u64>().ok())
-            .is_some();
-        return (!fits).then(|| {
+        return id_number(id).is_none().then(|| {
             (
                 "it is above the unsigned 64-bit range".into(),
                 FIX_NUMERIC.into(),
