@@ -8,7 +8,6 @@ use crate::problem::problem;
 use crate::server::{ListenerKind, RemoteAddr};
 use crate::{Mode, SharedState};
 use axum::extract::{Request, State};
-use axum::http::header::AsHeaderName;
 use axum::http::header::{HOST, LOCATION, USER_AGENT};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -53,11 +52,12 @@ pub(crate) fn answer(
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
+    let headers = Headers::of(&parts.headers);
     let host = parts
         .uri
         .authority()
         .map(|a| Cow::Borrowed(a.as_str()))
-        .or_else(|| header_text(&parts.headers, HOST));
+        .or_else(|| headers.host.map(text));
     let kind = host
         .as_deref()
         .and_then(|h| kind_for_host(h.as_bytes()))
@@ -92,8 +92,8 @@ pub(crate) fn answer(
         host: host.as_deref(),
         target,
         remote_addr: peer,
-        user_agent: header_text(&parts.headers, USER_AGENT).as_deref(),
-        forwarded_for: header_text(&parts.headers, &X_FORWARDED_FOR).as_deref(),
+        user_agent: headers.user_agent.map(text).as_deref(),
+        forwarded_for: headers.forwarded_for.map(text).as_deref(),
         status: status.as_u16(),
         diagnostics,
     });
@@ -277,9 +277,39 @@ fn method_name(method: &Method) -> Cow<'static, str> {
     }
 }
 
+/// The headers the journal keeps, found in one pass: a request carries a handful of headers,
+/// and a scan compares names by their standard-header tag, where each `get` would hash.
+#[derive(Default)]
+struct Headers<'a> {
+    host: Option<&'a HeaderValue>,
+    user_agent: Option<&'a HeaderValue>,
+    forwarded_for: Option<&'a HeaderValue>,
+}
+
+impl<'a> Headers<'a> {
+    /// The first value of each, as `HeaderMap::get` gives it.
+    fn of(map: &'a HeaderMap) -> Headers<'a> {
+        let mut found = Headers::default();
+        for (name, value) in map {
+            let slot = if name == HOST {
+                &mut found.host
+            } else if name == USER_AGENT {
+                &mut found.user_agent
+            } else if name == X_FORWARDED_FOR {
+                &mut found.forwarded_for
+            } else {
+                continue;
+            };
+            slot.get_or_insert(value);
+        }
+        found
+    }
+}
+
 /// A header as text; non-UTF-8 bytes are kept as replacement characters, never dropped.
-fn header_text(headers: &HeaderMap, name: impl AsHeaderName) -> Option<Cow<'_, str>> {
-    headers
-        .get(name)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()))
+fn text(value: &HeaderValue) -> Cow<'_, str> {
+    match value.to_str() {
+        Ok(visible) => Cow::Borrowed(visible),
+        Err(_) => String::from_utf8_lossy(value.as_bytes()),
+    }
 }

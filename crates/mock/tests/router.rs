@@ -46,6 +46,34 @@ fn get(target: &str) -> Request<Body> {
 }
 
 #[tokio::test]
+async fn the_journal_keeps_the_headers_as_sent() {
+    let s = state(Mode::Strict, Trackers::default());
+    let req = Request::get(click("1234567890123456789", "h1"))
+        .header("Host", "redirect.appmetrica.yandex.com")
+        .header("User-Agent", "partner-sender/1.0")
+        .header("X-Forwarded-For", "203.0.113.7")
+        .header("X-Forwarded-For", "198.51.100.1")
+        .body(Body::empty())
+        .expect("request");
+    call(&s, req).await;
+    let e = s.journal.get(1).expect("journaled");
+    assert_eq!(e.host(), Some("redirect.appmetrica.yandex.com"));
+    assert_eq!(e.user_agent(), Some("partner-sender/1.0"));
+    assert_eq!(e.forwarded_for(), Some("203.0.113.7"), "the first value");
+
+    // Bytes that are not visible ASCII are kept, non-UTF-8 ones as replacement characters.
+    let ua = axum::http::HeaderValue::from_bytes(b"caf\xc3\xa9 \xff/1").expect("obs-text");
+    let req = Request::get(click("1234567890123456789", "h2"))
+        .header("User-Agent", ua)
+        .body(Body::empty())
+        .expect("request");
+    call(&s, req).await;
+    let e = s.journal.get(2).expect("journaled");
+    assert_eq!(e.user_agent(), Some("caf\u{e9} \u{fffd}/1"));
+    assert_eq!((e.host(), e.forwarded_for()), (None, None));
+}
+
+#[tokio::test]
 async fn clean_click_is_204_and_journaled() {
     let s = state(Mode::Strict, Trackers::default());
     let (status, _, body) = call(&s, get(&click("1234567890123456789", "c1"))).await;

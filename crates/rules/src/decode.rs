@@ -264,5 +264,16 @@ mod tests {
             proptest::prop_assert_eq!(decoded.bad_escape, bad);
             proptest::prop_assert_eq!(marks, want);
         }
+
+        #[test]
+        fn percent_decode_agrees_with_the_byte_at_a_time_decoder(
+            raw in proptest::collection::vec(proptest::sample::select(b"%+2aF0g x\xff".to_vec()), 0..40),
+            plus in proptest::bool::ANY,
+        ) {
+            let decoded = percent_decode(&raw, plus);
+            let (out, bad, _) = reference(&raw, plus, &[false; 256]);
+            proptest::prop_assert_eq!(decoded.bytes.as_ref(), &out[..]);
+            proptest::prop_assert_eq!(decoded.bad_escape, bad);
+        }
     }
 }

@@ -1,11 +1,13 @@
-//! Decoded User-Agent values, remembered by their raw text.
+//! Decoded User-Agent values and their verdicts, remembered by their raw text.
 //!
-//! A UA is the longest and most escape-dense value of a click: decoding it is the largest
-//! single cost of validating a clean request, and real traffic repeats a few thousand UAs.
-//! Purely a cache: a miss decodes as usual, so what is found never depends on it.
+//! A UA is the longest and most escape-dense value of a click: decoding and classifying it
+//! are the largest costs of validating a clean request, and real traffic repeats a few
+//! thousand UAs. Keyed by the raw text, one lookup (one hash of the UA) finds both.
+//! Purely a cache: a miss decodes and classifies as usual, so what is found never depends
+//! on it.
 
 use super::Value;
-use crate::ua_class::MAX_CACHED_UA_BYTES;
+use crate::ua_class::{classify_uncached, UaClass, MAX_CACHED_UA_BYTES};
 use std::collections::HashMap;
 
 /// Seeded per process: the text is the client's, so the map must not be open to hash
@@ -14,8 +16,15 @@ type Hasher = foldhash::fast::RandomState;
 
 #[derive(Debug)]
 pub(crate) struct DecodedValues {
-    map: HashMap<Box<[u8]>, Value<'static>, Hasher>,
+    map: HashMap<Box<[u8]>, Remembered, Hasher>,
     capacity: usize,
+}
+
+#[derive(Debug)]
+struct Remembered {
+    value: Value<'static>,
+    /// `None` when the decoded bytes are not UTF-8, which no UA rule classifies.
+    class: Option<UaClass>,
 }
 
 impl DecodedValues {
@@ -27,7 +36,7 @@ impl DecodedValues {
         }
     }
 
-    /// Decodes `raw` into the cache unless it is there already.
+    /// Decodes and classifies `raw` into the cache unless it is there already.
     pub(crate) fn remember(&mut self, raw: &[u8]) {
         // Escaped, a UA is up to three times its length.
         let too_long = raw.len() > 3 * MAX_CACHED_UA_BYTES;
@@ -38,14 +47,17 @@ impl DecodedValues {
         if self.map.len() >= self.capacity {
             self.map.clear();
         }
-        self.map.insert(raw.into(), Value::decode(raw).into_owned());
+        let value = Value::decode(raw).into_owned();
+        let class = value.text().map(classify_uncached);
+        self.map.insert(raw.into(), Remembered { value, class });
     }
 
-    /// `raw` decoded: borrowed from the cache when it is there, decoded now otherwise.
-    pub(crate) fn decode<'a>(&'a self, raw: &'a [u8]) -> Value<'a> {
+    /// `raw` decoded, with its verdicts when remembered: borrowed from the cache when it is
+    /// there, decoded now (and left unclassified) otherwise.
+    pub(crate) fn decode<'a>(&'a self, raw: &'a [u8]) -> (Value<'a>, Option<&'a UaClass>) {
         match self.map.get(raw) {
-            Some(v) => v.borrowed(),
-            None => Value::decode(raw),
+            Some(r) => (r.value.borrowed(), r.class.as_ref()),
+            None => (Value::decode(raw), None),
         }
     }
 }
@@ -59,7 +71,8 @@ mod tests {
         let mut memo = DecodedValues::new(2);
         for raw in [&b"a%20b+c"[..], b"%ZZ%C3%28", b"plain", b"a%20b+c"] {
             memo.remember(raw);
-            let (cached, fresh) = (memo.decode(raw), Value::decode(raw));
+            let ((cached, class), fresh) = (memo.decode(raw), Value::decode(raw));
+            assert_eq!(class, fresh.text().map(classify_uncached).as_ref());
             assert_eq!(cached.decoded, fresh.decoded);
             assert_eq!(
                 (cached.bad_escape, cached.marks),
@@ -75,10 +88,9 @@ mod tests {
         let long = "%41".repeat(MAX_CACHED_UA_BYTES + 1);
         memo.remember(long.as_bytes());
         assert!(memo.map.is_empty());
-        assert_eq!(
-            memo.decode(long.as_bytes()).bytes().len(),
-            MAX_CACHED_UA_BYTES + 1
-        );
+        let (value, class) = memo.decode(long.as_bytes());
+        assert_eq!(value.bytes().len(), MAX_CACHED_UA_BYTES + 1);
+        assert_eq!(class, None, "left for the classifier");
     }
 
     #[test]
@@ -86,6 +98,6 @@ mod tests {
         let mut memo = DecodedValues::new(0);
         memo.remember(b"a%20b");
         assert!(memo.map.is_empty());
-        assert_eq!(memo.decode(b"a%20b").text(), Some("a b"));
+        assert_eq!(memo.decode(b"a%20b").0.text(), Some("a b"));
     }
 }

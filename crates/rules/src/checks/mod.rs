@@ -14,7 +14,7 @@ use crate::decode::{decode_marked, percent_decode, Marks};
 use crate::diagnostic::{Diagnostic, Draft};
 use crate::parse::{Param, Request, Span};
 use crate::settings::Context;
-use crate::ua_class::UaClassifier;
+use crate::ua_class::{UaClass, UaClassifier};
 use std::borrow::Cow;
 
 pub(crate) use keys::{canonical_key, Key};
@@ -48,6 +48,8 @@ pub(crate) struct View<'a> {
     pub spoiled: bool,
     /// Set when the value is a macro or placeholder text rather than data.
     pub not_data: bool,
+    /// The UA verdicts of a remembered `device_ua`, found with its decoded text.
+    pub ua_class: Option<&'a UaClass>,
 }
 
 /// A parameter's value, decoded and UTF-8-checked once.
@@ -196,10 +198,13 @@ pub(crate) fn run(
                     (key, kind)
                 }
             };
-            let value = p.value.map(|v| match is_ua(p) {
-                true => values.decode(req.bytes(v)),
-                false => Value::decode(req.bytes(v)),
-            });
+            let (value, ua_class) = match p.value {
+                Some(v) if is_ua(p) => {
+                    let (value, class) = values.decode(req.bytes(v));
+                    (Some(value), class)
+                }
+                v => (v.map(|v| Value::decode(req.bytes(v))), None),
+            };
             View {
                 raw: *p,
                 kind,
@@ -207,6 +212,7 @@ pub(crate) fn run(
                 value,
                 spoiled: false,
                 not_data: false,
+                ua_class,
             }
         })
         .collect();

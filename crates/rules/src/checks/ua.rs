@@ -6,6 +6,7 @@ use crate::diagnostic::Draft;
 use crate::escape::quote_str;
 use crate::settings::{Platform, TrackerStatus};
 use crate::ua_class::{UaClass, UaClassifier};
+use std::borrow::Cow;
 
 /// Lengths at which storage and logging layers typically cut strings.
 const TYPICAL_LIMITS: &[usize] = &[
@@ -18,7 +19,10 @@ pub(super) fn check(scope: &Scope<'_, '_>, classifier: &mut UaClassifier, out: &
     };
     let span = view.value_span();
     let raw = ua.as_bytes();
-    let class = classifier.classify(ua);
+    let class = match view.ua_class {
+        Some(remembered) => Cow::Borrowed(remembered),
+        None => Cow::Owned(classifier.classify(ua)),
+    };
     if let Some((offset, c)) = class.control {
         out.push(
             Draft::new(Code::UaControlChars)
