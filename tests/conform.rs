@@ -24,10 +24,13 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("metrica-s2s-conform-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
+/// A fresh directory for reports and generated files, removed with everything in it on drop,
+/// also when the test fails.
+fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("metrica-s2s-conform-")
+        .tempdir()
+        .expect("temp dir")
 }
 
 fn conform(args: &[&str]) -> Output {
@@ -41,8 +44,8 @@ fn conform(args: &[&str]) -> Output {
 
 /// Runs conform with `args` plus a JSON report named `report_name`; the outcome and the report.
 fn conform_json(report_name: &str, args: &[&str]) -> (Output, String) {
-    let report = temp(report_name);
-    let _ = std::fs::remove_file(&report);
+    let dir = scratch();
+    let report = dir.path().join(report_name);
     let flag = format!("json={}", report.display());
     let mut all = args.to_vec();
     all.extend_from_slice(&["--report", &flag]);
@@ -172,7 +175,12 @@ fn causes_are_named() {
 
 #[test]
 fn reports_name_tool_suite_and_hash_and_follow_the_contract() {
-    let (json, junit, md) = (temp("c.json"), temp("c.xml"), temp("c.md"));
+    let dir = scratch();
+    let (json, junit, md) = (
+        dir.path().join("c.json"),
+        dir.path().join("c.xml"),
+        dir.path().join("c.md"),
+    );
     let out = conform(&[
         "--partner",
         "fixtures/partners/correct.toml",
@@ -228,9 +236,14 @@ fn hostile_user_agents_stay_inert_in_every_report() {
         "[suite]\nid = \"hostile\"\ntitle = \"hostile\"\n[[scenario]]\nid = \"x\"\ntitle = \"<b>bold</b>\"\nevent = \"click\"\ndevice = {{ ua = {}, ip = \"5.255.232.147\" }}\n",
         toml_string(hostile)
     );
-    let suite_path = temp("hostile.toml");
+    let dir = scratch();
+    let suite_path = dir.path().join("hostile.toml");
     std::fs::write(&suite_path, suite).expect("suite");
-    let (json, junit, md) = (temp("h.json"), temp("h.xml"), temp("h.md"));
+    let (json, junit, md) = (
+        dir.path().join("h.json"),
+        dir.path().join("h.xml"),
+        dir.path().join("h.md"),
+    );
     let out = conform(&[
         "--partner",
         "fixtures/partners/truncate-255.toml",
@@ -337,11 +350,12 @@ fn a_running_mock_can_be_used() {
         format!("http://{}", serve.impression),
     );
     let sender = root().join("fixtures/partners");
+    let dir = scratch();
     for (name, script, want_exit) in [
         ("remote-correct", "correct.sh", 0),
         ("remote-proxy-ip", "proxy-ip.sh", 1),
     ] {
-        let partner = temp(&format!("{name}.toml"));
+        let partner = dir.path().join(format!("{name}.toml"));
         std::fs::write(
             &partner,
             format!(

@@ -29,31 +29,14 @@ fn json_lines(out: &[u8]) -> Vec<Value> {
         .collect()
 }
 
-fn temp_file(contents: &[u8]) -> tempfile_lite::TempFile {
-    tempfile_lite::TempFile::new(contents)
-}
-
-/// A file under the target directory, removed on drop; std only.
-mod tempfile_lite {
-    use std::path::PathBuf;
-    pub struct TempFile(pub PathBuf);
-    impl TempFile {
-        pub fn new(contents: &[u8]) -> TempFile {
-            use std::sync::atomic::{AtomicUsize, Ordering};
-            static N: AtomicUsize = AtomicUsize::new(0);
-            let dir =
-                std::env::temp_dir().join(format!("metrica-s2s-tests-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).expect("temp dir");
-            let path = dir.join(format!("input-{}.txt", N.fetch_add(1, Ordering::SeqCst)));
-            std::fs::write(&path, contents).expect("write temp file");
-            TempFile(path)
-        }
-    }
-    impl Drop for TempFile {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
+/// A file holding `contents`, removed on drop.
+fn temp_file(contents: &[u8]) -> tempfile::NamedTempFile {
+    let mut f = tempfile::Builder::new()
+        .prefix("metrica-s2s-lint-")
+        .tempfile()
+        .expect("temp file");
+    std::io::Write::write_all(&mut f, contents).expect("write temp file");
+    f
 }
 
 #[test]
@@ -140,7 +123,7 @@ fn files_skip_blank_and_comment_lines_and_keep_line_numbers() {
     let f = temp_file(text.as_bytes());
     let out = lint()
         .args(["--format", "json", "--file"])
-        .arg(&f.0)
+        .arg(f.path())
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(1));
@@ -190,7 +173,7 @@ fn large_inputs_stream_in_order_across_workers() {
     let f = temp_file(&text);
     let out = lint()
         .args(["--format", "json", "--jobs", "2", "--file"])
-        .arg(&f.0)
+        .arg(f.path())
         .output()
         .expect("runs");
     let r = json_lines(&out.stdout);
@@ -241,7 +224,7 @@ fn invalid_utf8_bytes_are_reported_not_lost() {
     let f = temp_file(&text);
     let out = lint()
         .args(["--format", "json", "--file"])
-        .arg(&f.0)
+        .arg(f.path())
         .output()
         .expect("runs");
     let r = json_lines(&out.stdout);

@@ -1,17 +1,22 @@
-//! `s2s-bench`: measures `metrica-s2s lint` against a bare baseline in the same run.
+//! `s2s-bench`: measures metrica-s2s against bare baselines measured in the same run, so
+//! the figures are ratios that a shared, noisy machine moves less than absolute times.
 //!
-//! `s2s-bench lint [--lines N] [--bin PATH]` writes a synthetic log of realistic S2S URLs (a
-//! fifth of them buggy), then times (1) a bare pass that only splits each line and
-//! percent-decodes its query with `form_urlencoded`, on one core, and (2) the real binary,
-//! `metrica-s2s lint --format json`, with its output going to /dev/null. It prints URLs/s for
-//! both and their ratio, plus the lint's peak RSS (via /usr/bin/time when present). Every run
-//! is bounded by the file it reads; nothing touches the network.
+//! - `lint` writes a synthetic log of realistic S2S URLs (a fifth of them buggy), then times a
+//!   bare pass that only splits each line and percent-decodes its query with
+//!   `form_urlencoded`, on one core, and `metrica-s2s lint --format json`; it prints URLs/s
+//!   for both, their ratio, and lint's peak RSS (via /usr/bin/time when present).
+//! - `serve` loads `metrica-s2s serve` and `bare-server` alike over loopback (see
+//!   `serve_bench`).
+//! - `conform` times the conformance runner over the example partners.
+//!
+//! Every run is bounded by its request count or the file it reads; traffic stays on loopback.
 
 mod conform_bench;
 mod gen;
 mod load;
 mod serve_bench;
 
+use clap::{Parser, Subcommand};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -21,64 +26,91 @@ use std::time::{Duration, Instant};
 const NOW: u64 = 1_795_860_000;
 const RUNS: usize = 3;
 
+/// Benchmarks of metrica-s2s against bare baselines measured in the same run.
+#[derive(Debug, Parser)]
+#[command(name = "s2s-bench")]
+struct Cli {
+    #[command(subcommand)]
+    bench: Bench,
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// `metrica-s2s lint` on a generated log against a bare split-and-decode pass.
+    Lint {
+        /// Lines in the generated log.
+        #[arg(long, default_value_t = 1_000_000)]
+        lines: usize,
+        /// The metrica-s2s binary [default: next to this one].
+        #[arg(long)]
+        bin: Option<PathBuf>,
+        /// Where the log is written [default: metrica-s2s-bench.log in the temp dir].
+        #[arg(long)]
+        log: Option<PathBuf>,
+    },
+    /// `metrica-s2s serve` against bare-server (axum answering 204) under the same load.
+    Serve {
+        /// Requests per server, split evenly over the rounds.
+        #[arg(long, default_value_t = 700_000, value_parser = clap::value_parser!(u64).range(1..))]
+        requests: u64,
+        /// Rounds of back-to-back pairs, their order alternating.
+        #[arg(long, default_value_t = 7, value_parser = at_least_one())]
+        rounds: usize,
+        /// Further requests to the mock before its RSS is read.
+        #[arg(long, default_value_t = 1_000_000)]
+        soak: u64,
+        /// Keep-alive loopback connections per server.
+        #[arg(long, default_value_t = 64, value_parser = at_least_one())]
+        connections: usize,
+        /// More `serve` flags, to measure what a setting costs (`--journal-capacity 10`).
+        #[arg(long, default_value = "", allow_hyphen_values = true)]
+        mock_args: String,
+    },
+    /// The conformance runner over the example partners.
+    Conform,
+}
+
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..)
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
+    let outcome = match Cli::parse().bench {
+        Bench::Conform => {
+            let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+            conform_bench::run(&default_bin(), root)
+        }
+        Bench::Serve {
+            requests,
+            rounds,
+            soak,
+            connections,
+            mock_args,
+        } => {
+            let plan = serve_bench::Plan {
+                requests,
+                rounds,
+                soak,
+                connections,
+                mock_args,
+            };
+            let dir = default_bin()
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .and_then(|rt| rt.block_on(serve_bench::run(plan, &dir)))
+        }
+        Bench::Lint { lines, bin, log } => {
+            let bin = bin.unwrap_or_else(default_bin);
+            let log = log.unwrap_or_else(|| std::env::temp_dir().join("metrica-s2s-bench.log"));
+            run(lines, &bin, &log)
+        }
     };
-    if args.first().map(String::as_str) == Some("conform") {
-        let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-        if let Err(e) = conform_bench::run(&default_bin(), root) {
-            eprintln!("error: {e}");
-            std::process::exit(2);
-        }
-        return;
-    }
-    if args.first().map(String::as_str) == Some("serve") {
-        let plan = serve_bench::Plan {
-            requests: flag("--requests")
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(700_000),
-            rounds: flag("--rounds").and_then(|n| n.parse().ok()).unwrap_or(7),
-            soak: flag("--soak")
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(1_000_000),
-            connections: flag("--connections")
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(64),
-            mock_args: flag("--mock-args").unwrap_or_default(),
-        };
-        let dir = default_bin()
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let result = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .and_then(|rt| rt.block_on(serve_bench::run(plan, &dir)));
-        if let Err(e) = result {
-            eprintln!("error: {e}");
-            std::process::exit(2);
-        }
-        return;
-    }
-    if args.first().map(String::as_str) != Some("lint") {
-        eprintln!("usage: s2s-bench lint [--lines N] [--bin PATH] [--log PATH]\n       s2s-bench serve [--requests N] [--rounds N] [--soak N] [--connections N] [--mock-args \"FLAGS\"]\n       s2s-bench conform");
-        std::process::exit(2);
-    }
-    let lines: usize = flag("--lines")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1_000_000);
-    let bin = flag("--bin").map_or_else(default_bin, PathBuf::from);
-    let log = flag("--log").map_or_else(
-        || std::env::temp_dir().join("metrica-s2s-bench.log"),
-        PathBuf::from,
-    );
-    if let Err(e) = run(lines, &bin, &log) {
+    if let Err(e) = outcome {
         eprintln!("error: {e}");
         std::process::exit(2);
     }
