@@ -13,6 +13,7 @@ mod byte_ring;
 mod clickids;
 mod config;
 mod entry_text;
+mod header_clock;
 mod journal;
 mod metrics;
 mod problem;

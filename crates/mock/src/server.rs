@@ -2,10 +2,11 @@
 //! a header-read timeout for slow clients, a cap on header size and count (hyper answers 431),
 //! a connection cap, and graceful shutdown that lets requests in flight finish.
 
+use crate::header_clock::HeaderClock;
 use crate::SharedState;
 use axum::extract::Request;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use metrica_s2s_rules::Kind;
 use std::convert::Infallible;
@@ -118,6 +119,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let clock = HeaderClock::default();
     let accept = async {
         tokio::join!(
             accept_loop(
@@ -126,7 +128,8 @@ pub async fn serve(
                 &state,
                 limits,
                 &graceful,
-                &permits
+                &permits,
+                &clock,
             ),
             accept_loop(
                 listeners.impression,
@@ -134,15 +137,25 @@ pub async fn serve(
                 &state,
                 limits,
                 &graceful,
-                &permits
+                &permits,
+                &clock,
             ),
         )
     };
+    let header_timeouts = clock.watch(HeaderClock::tick_for(limits.header_read_timeout));
     tokio::select! {
         _ = accept => {}
         () = shutdown => {}
+        () = header_timeouts => {}
     }
-    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+    // Slow clients are still cut off while requests in flight finish.
+    let drained = async {
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = clock.watch(HeaderClock::tick_for(limits.header_read_timeout)) => {}
+        }
+    };
+    if tokio::time::timeout(limits.shutdown_grace, drained)
         .await
         .is_err()
     {
@@ -158,6 +171,7 @@ async fn accept_loop(
     limits: Limits,
     graceful: &GracefulShutdown,
     permits: &Arc<Semaphore>,
+    clock: &HeaderClock,
 ) {
     let loopback = listener.local_addr().is_ok_and(|a| a.ip().is_loopback());
     let router = crate::router(state.clone(), loopback);
@@ -183,7 +197,7 @@ async fn accept_loop(
         };
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
-            .timer(TokioTimer::new())
+            .timer(clock.connection())
             .header_read_timeout(limits.header_read_timeout)
             // A client may shut its write side after sending a request (`nc -N`, some proxies):
             // it still gets its answer, instead of hyper closing on the EOF.
