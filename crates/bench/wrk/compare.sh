@@ -7,7 +7,7 @@
 set -euo pipefail
 rounds=${ROUNDS:-5}
 duration=${DURATION:-5}
-dir=target/release
+dir=${DIR:-target/release} # DIR=another/release compares another build
 lua=crates/bench/wrk/click.lua
 command -v wrk >/dev/null || { echo "wrk not found (Debian: apt-get install wrk)" >&2; exit 2; }
 tmp=$(mktemp -d)

@@ -142,17 +142,17 @@ pub async fn serve(
             ),
         )
     };
-    let header_timeouts = clock.watch(HeaderClock::tick_for(limits.header_read_timeout));
+    let tick = HeaderClock::tick_for(limits.header_read_timeout);
     tokio::select! {
         _ = accept => {}
         () = shutdown => {}
-        () = header_timeouts => {}
+        () = clock.watch(tick) => {}
     }
     // Slow clients are still cut off while requests in flight finish.
     let drained = async {
         tokio::select! {
             () = graceful.shutdown() => {}
-            () = clock.watch(HeaderClock::tick_for(limits.header_read_timeout)) => {}
+            () = clock.watch(tick) => {}
         }
     };
     if tokio::time::timeout(limits.shutdown_grace, drained)
