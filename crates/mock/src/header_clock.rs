@@ -1,146 +1,116 @@
-//! The clock behind the header-read timeout, cheap enough to arm for every request.
+//! The header-read timeout, kept per connection at the cost of a store per request.
 //!
-//! hyper arms its header-read timer afresh before every request head on a keep-alive
-//! connection and drops it once the head is in. With tokio's timer that is an entry put
-//! into and taken out of the timer wheel each time: about 1,300 instructions a request under
-//! callgrind, 6% of all the mock's work on a clean click, for a timer that almost never
-//! fires. Here each connection has one slot that a request's timer writes its deadline
-//! into, and one task for the whole server looks over the slots a few times per timeout
-//! and wakes the connections whose deadline has passed. A timeout so fires up to one tick
-//! late: an eighth of the timeout, at most a second.
+//! hyper's own `header_read_timeout` arms a timer before every request head on a keep-alive
+//! connection and drops it once the head is in: with tokio's timer that was about 1,300
+//! instructions a request under callgrind, 6% of all the mock's work on a clean click, for a
+//! timer that almost never fires. Here each connection notes the tick of a coarse shared
+//! clock at which it began waiting for a head (when it opened, and when it answered a
+//! request), or that it is busy with one; one task per server advances the clock and closes
+//! the connections that have waited longer than the timeout. A timeout so fires up to one
+//! tick late: an eighth of the timeout, at most a second.
+//!
+//! The timeout covers what hyper's did: from connection or the previous answer until a whole
+//! request head has arrived, idle keep-alive time included. A request being answered (an
+//! admin long-poll, say) is never cut.
 
-use hyper::rt::{Sleep, Timer};
-use std::future::Future;
-use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::sync::Notify;
 
-/// Every connection's slot, looked over by [`HeaderClock::watch`].
-#[derive(Debug, Default)]
+/// The shared clock and every open connection's [`HeadWait`].
+#[derive(Debug)]
 pub(crate) struct HeaderClock {
-    slots: Mutex<Vec<Weak<Slot>>>,
+    ticks: Arc<AtomicU64>,
+    tick: Duration,
+    /// Ticks a connection may wait for a head: the timeout, rounded up.
+    limit: u64,
+    connections: Mutex<Vec<Weak<HeadWait>>>,
 }
 
-/// A connection's armed deadline, if any, and the task to wake when it passes.
-#[derive(Debug, Default)]
-struct Slot {
-    armed: Mutex<Armed>,
-}
-
-#[derive(Debug, Default)]
-struct Armed {
-    deadline: Option<Instant>,
-    /// Kept when the deadline is disarmed: the next request's timer has the same task.
-    waker: Option<Waker>,
+/// One connection's wait for its next request head.
+#[derive(Debug)]
+pub(crate) struct HeadWait {
+    ticks: Arc<AtomicU64>,
+    /// The tick at which the wait began, plus one; 0 while a request is being answered.
+    since: AtomicU64,
+    /// Signalled when the connection has waited too long.
+    expired: Notify,
 }
 
 impl HeaderClock {
-    /// The timer for one new connection's hyper builder.
-    pub(crate) fn connection(&self) -> ConnectionTimer {
-        let slot = Arc::new(Slot::default());
-        lock(&self.slots).push(Arc::downgrade(&slot));
-        ConnectionTimer { slot }
-    }
-
-    /// How often [`HeaderClock::watch`] looks: often enough that a timeout fires at most an
-    /// eighth late, never more than a second.
-    pub(crate) fn tick_for(timeout: Duration) -> Duration {
-        (timeout / 8).clamp(Duration::from_millis(10), Duration::from_secs(1))
-    }
-
-    /// Wakes connections whose deadline has passed, every `tick`, until dropped.
-    pub(crate) async fn watch(&self, tick: Duration) {
-        let mut ticks = tokio::time::interval(tick);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            self.wake_expired(Instant::now());
+    pub(crate) fn new(timeout: Duration) -> HeaderClock {
+        let tick = (timeout / 8).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        HeaderClock {
+            ticks: Arc::new(AtomicU64::new(0)),
+            tick,
+            limit: timeout.as_nanos().div_ceil(tick.as_nanos().max(1)) as u64,
+            connections: Mutex::new(Vec::new()),
         }
     }
 
-    /// Wakes every connection whose deadline is at or before `now`, and forgets closed ones.
-    fn wake_expired(&self, now: Instant) {
-        lock(&self.slots).retain(|weak| {
-            let Some(slot) = weak.upgrade() else {
+    /// The wait of a connection just opened: it waits for its first head from now.
+    pub(crate) fn connection(&self) -> Arc<HeadWait> {
+        let wait = Arc::new(HeadWait {
+            ticks: self.ticks.clone(),
+            since: AtomicU64::new(0),
+            expired: Notify::new(),
+        });
+        wait.waiting();
+        lock(&self.connections).push(Arc::downgrade(&wait));
+        wait
+    }
+
+    /// Advances the clock every tick and signals connections that waited too long.
+    pub(crate) async fn watch(&self) {
+        let mut ticks = tokio::time::interval(self.tick);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            self.advance();
+        }
+    }
+
+    /// One tick: signals every connection whose wait is over the limit, forgets closed ones.
+    fn advance(&self) {
+        let now = self.ticks.fetch_add(1, Ordering::Relaxed) + 2;
+        lock(&self.connections).retain(|weak| {
+            let Some(wait) = weak.upgrade() else {
                 return false;
             };
-            let armed = lock(&slot.armed);
-            if let (Some(deadline), Some(waker)) = (armed.deadline, &armed.waker) {
-                if deadline <= now {
-                    waker.wake_by_ref();
-                }
+            let since = wait.since.load(Ordering::Relaxed);
+            if since != 0 && now - since > self.limit {
+                wait.expired.notify_one();
             }
             true
         });
     }
 
     #[cfg(test)]
-    fn connections(&self) -> usize {
-        lock(&self.slots).len()
+    fn open(&self) -> usize {
+        lock(&self.connections).len()
     }
 }
 
-/// One connection's timer, handed to hyper.
-#[derive(Clone, Debug)]
-pub(crate) struct ConnectionTimer {
-    slot: Arc<Slot>,
-}
-
-impl Timer for ConnectionTimer {
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Sleep>> {
-        self.sleep_until(Instant::now() + duration)
+impl HeadWait {
+    /// The connection waits for a request head from now on.
+    pub(crate) fn waiting(&self) {
+        let now = self.ticks.load(Ordering::Relaxed) + 1;
+        self.since.store(now, Ordering::Relaxed);
     }
 
-    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn Sleep>> {
-        Box::pin(Deadline {
-            slot: self.slot.clone(),
-            at: deadline,
-        })
+    /// A request head is in: no timeout until its answer is made.
+    pub(crate) fn busy(&self) {
+        self.since.store(0, Ordering::Relaxed);
     }
-}
 
-/// Resolves once `at` has passed; armed in its connection's slot while it waits.
-#[derive(Debug)]
-struct Deadline {
-    slot: Arc<Slot>,
-    at: Instant,
-}
-
-impl Future for Deadline {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if Instant::now() >= self.at {
-            return Poll::Ready(());
-        }
-        let mut armed = lock(&self.slot.armed);
-        armed.deadline = Some(self.at);
-        // The connection's task rarely changes: its waker is cloned once, not per request.
-        if !armed
-            .waker
-            .as_ref()
-            .is_some_and(|w| w.will_wake(cx.waker()))
-        {
-            armed.waker = Some(cx.waker().clone());
-        }
-        Poll::Pending
+    /// Resolves once the connection has waited too long for a head.
+    pub(crate) async fn expired(&self) {
+        self.expired.notified().await;
     }
 }
 
-impl Sleep for Deadline {}
-
-impl Drop for Deadline {
-    fn drop(&mut self) {
-        let mut armed = lock(&self.slot.armed);
-        // Only this deadline's own arming: a newer one may have replaced it.
-        if armed.deadline == Some(self.at) {
-            armed.deadline = None;
-        }
-    }
-}
-
-/// A panic elsewhere while a slot was locked leaves plain data behind: keep going.
+/// A panic elsewhere while the list was locked leaves plain data behind: keep going.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -148,94 +118,69 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Wake;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
 
-    #[derive(Default)]
-    struct CountingWaker(AtomicUsize);
+    fn is_expired(wait: &HeadWait) -> bool {
+        let mut cx = Context::from_waker(Waker::noop());
+        let expired = pin!(wait.expired());
+        matches!(expired.poll(&mut cx), Poll::Ready(()))
+    }
 
-    impl Wake for CountingWaker {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
+    #[test]
+    fn a_connection_waiting_past_the_limit_is_signalled() {
+        // 1 s: ticks of 125 ms, so the 9th tick after the wait began is past the limit.
+        let clock = HeaderClock::new(Duration::from_secs(1));
+        assert_eq!((clock.tick, clock.limit), (Duration::from_millis(125), 8));
+        let wait = clock.connection();
+        for _ in 0..8 {
+            clock.advance();
         }
-    }
-
-    fn poll(sleep: &mut Pin<Box<dyn Sleep>>, waker: &Waker) -> Poll<()> {
-        sleep.as_mut().poll(&mut Context::from_waker(waker))
-    }
-
-    #[test]
-    fn a_passed_deadline_wakes_its_connection_once_checked() {
-        let clock = HeaderClock::default();
-        let timer = clock.connection();
-        let count = Arc::new(CountingWaker::default());
-        let waker = Waker::from(count.clone());
-        let start = Instant::now();
-        let mut sleep = timer.sleep_until(start + Duration::from_secs(10));
-        assert!(poll(&mut sleep, &waker).is_pending());
-
-        clock.wake_expired(start + Duration::from_secs(9));
-        assert_eq!(count.0.load(Ordering::SeqCst), 0, "not yet due");
-        clock.wake_expired(start + Duration::from_secs(10));
-        assert_eq!(count.0.load(Ordering::SeqCst), 1, "due");
-
-        let mut passed = timer.sleep_until(Instant::now());
-        assert!(poll(&mut passed, &waker).is_ready());
+        assert!(!is_expired(&wait), "8 ticks: not yet");
+        clock.advance();
+        assert!(is_expired(&wait), "9 ticks: over");
     }
 
     #[test]
-    fn a_dropped_deadline_wakes_nobody_and_closed_connections_are_forgotten() {
-        let clock = HeaderClock::default();
-        let timer = clock.connection();
-        let count = Arc::new(CountingWaker::default());
-        let waker = Waker::from(count.clone());
-        let start = Instant::now();
-        let mut sleep = timer.sleep_until(start + Duration::from_secs(1));
-        assert!(poll(&mut sleep, &waker).is_pending());
-        // The head arrived: hyper drops the timer.
-        drop(sleep);
-        clock.wake_expired(start + Duration::from_secs(60));
-        assert_eq!(count.0.load(Ordering::SeqCst), 0);
-
-        assert_eq!(clock.connections(), 1);
-        drop(timer);
-        clock.wake_expired(start);
-        assert_eq!(
-            clock.connections(),
-            0,
-            "the closed connection's slot is gone"
-        );
+    fn answering_a_request_restarts_the_wait_and_a_busy_connection_is_never_cut() {
+        let clock = HeaderClock::new(Duration::from_secs(1));
+        let wait = clock.connection();
+        for _ in 0..6 {
+            clock.advance();
+        }
+        wait.busy();
+        for _ in 0..100 {
+            clock.advance();
+        }
+        assert!(!is_expired(&wait), "busy: a long-poll is not a slow head");
+        wait.waiting();
+        for _ in 0..8 {
+            clock.advance();
+        }
+        assert!(!is_expired(&wait), "the wait began again at the answer");
+        clock.advance();
+        assert!(is_expired(&wait));
     }
 
     #[test]
-    fn a_replaced_deadline_does_not_disarm_its_successor() {
-        let clock = HeaderClock::default();
-        let timer = clock.connection();
-        let count = Arc::new(CountingWaker::default());
-        let waker = Waker::from(count.clone());
-        let start = Instant::now();
-        let mut first = timer.sleep_until(start + Duration::from_secs(1));
-        assert!(poll(&mut first, &waker).is_pending());
-        let mut second = timer.sleep_until(start + Duration::from_secs(2));
-        assert!(poll(&mut second, &waker).is_pending());
-        drop(first);
-        clock.wake_expired(start + Duration::from_secs(2));
-        assert_eq!(count.0.load(Ordering::SeqCst), 1, "the second still fires");
+    fn closed_connections_are_forgotten() {
+        let clock = HeaderClock::new(Duration::from_secs(10));
+        let wait = clock.connection();
+        let _other = clock.connection();
+        assert_eq!(clock.open(), 2);
+        drop(wait);
+        clock.advance();
+        assert_eq!(clock.open(), 1);
     }
 
     #[test]
     fn ticks_stay_between_ten_milliseconds_and_a_second() {
-        assert_eq!(
-            HeaderClock::tick_for(Duration::from_secs(10)),
-            Duration::from_secs(1)
-        );
-        assert_eq!(
-            HeaderClock::tick_for(Duration::from_secs(2)),
-            Duration::from_millis(250)
-        );
-        assert_eq!(
-            HeaderClock::tick_for(Duration::from_millis(20)),
-            Duration::from_millis(10)
-        );
+        let tick = |t| HeaderClock::new(t).tick;
+        assert_eq!(tick(Duration::from_secs(10)), Duration::from_secs(1));
+        assert_eq!(tick(Duration::from_secs(2)), Duration::from_millis(250));
+        assert_eq!(tick(Duration::from_millis(20)), Duration::from_millis(10));
+        assert_eq!(HeaderClock::new(Duration::from_millis(20)).limit, 2);
+        assert_eq!(HeaderClock::new(Duration::from_secs(10)).limit, 10);
     }
 }

@@ -2,7 +2,7 @@
 //! a header-read timeout for slow clients, a cap on header size and count (hyper answers 431),
 //! a connection cap, and graceful shutdown that lets requests in flight finish.
 
-use crate::header_clock::HeaderClock;
+use crate::header_clock::{HeadWait, HeaderClock};
 use crate::SharedState;
 use axum::extract::Request;
 use hyper::body::Incoming;
@@ -29,6 +29,8 @@ struct Connection {
     router: axum::Router,
     kind: Kind,
     peer: SocketAddr,
+    /// The header-read timeout's view of this connection.
+    wait: Arc<HeadWait>,
 }
 
 impl hyper::service::Service<Request<Incoming>> for Connection {
@@ -37,24 +39,31 @@ impl hyper::service::Service<Request<Incoming>> for Connection {
     type Future = Answer;
 
     fn call(&self, req: Request<Incoming>) -> Answer {
+        // hyper calls with a whole head in hand: the wait for one is over until the answer.
+        self.wait.busy();
         if req.uri().path().starts_with("/serve/") {
             let (parts, _body) = req.into_parts();
             let response = crate::track::answer(&self.state, self.kind, Some(self.peer), &parts);
+            self.wait.waiting();
             return Answer::Ready(Some(response));
         }
         let mut req = req;
         req.extensions_mut().insert(ListenerKind(self.kind));
         req.extensions_mut().insert(RemoteAddr(self.peer));
-        Answer::Routed(Box::pin(self.router.clone().oneshot(req)))
+        Answer::Routed(
+            Box::pin(self.router.clone().oneshot(req)),
+            self.wait.clone(),
+        )
     }
 }
 
 type Routed = Pin<Box<dyn Future<Output = Result<axum::response::Response, Infallible>> + Send>>;
 
-/// Either an answer already made, or the router's future.
+/// Either an answer already made, or the router's future and the connection's wait, which
+/// begins again when the answer is made.
 enum Answer {
     Ready(Option<axum::response::Response>),
-    Routed(Routed),
+    Routed(Routed, Arc<HeadWait>),
 }
 
 impl Future for Answer {
@@ -67,7 +76,13 @@ impl Future for Answer {
                 // Polled again after completion: never done by hyper.
                 None => Poll::Pending,
             },
-            Answer::Routed(f) => f.as_mut().poll(cx),
+            Answer::Routed(f, wait) => {
+                let answer = f.as_mut().poll(cx);
+                if answer.is_ready() {
+                    wait.waiting();
+                }
+                answer
+            }
         }
     }
 }
@@ -119,7 +134,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let clock = HeaderClock::default();
+    let clock = HeaderClock::new(limits.header_read_timeout);
     let accept = async {
         tokio::join!(
             accept_loop(
@@ -142,17 +157,16 @@ pub async fn serve(
             ),
         )
     };
-    let tick = HeaderClock::tick_for(limits.header_read_timeout);
     tokio::select! {
         _ = accept => {}
         () = shutdown => {}
-        () = clock.watch(tick) => {}
+        () = clock.watch() => {}
     }
     // Slow clients are still cut off while requests in flight finish.
     let drained = async {
         tokio::select! {
             () = graceful.shutdown() => {}
-            () = clock.watch(tick) => {}
+            () = clock.watch() => {}
         }
     };
     if tokio::time::timeout(limits.shutdown_grace, drained)
@@ -189,16 +203,18 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
+        let wait = clock.connection();
         let svc = Connection {
             state: state.clone(),
             router: router.clone(),
             kind,
             peer,
+            wait: wait.clone(),
         };
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
-            .timer(clock.connection())
-            .header_read_timeout(limits.header_read_timeout)
+            // The header clock keeps this timeout (see `header_clock`), not hyper's timer.
+            .header_read_timeout(None)
             // A client may shut its write side after sending a request (`nc -N`, some proxies):
             // it still gets its answer, instead of hyper closing on the EOF.
             .half_close(true)
@@ -207,8 +223,16 @@ async fn accept_loop(
         let conn = builder.serve_connection(TokioIo::new(stream), svc);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            tokio::select! {
+                biased;
+                ended = conn => {
+                    if let Err(e) = ended {
+                        tracing::debug!(error = %e, %peer, "connection ended with an error");
+                    }
+                }
+                () = wait.expired() => {
+                    tracing::debug!(%peer, "no whole request head within the header-read timeout: connection closed");
+                }
             }
             drop(permit);
         });

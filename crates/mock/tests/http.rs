@@ -257,6 +257,48 @@ async fn slow_clients_are_cut_off_by_the_header_timeout() {
 }
 
 #[tokio::test]
+async fn the_header_timeout_spares_requests_being_answered_and_cuts_idle_keep_alive() {
+    let limits = metrica_s2s_mock::Limits {
+        header_read_timeout: Duration::from_millis(200),
+        ..Default::default()
+    };
+    let m = Mock::start_with(Mode::Strict, Trackers::default(), Journal::new(10), limits).await;
+    // A long-poll three times the timeout: its head is in, so it is answered, not cut.
+    let started = std::time::Instant::now();
+    let waited = get(
+        m.click,
+        "/__admin/requests/wait?click_id=never&timeout_ms=600",
+    )
+    .await;
+    assert_eq!(waited.json()["total"], 0);
+    assert!(started.elapsed() >= Duration::from_millis(600));
+
+    // A kept-alive connection is answered, then cut once it idles past the timeout.
+    let mut kept = BufReader::new(TcpStream::connect(m.click).await.expect("connect"));
+    let head = format!("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", click("1", "kept"));
+    kept.get_mut()
+        .write_all(head.as_bytes())
+        .await
+        .expect("write");
+    let answered = read_response(&mut kept).await.expect("a response");
+    assert_eq!(answered.status, 204);
+    let idle = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::io::AsyncReadExt::read_to_end(&mut kept, &mut rest),
+    )
+    .await;
+    assert!(closed.is_ok(), "the idle connection was not closed");
+    assert!(
+        idle.elapsed() >= Duration::from_millis(150),
+        "closed before the timeout: {:?}",
+        idle.elapsed()
+    );
+    m.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
 async fn admin_is_off_on_non_loopback_listeners_without_a_token() {
     // Bound on all interfaces; the test still only talks to 127.0.0.1.
     let exposed_listener = tokio::net::TcpListener::bind("0.0.0.0:0")
