@@ -104,6 +104,11 @@ impl HeadWait {
         self.since.store(0, Ordering::Relaxed);
     }
 
+    #[cfg(test)]
+    pub(crate) fn is_waiting(&self) -> bool {
+        self.since.load(Ordering::Relaxed) != 0
+    }
+
     /// Resolves once the connection has waited too long for a head.
     pub(crate) async fn expired(&self) {
         self.expired.notified().await;

@@ -60,7 +60,7 @@ impl hyper::service::Service<Request<Incoming>> for Connection {
 type Routed = Pin<Box<dyn Future<Output = Result<axum::response::Response, Infallible>> + Send>>;
 
 /// Either an answer already made, or the router's future and the connection's wait, which
-/// begins again when the answer is made.
+/// begins again once the answer's body is written out (see [`AnswerBody`]).
 enum Answer {
     Ready(Option<axum::response::Response>),
     Routed(Routed, Arc<HeadWait>),
@@ -76,14 +76,49 @@ impl Future for Answer {
                 // Polled again after completion: never done by hyper.
                 None => Poll::Pending,
             },
-            Answer::Routed(f, wait) => {
-                let answer = f.as_mut().poll(cx);
-                if answer.is_ready() {
-                    wait.waiting();
-                }
-                answer
-            }
+            Answer::Routed(f, wait) => f.as_mut().poll(cx).map_ok(|response| {
+                response.map(|body| {
+                    axum::body::Body::new(AnswerBody {
+                        body,
+                        wait: wait.clone(),
+                    })
+                })
+            }),
         }
+    }
+}
+
+/// A routed answer's body. hyper drops it once it has taken the last bytes (or gives up on
+/// them), and only then does the wait for the next head begin: a client slowly reading a large
+/// journal page is not cut off as if it were slow to send a head.
+struct AnswerBody {
+    body: axum::body::Body,
+    wait: Arc<HeadWait>,
+}
+
+impl hyper::body::Body for AnswerBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for AnswerBody {
+    fn drop(&mut self) {
+        self.wait.waiting();
     }
 }
 
@@ -236,5 +271,33 @@ async fn accept_loop(
             }
             drop(permit);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    #[tokio::test]
+    async fn a_routed_answer_restarts_the_wait_only_once_its_body_is_taken() {
+        let clock = HeaderClock::new(Duration::from_secs(1));
+        let wait = clock.connection();
+        wait.busy();
+        let routed: Routed = Box::pin(async {
+            Ok(axum::response::Response::new(axum::body::Body::from(
+                "a journal page",
+            )))
+        });
+        let response = Answer::Routed(routed, wait.clone())
+            .await
+            .expect("infallible");
+        assert!(!wait.is_waiting(), "made, but not yet written out");
+        let body = response.into_body().collect().await.expect("body");
+        assert_eq!(&body.to_bytes()[..], b"a journal page");
+        assert!(
+            wait.is_waiting(),
+            "the body is taken: the next head is awaited"
+        );
     }
 }
