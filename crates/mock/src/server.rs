@@ -140,7 +140,8 @@ pub struct Listeners {
 pub struct Limits {
     /// Connections open at once; beyond it, new ones wait in the kernel's backlog.
     pub max_connections: usize,
-    /// A client must send its whole request head within this time.
+    /// A client must send its whole request head within this time of connecting or of its
+    /// previous answer (kept by the `header_clock` module, up to an eighth late).
     pub header_read_timeout: Duration,
     /// Largest request head (line and headers) read; beyond it hyper answers 431.
     pub max_head_bytes: usize,
