@@ -9,8 +9,8 @@ use support::{bin, http_get, now, sigterm, start};
 
 #[test]
 fn serves_until_sigterm_and_completes_the_journal_file() {
-    let path = std::env::temp_dir().join(format!("metrica-s2s-e2e-{}.ndjson", std::process::id()));
-    let _ = std::fs::remove_file(&path);
+    let journal = temp_file("e2e", ".ndjson");
+    let path = journal.path();
     let path_s = path.to_str().expect("utf-8 path").to_owned();
     let mut server = start(&["--journal-file", &path_s, "--journal-capacity", "2"]);
     let ua = "Mozilla%2F5.0%20(Linux%3B%20Android%2014)";
@@ -25,7 +25,7 @@ fn serves_until_sigterm_and_completes_the_journal_file() {
     sigterm(&server.child);
     let status = server.child.wait().expect("wait");
     assert_eq!(status.code(), Some(0));
-    let text = std::fs::read_to_string(&path).expect("journal file");
+    let text = std::fs::read_to_string(path).expect("journal file");
     assert_eq!(
         text.lines().count(),
         21,
@@ -44,23 +44,22 @@ fn serves_until_sigterm_and_completes_the_journal_file() {
         .read_to_string(&mut err)
         .expect("stderr");
     assert!(err.contains("SIGTERM"), "{err}");
-    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
 fn configuration_errors_exit_2_with_one_line() {
-    let bad = std::env::temp_dir().join(format!("metrica-s2s-bad-{}.toml", std::process::id()));
-    std::fs::write(&bad, "[[tracker]]\nid = \"abc\"\nname = \"x\"\nplatform = \"android\"\nstore_url = \"https://x\"\n").expect("write");
+    let bad_file = temp_file("bad", ".toml");
+    let bad = bad_file.path();
+    std::fs::write(bad, "[[tracker]]\nid = \"abc\"\nname = \"x\"\nplatform = \"android\"\nstore_url = \"https://x\"\n").expect("write");
     let out = Command::new(bin())
         .args(["serve", "--config"])
-        .arg(&bad)
+        .arg(bad)
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("\"abc\""), "{err}");
-    let _ = std::fs::remove_file(&bad);
 
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
@@ -105,11 +104,8 @@ fn hostile_user_agents_stay_inert_in_answers_logs_and_the_journal() {
     let hostile =
         "%3Cscript%3Ealert(1)%3C%2Fscript%3E%5D%5D%3E%1B%5B2J%00%22'%0D%0AX-Injected%3A%201";
     for format in ["text", "json"] {
-        let path = std::env::temp_dir().join(format!(
-            "metrica-s2s-hostile-{}-{format}.ndjson",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_file(&path);
+        let journal_file = temp_file("hostile", ".ndjson");
+        let path = journal_file.path();
         let mut server = start(&[
             "--log-format",
             format,
@@ -158,7 +154,7 @@ fn hostile_user_agents_stay_inert_in_answers_logs_and_the_journal() {
             !log_text.lines().any(|l| l.starts_with("X-Injected")),
             "CRLF split a {format} log line"
         );
-        let journal = std::fs::read(&path).expect("journal");
+        let journal = std::fs::read(path).expect("journal");
         assert!(
             !journal.iter().any(|&b| b < 0x20 && b != b'\n'),
             "raw control bytes in the journal file"
@@ -172,7 +168,6 @@ fn hostile_user_agents_stay_inert_in_answers_logs_and_the_journal() {
                 .is_some_and(|ua| ua.contains("<script>") && ua.contains('\u{1b}')),
             "kept exactly, escaped as JSON"
         );
-        let _ = std::fs::remove_file(&path);
     }
 }
 
@@ -235,17 +230,24 @@ fn journaled_click_ids(path: &std::path::Path) -> Vec<String> {
 
 /// A server journaling to a fresh file through a ring of only 100 entries, so the file, not
 /// the ring, has to hold everything.
-fn journaling_server(name: &str) -> (support::Server, std::path::PathBuf) {
-    let path =
-        std::env::temp_dir().join(format!("metrica-s2s-{name}-{}.ndjson", std::process::id()));
-    let _ = std::fs::remove_file(&path);
+fn journaling_server(name: &str) -> (support::Server, tempfile::NamedTempFile) {
+    let journal = temp_file(name, ".ndjson");
     let server = start(&[
         "--journal-file",
-        path.to_str().expect("path"),
+        journal.path().to_str().expect("path"),
         "--journal-capacity",
         "100",
     ]);
-    (server, path)
+    (server, journal)
+}
+
+/// An empty file named after `what`, removed on drop, also when the test fails.
+fn temp_file(what: &str, suffix: &str) -> tempfile::NamedTempFile {
+    tempfile::Builder::new()
+        .prefix(&format!("metrica-s2s-{what}-"))
+        .suffix(suffix)
+        .tempfile()
+        .expect("temp file")
 }
 
 fn assert_all_journaled(answered: &[String], lines: &[String]) {
@@ -269,7 +271,8 @@ fn assert_all_journaled(answered: &[String], lines: &[String]) {
 fn every_answered_request_has_its_line_under_sustained_load() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
-    let (mut server, path) = journaling_server("sustained");
+    let (mut server, journal) = journaling_server("sustained");
+    let path = journal.path();
     let answered = Arc::new(AtomicUsize::new(0));
     let ids: Vec<String> = click_load(server.click, 8, 2_500, &answered, None)
         .into_iter()
@@ -278,14 +281,13 @@ fn every_answered_request_has_its_line_under_sustained_load() {
     assert_eq!(ids.len(), 20_000, "every request was answered");
     sigterm(&server.child);
     assert_eq!(server.child.wait().expect("wait").code(), Some(0));
-    let lines = journaled_click_ids(&path);
+    let lines = journaled_click_ids(path);
     assert_eq!(
         lines.len(),
         answered.load(Ordering::SeqCst),
         "one line per answer"
     );
     assert_all_journaled(&ids, &lines);
-    let _ = std::fs::remove_file(&path);
 }
 
 /// Issue 5 §3, SIGTERM mid-load: every request that got an answer before the server went
@@ -294,7 +296,8 @@ fn every_answered_request_has_its_line_under_sustained_load() {
 fn no_answered_request_is_lost_when_sigterm_arrives_mid_load() {
     use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
-    let (mut server, path) = journaling_server("noloss");
+    let (mut server, journal) = journaling_server("noloss");
+    let path = journal.path();
     let answered = Arc::new(AtomicUsize::new(0));
     let (under_way, signal) = std::sync::mpsc::channel::<()>();
     let workers = click_load(server.click, 8, 2_000, &answered, Some((2_000, under_way)));
@@ -310,6 +313,5 @@ fn no_answered_request_is_lost_when_sigterm_arrives_mid_load() {
     assert_eq!(server.child.wait().expect("wait").code(), Some(0));
     assert!(ids.len() >= 2_000, "the load ran");
     assert!(ids.len() < 16_000, "SIGTERM landed mid-load");
-    assert_all_journaled(&ids, &journaled_click_ids(&path));
-    let _ = std::fs::remove_file(&path);
+    assert_all_journaled(&ids, &journaled_click_ids(path));
 }
