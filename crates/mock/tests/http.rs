@@ -231,11 +231,7 @@ async fn ten_thousand_requests_over_64_connections_are_all_journaled() {
 
 #[tokio::test]
 async fn slow_clients_are_cut_off_by_the_header_timeout() {
-    let limits = metrica_s2s_mock::Limits {
-        header_read_timeout: Duration::from_millis(200),
-        ..Default::default()
-    };
-    let m = Mock::start_with(Mode::Strict, Trackers::default(), Journal::new(10), limits).await;
+    let m = mock_with_200ms_header_timeout().await;
     let mut slow = TcpStream::connect(m.click).await.expect("connect");
     slow.write_all(b"GET /serve/1 HTTP/1.1\r\nHost: x\r\n")
         .await
@@ -255,11 +251,7 @@ async fn slow_clients_are_cut_off_by_the_header_timeout() {
 
 #[tokio::test]
 async fn the_header_timeout_spares_requests_being_answered_and_cuts_idle_keep_alive() {
-    let limits = metrica_s2s_mock::Limits {
-        header_read_timeout: Duration::from_millis(200),
-        ..Default::default()
-    };
-    let m = Mock::start_with(Mode::Strict, Trackers::default(), Journal::new(10), limits).await;
+    let m = mock_with_200ms_header_timeout().await;
     // A long-poll three times the timeout: its head is in, so it is answered, not cut.
     let started = std::time::Instant::now();
     let waited = get(
@@ -351,4 +343,13 @@ async fn closes_within_5s(stream: &mut TcpStream) -> bool {
     )
     .await
     .is_ok()
+}
+
+/// A strict mock whose header-read timeout is short enough for a test to wait out.
+async fn mock_with_200ms_header_timeout() -> Mock {
+    let limits = metrica_s2s_mock::Limits {
+        header_read_timeout: Duration::from_millis(200),
+        ..Default::default()
+    };
+    Mock::start_with(Mode::Strict, Trackers::default(), Journal::new(10), limits).await
 }
