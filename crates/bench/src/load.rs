@@ -111,3 +111,18 @@ pub async fn run(
         latencies_us,
     })
 }
+
+/// One `GET` on a fresh connection, for reading the mock's `/metrics` after a load.
+pub async fn get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
+    if !addr.ip().is_loopback() {
+        return Err(std::io::Error::other(format!(
+            "refusing to query {addr}: loopback only"
+        )));
+    }
+    let mut stream = TcpStream::connect(addr).await?;
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(req.as_bytes()).await?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await?;
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}

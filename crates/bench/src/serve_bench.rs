@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub struct Plan {
@@ -89,19 +90,24 @@ struct Measured {
     cpu_us: f64,
 }
 
+/// Every call gives a generator with click ids of its own. The mock remembers half a million
+/// click ids and flags a repeat as `click-id-duplicate`, a warning it renders and journals; ids
+/// repeated from one run to the next would measure that path instead of clean clicks.
 fn clicks() -> Arc<dyn Fn(u64) -> String + Send + Sync> {
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
     const UAS: &[&str] = &[
         "Mozilla%2F5.0%20(Linux%3B%20Android%2014%3B%20Pixel%208)%20AppleWebKit%2F537.36%20(KHTML%2C%20like%20Gecko)%20Chrome%2F120.0.6099.144%20Mobile%20Safari%2F537.36",
         "Mozilla%2F5.0%20(iPhone%3B%20CPU%20iPhone%20OS%2017_1%20like%20Mac%20OS%20X)%20AppleWebKit%2F605.1.15%20(KHTML%2C%20like%20Gecko)%20Version%2F17.1%20Mobile%2F15E148%20Safari%2F604.1",
         "Dalvik%2F2.1.0%20(Linux%3B%20U%3B%20Android%2013%3B%20SM-S911B%20Build%2FTP1A.220624.014)",
         "Mozilla%2F5.0%20(Linux%3B%20Android%2013%3B%20SAMSUNG%20SM-A536B)%20AppleWebKit%2F537.36%20(KHTML%2C%20like%20Gecko)%20SamsungBrowser%2F23.0%20Chrome%2F115.0.0.0%20Mobile%20Safari%2F537.36",
     ];
-    Arc::new(|i| {
+    Arc::new(move |i| {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         format!(
-            "/serve/1234567890123456789?click_id=b-{i}&device_ip=5.{}.{}.{}&device_ua={}&click_timestamp={}",
+            "/serve/1234567890123456789?click_id=b{run}-{i}&device_ip=5.{}.{}.{}&device_ua={}&click_timestamp={}",
             i % 200 + 1,
             i / 200 % 250,
             i % 250 + 1,
@@ -191,6 +197,7 @@ pub async fn run(plan: Plan, dir: &Path) -> std::io::Result<()> {
         f64::from(m.out.percentile(0.99)) / f64::from(b.out.percentile(0.99).max(1)),
         m.cpu_us / b.cpu_us.max(0.001)
     );
+    report_diagnostics(mock.addr, "the rounds").await;
     bare.stop();
     if plan.soak > 0 {
         let soak = load::run(mock.addr, plan.connections, plan.soak, clicks()).await?;
@@ -202,6 +209,78 @@ pub async fn run(plan: Plan, dir: &Path) -> std::io::Result<()> {
             soak.non_2xx
         );
     }
+    if plan.soak > 0 {
+        report_diagnostics(mock.addr, "the rounds and the soak").await;
+    }
     mock.stop();
     Ok(())
+}
+
+/// The load is meant to be clean clicks: a diagnostic would mean the mock measured another
+/// path (a rendered and journaled warning), so the count is printed with the figures.
+async fn report_diagnostics(mock: SocketAddr, during: &str) {
+    match load::get(mock, "/metrics").await {
+        Ok(text) => {
+            let found = diagnostics(&text);
+            let total: u64 = found.iter().map(|(_, n)| n).sum();
+            println!(
+                "mock diagnostics during {during}: {total} (0 expected: every click is clean)"
+            );
+            for (labels, n) in found {
+                println!("  {labels}: {n}");
+            }
+        }
+        Err(e) => println!("mock diagnostics during {during}: unknown (/metrics: {e})"),
+    }
+}
+
+/// `(labels, count)` of each `s2s_diagnostics_total` line of a Prometheus text answer.
+fn diagnostics(metrics: &str) -> Vec<(String, u64)> {
+    metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("s2s_diagnostics_total"))
+        .filter_map(|rest| {
+            let (labels, n) = rest.rsplit_once(' ')?;
+            Some((labels.trim().to_owned(), n.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn click_id(target: &str) -> &str {
+        let start = target
+            .find("click_id=")
+            .map_or(0, |i| i + "click_id=".len());
+        target[start..].split('&').next().unwrap_or("")
+    }
+
+    #[test]
+    fn every_run_sends_click_ids_of_its_own() {
+        let (a, b) = (clicks(), clicks());
+        assert_ne!(click_id(&a(0)), click_id(&b(0)));
+        assert_ne!(click_id(&a(1)), click_id(&a(2)));
+        assert!(!click_id(&a(0)).is_empty());
+    }
+
+    #[test]
+    fn diagnostics_are_read_from_the_metrics_text() {
+        let text = "# HELP s2s_diagnostics Diagnostics found.\n\
+                    s2s_diagnostics_total{code=\"click-id-duplicate\",severity=\"warning\"} 12\n\
+                    s2s_requests_total{kind=\"click\",status=\"204\"} 99\n\
+                    s2s_diagnostics_total{code=\"missing-param\",severity=\"error\"} 3\n";
+        assert_eq!(
+            diagnostics(text),
+            [
+                (
+                    "{code=\"click-id-duplicate\",severity=\"warning\"}".to_owned(),
+                    12
+                ),
+                ("{code=\"missing-param\",severity=\"error\"}".to_owned(), 3),
+            ]
+        );
+        assert!(diagnostics("s2s_requests_total 5\n").is_empty());
+    }
 }
