@@ -28,7 +28,7 @@ pub struct ServeArgs {
     journal_capacity: usize,
     /// Click ids remembered for click-id-duplicate (7-day window); beyond it the oldest are
     /// forgotten early, and counted in /metrics.
-    #[arg(long, value_name = "N", default_value_t = metrica_s2s_mock::DEFAULT_CLICK_ID_CAPACITY as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = metrica_s2s_mock::DEFAULT_CLICK_ID_CAPACITY as u64, value_parser = clap::value_parser!(u64).range(1..=metrica_s2s_mock::MAX_CLICK_ID_CAPACITY as u64))]
     click_id_capacity: u64,
     /// Also append every journal entry to this file as one JSON line.
     #[arg(long, value_name = "PATH")]

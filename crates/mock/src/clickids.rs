@@ -4,13 +4,26 @@
 //! first (and counted). Two different pairs sharing a 64-bit hash is not a practical concern.
 //!
 //! Click ids are the sender's choice, so the pair hash is seeded per process (foldhash): nobody
-//! can precompute ids that collide with another partner's. The map then uses that hash as is.
+//! can precompute ids that collide with another partner's.
+//!
+//! Nearly every click is new, so the common case is "look up, miss, insert, forget the oldest",
+//! and at the default half a million pairs each step is a cache miss. So the pairs sit oldest
+//! first in `order`, which is only touched at its two ends, and `index` is a hash table of
+//! 8-byte slots: the upper half of a pair's hash and the pair's place in `order`. A slot is
+//! hashed from what it holds, so the table can grow, and the oldest pair's slot be found and
+//! dropped, without reading `order`; a lookup reads `order` only when the upper halves agree.
+//! (A map from hash to first sighting beside a queue of hashes took about 540 ns a check at
+//! that size, against about 440 ns for this layout, single-threaded.)
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use hashbrown::HashTable;
+use std::collections::VecDeque;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{Mutex, MutexGuard};
 
-/// About 50 bytes a pair: half a million pairs stay near 25 MB.
+/// About 40 bytes a pair: half a million pairs stay near 20 MB.
 pub const DEFAULT_CAPACITY: usize = 500_000;
+/// Places in `order` are kept modulo 2^32 in a slot; the capacity stays well below that.
+pub const MAX_CAPACITY: usize = 1 << 30;
 pub const WINDOW_SECS: u64 = 7 * 86_400;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,61 +32,33 @@ pub struct Seen {
     pub seq: u64,
 }
 
+/// The memory, safe to share: the pair is hashed before the lock is taken.
 #[derive(Debug)]
 pub struct ClickIds {
     pairs: foldhash::fast::RandomState,
-    seen: HashMap<u64, Seen, BuildHasherDefault<PreHashed>>,
-    order: VecDeque<(u64, u64)>,
-    capacity: usize,
-    pub forgotten: u64,
+    memory: Mutex<Memory>,
 }
 
 impl ClickIds {
+    /// `capacity` is clamped to 1..=[`MAX_CAPACITY`].
     pub fn new(capacity: usize) -> ClickIds {
         ClickIds {
             pairs: foldhash::fast::RandomState::default(),
-            seen: HashMap::default(),
-            order: VecDeque::new(),
-            capacity: capacity.max(1),
-            forgotten: 0,
+            memory: Mutex::new(Memory::new(capacity)),
         }
     }
 
     /// When the pair was first seen within the window; otherwise remembers it now.
-    pub fn check(&mut self, tracker: &[u8], click_id: &[u8], now: u64, seq: u64) -> Option<Seen> {
-        self.expire(now);
+    pub fn check(&self, tracker: &[u8], click_id: &[u8], now: u64, seq: u64) -> Option<Seen> {
         let key = self.key(tracker, click_id);
-        if let Some(first) = self.seen.get(&key) {
-            return Some(*first);
-        }
-        if self.seen.len() >= self.capacity {
-            if let Some((old, _)) = self.order.pop_front() {
-                self.seen.remove(&old);
-                self.forgotten += 1;
-            }
-        }
-        self.seen.insert(key, Seen { at: now, seq });
-        self.order.push_back((key, now));
-        None
+        self.lock().check(key, now, seq)
     }
 
-    fn expire(&mut self, now: u64) {
-        while let Some(&(k, at)) = self.order.front() {
-            if at + WINDOW_SECS > now {
-                break;
-            }
-            self.order.pop_front();
-            self.seen.remove(&k);
-        }
+    /// Pairs forgotten before their window ended because the memory was full.
+    pub fn forgotten(&self) -> u64 {
+        self.lock().forgotten
     }
 
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.seen.len()
-    }
-}
-
-impl ClickIds {
     fn key(&self, tracker: &[u8], click_id: &[u8]) -> u64 {
         let mut h = self.pairs.build_hasher();
         // Length-prefixed, so ("12", "3") and ("1", "23") differ.
@@ -82,44 +67,127 @@ impl ClickIds {
         h.write(click_id);
         h.finish()
     }
+
+    fn lock(&self) -> MutexGuard<'_, Memory> {
+        self.memory
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
-/// The keys are already seeded hashes: hashing them again would only cost time.
-#[derive(Debug, Default)]
-struct PreHashed(u64);
+#[derive(Clone, Copy, Debug)]
+struct Remembered {
+    key: u64,
+    at: u64,
+    seq: u64,
+}
 
-impl Hasher for PreHashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
+#[derive(Debug)]
+struct Memory {
+    order: VecDeque<Remembered>,
+    /// The running number of `order[0]`: pair number `n` sits at `order[n - first]`.
+    first: u64,
+    index: HashTable<u64>,
+    capacity: usize,
+    forgotten: u64,
+}
 
-    fn write(&mut self, bytes: &[u8]) {
-        // Only u64 keys are hashed here; fold anything else in rather than lose it.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+impl Memory {
+    fn new(capacity: usize) -> Memory {
+        Memory {
+            order: VecDeque::new(),
+            first: 0,
+            index: HashTable::new(),
+            capacity: capacity.clamp(1, MAX_CAPACITY),
+            forgotten: 0,
         }
     }
 
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
+    fn check(&mut self, key: u64, now: u64, seq: u64) -> Option<Seen> {
+        self.expire(now);
+        if let Some(r) = self.find(key) {
+            return Some(Seen {
+                at: r.at,
+                seq: r.seq,
+            });
+        }
+        if self.order.len() >= self.capacity {
+            self.forget_oldest();
+            self.forgotten += 1;
+        }
+        let slot = slot(key, self.first + self.order.len() as u64);
+        self.order.push_back(Remembered { key, at: now, seq });
+        self.index
+            .insert_unique(slot_hash(slot), slot, |&s| slot_hash(s));
+        None
     }
+
+    fn expire(&mut self, now: u64) {
+        while self
+            .order
+            .front()
+            .is_some_and(|r| r.at.saturating_add(WINDOW_SECS) <= now)
+        {
+            self.forget_oldest();
+        }
+    }
+
+    fn find(&self, key: u64) -> Option<&Remembered> {
+        let upper = key >> 32;
+        let slot = self.index.find(slot_hash(key), |&s| {
+            s >> 32 == upper && self.order.get(self.place(s)).is_some_and(|r| r.key == key)
+        })?;
+        self.order.get(self.place(*slot))
+    }
+
+    /// Where in `order` a slot's pair sits: of the `order.len()` numbers from `first`, the one
+    /// that agrees with the slot's lower 32 bits.
+    fn place(&self, slot: u64) -> usize {
+        (slot as u32).wrapping_sub(self.first as u32) as usize
+    }
+
+    fn forget_oldest(&mut self) {
+        let Some(oldest) = self.order.pop_front() else {
+            return;
+        };
+        let wanted = slot(oldest.key, self.first);
+        self.first += 1;
+        if let Ok(found) = self.index.find_entry(slot_hash(wanted), |&s| s == wanted) {
+            found.remove();
+        }
+    }
+}
+
+/// The upper half of the pair's hash, then the pair's number modulo 2^32.
+fn slot(key: u64, n: u64) -> u64 {
+    (key >> 32) << 32 | (n & 0xFFFF_FFFF)
+}
+
+/// From the upper half alone, which keys and slots share, repeated in the lower half:
+/// hashbrown takes its tag from the top bits and its bucket from the bottom ones.
+fn slot_hash(key_or_slot: u64) -> u64 {
+    let upper = key_or_slot >> 32;
+    upper << 32 | upper
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn repeats_within_seven_days_are_seen() {
-        let mut c = ClickIds::new(10);
+        let c = ClickIds::new(10);
         assert_eq!(c.check(b"1", b"a", 1000, 1), None);
         assert_eq!(
             c.check(b"1", b"a", 2000, 2),
             Some(Seen { at: 1000, seq: 1 })
         );
         assert_eq!(c.check(b"2", b"a", 2000, 3), None, "another tracker");
+        assert_eq!(c.check(b"12", b"3", 2000, 4), None);
+        assert_eq!(c.check(b"1", b"23", 2000, 5), None, "length-prefixed");
         assert_eq!(
-            c.check(b"1", b"a", 1000 + WINDOW_SECS, 4),
+            c.check(b"1", b"a", 1000 + WINDOW_SECS, 6),
             None,
             "the window has passed"
         );
@@ -127,13 +195,103 @@ mod tests {
 
     #[test]
     fn memory_is_bounded() {
-        let mut c = ClickIds::new(3);
+        let c = ClickIds::new(3);
         for i in 0..10 {
             c.check(b"1", i.to_string().as_bytes(), 1000, i);
         }
-        assert_eq!(c.len(), 3);
-        assert_eq!(c.forgotten, 7);
+        assert_eq!(c.lock().order.len(), 3);
+        assert_eq!(c.lock().index.len(), 3);
+        assert_eq!(c.forgotten(), 7);
         assert!(c.check(b"1", b"9", 1001, 11).is_some());
         assert!(c.check(b"1", b"0", 1001, 12).is_none(), "forgotten first");
+    }
+
+    /// Keys agreeing in their upper half share a hash and a tag; only `order` tells them apart.
+    #[test]
+    fn keys_sharing_an_upper_half_stay_apart() {
+        let mut m = Memory::new(4);
+        let twin = |low: u64| 0xABCD_EF01_0000_0000 | low;
+        for low in 0..10 {
+            assert_eq!(m.check(twin(low), 1000, low), None, "pair {low}");
+            assert_eq!(
+                m.check(twin(low), 1001, 100),
+                Some(Seen { at: 1000, seq: low })
+            );
+        }
+        assert_eq!(m.index.len(), 4);
+        assert!(m.find(twin(5)).is_none(), "forgotten");
+        assert_eq!(m.find(twin(6)).map(|r| r.seq), Some(6));
+    }
+
+    #[test]
+    fn places_survive_the_32_bit_wrap() {
+        let mut m = Memory::new(4);
+        m.first = (1 << 32) - 2;
+        for n in 0..10u64 {
+            m.check(spread(n), 1000, n);
+            assert_eq!(m.find(spread(n)).map(|r| r.seq), Some(n));
+        }
+        assert!(m.first > 1 << 32);
+        assert_eq!(m.index.len(), 4);
+    }
+
+    #[test]
+    fn expiry_frees_slots_too() {
+        let mut m = Memory::new(100);
+        for n in 0..50u64 {
+            m.check(spread(n), 1000 + n, n);
+        }
+        m.check(spread(1000), 1000 + WINDOW_SECS + 10, 1000);
+        assert_eq!(m.order.len(), 40, "pairs 0..=10 expired");
+        assert_eq!(m.index.len(), 40);
+        assert!(m.find(spread(10)).is_none());
+        assert!(m.find(spread(11)).is_some());
+    }
+
+    fn spread(n: u64) -> u64 {
+        n.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// The plain statement of the rule: a queue searched from end to end.
+    struct Reference {
+        pairs: VecDeque<(u64, Seen)>,
+        capacity: usize,
+    }
+
+    impl Reference {
+        fn check(&mut self, key: u64, now: u64, seq: u64) -> Option<Seen> {
+            self.pairs
+                .retain(|(_, s)| s.at.saturating_add(WINDOW_SECS) > now);
+            if let Some((_, s)) = self.pairs.iter().find(|(k, _)| *k == key) {
+                return Some(*s);
+            }
+            if self.pairs.len() >= self.capacity {
+                self.pairs.pop_front();
+            }
+            self.pairs.push_back((key, Seen { at: now, seq }));
+            None
+        }
+    }
+
+    proptest! {
+        /// Few distinct keys, some sharing an upper half, so repeats, twins, forgetting and
+        /// expiry all happen within one run.
+        #[test]
+        fn agrees_with_a_queue_searched_end_to_end(
+            capacity in 1usize..12,
+            steps in prop::collection::vec((0u64..24, 0u64..WINDOW_SECS / 3), 1..300),
+        ) {
+            let mut m = Memory::new(capacity);
+            let mut reference = Reference { pairs: VecDeque::new(), capacity };
+            let mut now = 1_000;
+            for (seq, (k, dt)) in steps.into_iter().enumerate() {
+                now += dt;
+                let key = (k % 6) << 32 | k;
+                let seq = seq as u64;
+                prop_assert_eq!(m.check(key, now, seq), reference.check(key, now, seq));
+                prop_assert_eq!(m.order.len(), reference.pairs.len());
+                prop_assert_eq!(m.index.len(), m.order.len());
+            }
+        }
     }
 }

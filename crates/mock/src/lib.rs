@@ -29,7 +29,7 @@ pub use server::{serve, Limits, ListenerKind, Listeners, RemoteAddr};
 use axum::routing::get;
 use axum::Router;
 use metrica_s2s_rules::Settings;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Everything the handlers share.
 #[derive(Debug)]
@@ -41,10 +41,12 @@ pub struct State {
     pub metrics: Metrics,
     /// When set, the admin API and `/metrics` answer on every listener, to this bearer token.
     pub admin_token: Option<String>,
-    clicks: Mutex<clickids::ClickIds>,
+    clicks: clickids::ClickIds,
 }
 
-pub use clickids::DEFAULT_CAPACITY as DEFAULT_CLICK_ID_CAPACITY;
+pub use clickids::{
+    DEFAULT_CAPACITY as DEFAULT_CLICK_ID_CAPACITY, MAX_CAPACITY as MAX_CLICK_ID_CAPACITY,
+};
 
 pub type SharedState = Arc<State>;
 
@@ -57,7 +59,7 @@ impl State {
             journal,
             metrics: Metrics::new(),
             admin_token: None,
-            clicks: Mutex::new(clickids::ClickIds::new(clickids::DEFAULT_CAPACITY)),
+            clicks: clickids::ClickIds::new(clickids::DEFAULT_CAPACITY),
         }
     }
 }
@@ -65,16 +67,13 @@ impl State {
 impl State {
     /// Click ids dropped from the dedup memory before their 7-day window ended.
     pub fn forgotten_click_ids(&self) -> u64 {
-        self.clicks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .forgotten
+        self.clicks.forgotten()
     }
 
     /// Remembers at most `capacity` click ids for `click-id-duplicate`; older ones are
     /// forgotten (and counted) before their 7-day window ends.
     pub fn with_click_id_capacity(mut self, capacity: usize) -> State {
-        self.clicks = Mutex::new(clickids::ClickIds::new(capacity));
+        self.clicks = clickids::ClickIds::new(capacity);
         self
     }
 

@@ -177,11 +177,7 @@ fn duplicate_click(
 ) -> Option<Diagnostic> {
     let click_id = param(req, "click_id").filter(|c| !c.is_empty())?;
     let next_seq = state.journal.next_seq();
-    let seen = state
-        .clicks
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .check(tracker, &click_id, now, next_seq)?;
+    let seen = state.clicks.check(tracker, &click_id, now, next_seq)?;
     let tracker = String::from_utf8_lossy(tracker);
     Some(
         Draft::new(Code::ClickIdDuplicate)
