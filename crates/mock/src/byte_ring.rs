@@ -25,14 +25,21 @@ impl ByteRing {
         if self.len + n > self.buf.len() {
             self.grow(self.len + n);
         }
-        for part in parts {
-            let cap = self.buf.len();
-            let at = (self.head + self.len) % cap.max(1);
-            let first = part.len().min(cap - at);
-            self.buf[at..at + first].copy_from_slice(&part.as_bytes()[..first]);
-            self.buf[..part.len() - first].copy_from_slice(&part.as_bytes()[first..]);
-            self.len += part.len();
+        // One division per push, not per part: the journal pushes four parts per request.
+        let cap = self.buf.len();
+        let mut at = (self.head + self.len) % cap.max(1);
+        for part in parts.iter().map(|p| p.as_bytes()) {
+            if let Some(room) = self.buf.get_mut(at..at + part.len()) {
+                room.copy_from_slice(part);
+                at += part.len();
+            } else {
+                let first = cap - at;
+                self.buf[at..].copy_from_slice(&part[..first]);
+                self.buf[..part.len() - first].copy_from_slice(&part[first..]);
+                at = part.len() - first;
+            }
         }
+        self.len += n;
         start
     }
 
