@@ -208,8 +208,6 @@ pub async fn run(plan: Plan, dir: &Path) -> std::io::Result<()> {
             soak.rate(),
             soak.non_2xx
         );
-    }
-    if plan.soak > 0 {
         report_diagnostics(mock.addr, "the rounds and the soak").await;
     }
     mock.stop();

@@ -79,8 +79,7 @@ impl ClickIds {
 #[derive(Clone, Copy, Debug)]
 struct Remembered {
     key: u64,
-    at: u64,
-    seq: u64,
+    first_seen: Seen,
 }
 
 #[derive(Debug)]
@@ -107,17 +106,17 @@ impl Memory {
     fn check(&mut self, key: u64, now: u64, seq: u64) -> Option<Seen> {
         self.expire(now);
         if let Some(r) = self.find(key) {
-            return Some(Seen {
-                at: r.at,
-                seq: r.seq,
-            });
+            return Some(r.first_seen);
         }
         if self.order.len() >= self.capacity {
             self.forget_oldest();
             self.forgotten += 1;
         }
         let slot = slot(key, self.first + self.order.len() as u64);
-        self.order.push_back(Remembered { key, at: now, seq });
+        self.order.push_back(Remembered {
+            key,
+            first_seen: Seen { at: now, seq },
+        });
         self.index
             .insert_unique(slot_hash(slot), slot, |&s| slot_hash(s));
         None
@@ -127,7 +126,7 @@ impl Memory {
         while self
             .order
             .front()
-            .is_some_and(|r| r.at.saturating_add(WINDOW_SECS) <= now)
+            .is_some_and(|r| r.first_seen.at.saturating_add(WINDOW_SECS) <= now)
         {
             self.forget_oldest();
         }
@@ -221,7 +220,7 @@ mod tests {
         }
         assert_eq!(m.index.len(), 4);
         assert!(m.find(twin(5)).is_none(), "forgotten");
-        assert_eq!(m.find(twin(6)).map(|r| r.seq), Some(6));
+        assert_eq!(m.find(twin(6)).map(|r| r.first_seen.seq), Some(6));
     }
 
     #[test]
@@ -230,7 +229,7 @@ mod tests {
         m.first = (1 << 32) - 2;
         for n in 0..10u64 {
             m.check(spread(n), 1000, n);
-            assert_eq!(m.find(spread(n)).map(|r| r.seq), Some(n));
+            assert_eq!(m.find(spread(n)).map(|r| r.first_seen.seq), Some(n));
         }
         assert!(m.first > 1 << 32);
         assert_eq!(m.index.len(), 4);
