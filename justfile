@@ -49,7 +49,7 @@ e2e-browser:
     cargo build -p metrica-s2s
     python3 scripts/e2e-browser.py target/debug/metrica-s2s
 
-# A fuzz target for a while (cargo fuzz, nightly): parse or validate. See README "Fuzzing".
+# A fuzz target for a while (cargo fuzz, nightly): parse or validate. See docs/fuzzing.md.
 fuzz target="parse" seconds="600":
     fuzz/seed.sh {{target}}
     cargo +nightly fuzz run {{target}} fuzz/corpus/{{target}} -- -max_total_time={{seconds}} -max_len=20000

@@ -384,3 +384,54 @@ fn a_running_mock_can_be_used() {
     }
     // `serve` is stopped when dropped.
 }
+
+/// A partner server that cannot start is the runner's failure to run, not the partner's
+/// failure to conform: every scenario is `error` (JUnit `<error>`), and the exit code is 2.
+#[test]
+fn a_partner_server_that_cannot_start_errors_and_exits_2() {
+    let dir = scratch();
+    let partner = dir.path().join("broken-start.toml");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    std::fs::write(
+        &partner,
+        format!(
+            "[partner]\nname = \"broken start\"\n[driver]\nkind = \"http\"\nstart = \"exit 3\"\nclick_url = \"http://127.0.0.1:{port}/c?t={{tracking_id}}\"\nimpression_url = \"http://127.0.0.1:{port}/i?t={{tracking_id}}\"\n"
+        ),
+    )
+    .expect("partner file");
+    let junit = dir.path().join("e.xml");
+    let (out, text) = conform_json(
+        "broken-start.json",
+        &[
+            "--partner",
+            partner.to_str().expect("path"),
+            "--report",
+            &format!("junit={}", junit.display()),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(v["summary"]["errored"], 8);
+    for s in v["scenarios"].as_array().expect("scenarios") {
+        assert_eq!(s["status"], "error");
+        assert!(
+            s["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("exited with")),
+            "{s}"
+        );
+        assert_eq!(s["diagnostics"].as_array().map(Vec::len), Some(0));
+    }
+    let xml = std::fs::read_to_string(&junit).expect("junit");
+    assert_eq!(xml.matches("<error ").count(), 8, "{xml}");
+    assert!(!xml.contains("<failure"), "{xml}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ERRORED"));
+}

@@ -1,4 +1,4 @@
-//! Issue 5 §2: hostile HTTP against the real `metrica-s2s serve` binary.
+//! Hostile HTTP against the real `metrica-s2s serve` binary.
 //!
 //! While each attack runs, a steady client keeps sending clean clicks on a keep-alive
 //! connection, and every one must get its 204 within 5 s. After each attack the server is

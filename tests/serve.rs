@@ -264,7 +264,7 @@ fn assert_all_journaled(answered: &[String], lines: &[String]) {
     );
 }
 
-/// Issue 5 §3, sustained load: 8 connections × 2,500 clicks with `--journal-file` and a ring
+/// Sustained load: 8 connections × 2,500 clicks with `--journal-file` and a ring
 /// of only 100 entries. After a clean stop the file holds exactly one line per answered
 /// request, and every answered click id is among them.
 #[test]
@@ -290,7 +290,7 @@ fn every_answered_request_has_its_line_under_sustained_load() {
     assert_all_journaled(&ids, &lines);
 }
 
-/// Issue 5 §3, SIGTERM mid-load: every request that got an answer before the server went
+/// SIGTERM mid-load: every request that got an answer before the server went
 /// away is in the file. Bounded: 8 connections, at most 2,000 requests each.
 #[test]
 fn no_answered_request_is_lost_when_sigterm_arrives_mid_load() {

@@ -3,8 +3,8 @@
 use crate::exit;
 use anyhow::{bail, Context as _};
 use clap::Args;
-use metrica_s2s_conform::report::{html, json, junit, markdown, terminal};
-use metrica_s2s_conform::runner::{self, Options, RunError};
+use metrica_s2s_conform::report::{html, json, junit, markdown, terminal, Verdict};
+use metrica_s2s_conform::runner::{self, Options};
 use metrica_s2s_conform::{Partner, Suite};
 use std::path::PathBuf;
 
@@ -42,16 +42,10 @@ pub fn run(args: ConformArgs) -> anyhow::Result<u8> {
         .map(|spec| parse_report(spec))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let suite = match &args.suite {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read suite {}", p.display()))?;
-            Suite::parse(&text)
-                .map_err(|e| anyhow::anyhow!("suite {} is not valid: {e}", p.display()))?
-        }
-        None => Suite::standard()
-            .map_err(|e| anyhow::anyhow!("the built-in suite is not valid: {e}"))?,
+        Some(p) => Suite::load(p)?,
+        None => Suite::standard().context("the built-in suite is not valid")?,
     };
-    let partner = Partner::load(&args.partner).map_err(anyhow::Error::msg)?;
+    let partner = Partner::load(&args.partner)?;
     let total = suite
         .scenarios
         .iter()
@@ -86,11 +80,7 @@ pub fn run(args: ConformArgs) -> anyhow::Result<u8> {
         .context("cannot start the async runtime")?;
     let outcome = runtime.block_on(runner::run(&suite, &partner, &options));
     bar.finish_and_clear();
-    let report = match outcome {
-        Ok(r) => r,
-        Err(RunError::Config(msg)) => bail!("{msg}"),
-        Err(e) => return Err(e.into()),
-    };
+    let report = outcome?;
     for (format, path) in &reports {
         let text = match format {
             Format::Html => html::render(&report),
@@ -102,10 +92,10 @@ pub fn run(args: ConformArgs) -> anyhow::Result<u8> {
             .with_context(|| format!("cannot write report {}", path.display()))?;
     }
     print!("{}", terminal::render(&report));
-    Ok(if report.passed() {
-        exit::SUCCESS
-    } else {
-        exit::FINDINGS
+    Ok(match report.verdict() {
+        Verdict::Passed => exit::SUCCESS,
+        Verdict::Failed => exit::FINDINGS,
+        Verdict::Errored => exit::FAILURE,
     })
 }
 

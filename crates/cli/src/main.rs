@@ -4,7 +4,6 @@ mod conform;
 mod exit;
 mod explain;
 mod lint;
-mod render;
 mod serve;
 
 use clap::{Parser, Subcommand};

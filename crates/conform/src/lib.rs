@@ -3,16 +3,19 @@
 //!
 //! [`Suite`] (scenarios and their truth) and [`Partner`] (how to drive the integration) go into
 //! [`runner::run`], which returns one [`report::RunReport`]; each module of `report` renders it.
+//! A partner getting something wrong is a finding ([`judge`]); the runner failing to run is an
+//! error ([`error`]), reported as such and never blamed on the partner.
 
-pub mod checks;
-pub mod click;
 pub mod driver;
-pub mod http;
+pub mod error;
+pub mod judge;
 mod mock_handle;
 pub mod partner;
 pub mod report;
 pub mod runner;
+mod scenario;
 pub mod suite;
+pub mod truth;
 
 pub use partner::Partner;
 pub use suite::Suite;

@@ -3,14 +3,20 @@
 //! arrived for a tracking id (waiting for it, event-driven), and what else arrived.
 
 use crate::driver::Endpoints;
+use crate::error::{RunError, ScenarioError};
 use crate::partner::{Partner, RemoteMock};
-use crate::runner::RunError;
-use metrica_s2s_mock::{serve, Entry, Filter, Journal, Limits, Listeners, Mode, State, Trackers};
+use metrica_s2s_mock::client::Client;
+use metrica_s2s_mock::{
+    serve, Entry, Filter, Journal, Limits, Listeners, Mode, Page, State, Trackers,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// How long one admin call to a running mock may take beyond its own wait.
+const ADMIN_SLACK: Duration = Duration::from_secs(5);
 
 pub enum MockHandle {
     Embedded {
@@ -21,6 +27,7 @@ pub enum MockHandle {
     },
     Remote {
         mock: RemoteMock,
+        client: Client,
         /// The first sequence number of this run: older entries are not ours.
         since: u64,
         endpoints: Endpoints,
@@ -31,14 +38,15 @@ impl MockHandle {
     pub async fn start(partner: &Partner) -> Result<MockHandle, RunError> {
         match &partner.remote {
             Some(mock) => {
-                let health = admin(&format!("{}/__admin/health", mock.url))
-                    .await
-                    .map_err(|e| {
-                        RunError::Config(format!(
-                            "the running mock at {} did not answer its health check: {e}",
-                            mock.url
-                        ))
-                    })?;
+                let client = Client::new();
+                let url = format!("{}/__admin/health", mock.url);
+                let health: serde_json::Value =
+                    admin(&client, &url, ADMIN_SLACK)
+                        .await
+                        .map_err(|e| RunError::RemoteMock {
+                            url: mock.url.clone(),
+                            reason: e.to_string(),
+                        })?;
                 let since = health["journal"]["next_seq"].as_u64().unwrap_or(0);
                 let endpoints = Endpoints {
                     click_base: mock.url.clone(),
@@ -49,6 +57,7 @@ impl MockHandle {
                 };
                 Ok(MockHandle::Remote {
                     mock: mock.clone(),
+                    client,
                     since,
                     endpoints,
                 })
@@ -108,44 +117,78 @@ impl MockHandle {
         !matches!(self, MockHandle::Remote { mock, .. } if mock.impression_url.is_none())
     }
 
-    /// Waits up to `timeout` for `count` requests with this tracking id, then `settle` more for
-    /// duplicates; returns what arrived.
+    /// A running mock serves others too: there, only requests carrying one of the run's click
+    /// ids are the run's business.
+    pub fn is_shared(&self) -> bool {
+        matches!(self, MockHandle::Remote { .. })
+    }
+
+    /// Waits up to `timeout` for `count` requests with this tracking id, then up to `settle`
+    /// for one more (a duplicate answers at once); returns what arrived.
     pub async fn wait_for(
         &self,
         tracking_id: u64,
         count: usize,
         timeout: Duration,
         settle: Duration,
-    ) -> Vec<Arc<Entry>> {
+    ) -> Result<Vec<Arc<Entry>>, ScenarioError> {
+        let first = self.wait(tracking_id, count, timeout).await?;
+        if first.len() < count {
+            return Ok(first);
+        }
+        self.wait(tracking_id, first.len() + 1, settle).await
+    }
+
+    async fn wait(
+        &self,
+        tracking_id: u64,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<Vec<Arc<Entry>>, ScenarioError> {
         match self {
             MockHandle::Embedded { state, .. } => {
-                embedded_wait(state, tracking_id, count, timeout, settle).await
-            }
-            MockHandle::Remote { mock, since, .. } => {
-                let url = |count: usize, t: Duration| {
-                    format!(
-                        "{}/__admin/requests/wait?tracking_id={tracking_id}&since={since}&count={count}&timeout_ms={}",
-                        mock.url,
-                        t.as_millis()
-                    )
+                let filter = Filter {
+                    tracking_id: Some(tracking_id.to_string()),
+                    ..Filter::default()
                 };
-                let first = remote_entries(&url(count, timeout)).await;
-                if first.len() < count {
-                    return first;
-                }
-                // Wait for one more than arrived: it answers at once on a duplicate, else at
-                // the end of the settle window.
-                remote_entries(&url(first.len() + 1, settle)).await
+                Ok(state.journal.wait(&filter, count, timeout).await.requests)
+            }
+            MockHandle::Remote {
+                mock,
+                client,
+                since,
+                ..
+            } => {
+                let url = format!(
+                    "{}/__admin/requests/wait?tracking_id={tracking_id}&since={since}&count={count}&timeout_ms={}",
+                    mock.url,
+                    timeout.as_millis()
+                );
+                let page: Page = admin(client, &url, timeout + ADMIN_SLACK)
+                    .await
+                    .map_err(|e| ScenarioError::MockUnreadable(e.to_string()))?;
+                Ok(page.requests)
             }
         }
     }
 
     /// Every request of this run's window, for finding the unmatched ones.
-    pub async fn arrivals(&self) -> Vec<Arc<Entry>> {
+    pub async fn arrivals(&self) -> Result<Vec<Arc<Entry>>, ScenarioError> {
         match self {
-            MockHandle::Embedded { state, .. } => state.journal.query(&Filter::default()).requests,
-            MockHandle::Remote { mock, since, .. } => {
-                remote_entries(&format!("{}/__admin/requests?since={since}", mock.url)).await
+            MockHandle::Embedded { state, .. } => {
+                Ok(state.journal.query(&Filter::default()).requests)
+            }
+            MockHandle::Remote {
+                mock,
+                client,
+                since,
+                ..
+            } => {
+                let url = format!("{}/__admin/requests?since={since}", mock.url);
+                let page: Page = admin(client, &url, ADMIN_SLACK)
+                    .await
+                    .map_err(|e| ScenarioError::MockUnreadable(e.to_string()))?;
+                Ok(page.requests)
             }
         }
     }
@@ -158,57 +201,25 @@ impl MockHandle {
     }
 }
 
-async fn embedded_wait(
-    state: &State,
-    tracking_id: u64,
-    count: usize,
+/// Why an admin answer could not be used.
+#[derive(Debug, thiserror::Error)]
+enum AdminError {
+    #[error("{0}")]
+    Client(#[from] metrica_s2s_mock::client::ClientError),
+    #[error("it answered HTTP {0}")]
+    Status(u16),
+    #[error("its answer is not the admin API's JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+async fn admin<T: serde::de::DeserializeOwned>(
+    client: &Client,
+    url: &str,
     timeout: Duration,
-    settle: Duration,
-) -> Vec<Arc<Entry>> {
-    let filter = Filter {
-        tracking_id: Some(tracking_id.to_string()),
-        ..Filter::default()
-    };
-    let mut changes = state.journal.subscribe();
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        changes.borrow_and_update();
-        if state.journal.query(&filter).total >= count {
-            break;
-        }
-        if !matches!(
-            tokio::time::timeout_at(deadline, changes.changed()).await,
-            Ok(Ok(()))
-        ) {
-            return state.journal.query(&filter).requests;
-        }
-    }
-    let settle = tokio::time::Instant::now() + settle;
-    while let Ok(Ok(())) = tokio::time::timeout_at(settle, changes.changed()).await {}
-    state.journal.query(&filter).requests
-}
-
-async fn admin(url: &str) -> std::io::Result<serde_json::Value> {
-    let r = crate::http::get(url, &[]).await?;
+) -> Result<T, AdminError> {
+    let r = client.get(url, &[], timeout).await?;
     if r.status != 200 {
-        return Err(std::io::Error::other(format!("HTTP {}", r.status)));
+        return Err(AdminError::Status(r.status));
     }
-    serde_json::from_slice(&r.body).map_err(std::io::Error::other)
-}
-
-/// The entries of an admin answer; none when the mock cannot be read (the scenario then
-/// reports no-request, which says where to look).
-async fn remote_entries(url: &str) -> Vec<Arc<Entry>> {
-    let Ok(page) = admin(url).await else {
-        return Vec::new();
-    };
-    page["requests"]
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .filter_map(Entry::from_json)
-                .map(Arc::new)
-                .collect()
-        })
-        .unwrap_or_default()
+    Ok(serde_json::from_slice(&r.body)?)
 }

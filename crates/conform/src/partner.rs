@@ -4,6 +4,36 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+/// Why a partner file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PartnerError {
+    #[error("cannot read partner file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("partner file {path} is not valid: {source}")]
+    InFile {
+        path: PathBuf,
+        source: Box<PartnerError>,
+    },
+    #[error("{0}")]
+    Toml(String),
+    #[error("driver kind {0:?} is neither \"exec\" nor \"http\"")]
+    DriverKind(String),
+    #[error("driver kind {kind:?} needs {field}")]
+    Missing {
+        kind: &'static str,
+        field: &'static str,
+    },
+    #[error("{field} {url:?} must be http://<loopback ip>:<port>/...")]
+    NotLoopbackUrl { field: &'static str, url: String },
+    #[error("[mock] listen address {0} is not a loopback address")]
+    NotLoopbackListen(SocketAddr),
+    #[error("[mock] impression_url needs [mock] url")]
+    ImpressionWithoutUrl,
+}
+
 #[derive(Clone, Debug)]
 pub struct Partner {
     pub name: String,
@@ -77,22 +107,27 @@ struct MockDef {
 }
 
 impl Partner {
-    pub fn load(path: &Path) -> Result<Partner, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read partner file {}: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<Partner, PartnerError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PartnerError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        Partner::parse(&text, dir)
-            .map_err(|e| format!("partner file {} is not valid: {e}", path.display()))
+        Partner::parse(&text, dir).map_err(|e| PartnerError::InFile {
+            path: path.to_owned(),
+            source: Box::new(e),
+        })
     }
 
-    pub fn parse(text: &str, dir: PathBuf) -> Result<Partner, String> {
-        let file: File = toml::from_str(text).map_err(|e| e.to_string().replace('\n', " "))?;
+    pub fn parse(text: &str, dir: PathBuf) -> Result<Partner, PartnerError> {
+        let file: File = toml::from_str(text)
+            .map_err(|e| PartnerError::Toml(e.to_string().replace('\n', " ")))?;
         let driver = match file.driver.kind.as_str() {
             "exec" => Driver::Exec {
-                command: file
-                    .driver
-                    .command
-                    .ok_or("driver kind \"exec\" needs a command")?,
+                command: file.driver.command.ok_or(PartnerError::Missing {
+                    kind: "exec",
+                    field: "a command",
+                })?,
                 timeout_ms: file.driver.timeout_ms.unwrap_or(5000),
             },
             "http" => Driver::Http(HttpDriver {
@@ -101,11 +136,7 @@ impl Partner {
                 impression_url: loopback_url(file.driver.impression_url, "impression_url")?,
                 timeout_ms: file.driver.timeout_ms.unwrap_or(5000),
             }),
-            other => {
-                return Err(format!(
-                    "driver kind {other:?} is neither \"exec\" nor \"http\""
-                ))
-            }
+            other => return Err(PartnerError::DriverKind(other.to_owned())),
         };
         let mock = file.mock.unwrap_or(MockDef {
             click_listen: None,
@@ -122,7 +153,7 @@ impl Partner {
                     .transpose()?,
             }),
             None if mock.impression_url.is_some() => {
-                return Err("[mock] impression_url needs [mock] url".into())
+                return Err(PartnerError::ImpressionWithoutUrl)
             }
             None => None,
         };
@@ -131,9 +162,7 @@ impl Partner {
             .flatten()
         {
             if !addr.ip().is_loopback() {
-                return Err(format!(
-                    "[mock] listen address {addr} is not a loopback address"
-                ));
+                return Err(PartnerError::NotLoopbackListen(addr));
             }
         }
         Ok(Partner {
@@ -148,23 +177,69 @@ impl Partner {
 }
 
 /// An http driver URL: `http://<loopback ip>:<port>/...` with a template in it.
-fn loopback_url(url: Option<String>, name: &str) -> Result<String, String> {
-    let url = url.ok_or(format!("driver kind \"http\" needs {name}"))?;
-    let host = url
-        .strip_prefix("http://")
-        .and_then(|rest| rest.split(['/', '?']).next())
-        .and_then(|h| h.parse::<SocketAddr>().ok())
-        .ok_or(format!(
-            "{name} {url:?} must be http://<loopback ip>:<port>/..."
-        ))?;
-    if !host.ip().is_loopback() {
-        return Err(format!("{name} {url:?} is not on a loopback address"));
+fn loopback_url(url: Option<String>, field: &'static str) -> Result<String, PartnerError> {
+    let url = url.ok_or(PartnerError::Missing {
+        kind: "http",
+        field,
+    })?;
+    match loopback_addr(&url) {
+        Some(_) => Ok(url),
+        None => Err(PartnerError::NotLoopbackUrl { field, url }),
     }
-    Ok(url)
 }
 
 /// A running mock's base URL: `http://<loopback ip>:<port>`, trailing slash dropped.
-fn base_url(url: &str, name: &str) -> Result<String, String> {
-    crate::http::split(url).map_err(|e| format!("{name}: {e}"))?;
-    Ok(url.trim_end_matches('/').to_owned())
+fn base_url(url: &str, field: &'static str) -> Result<String, PartnerError> {
+    match loopback_addr(url) {
+        Some(_) => Ok(url.trim_end_matches('/').to_owned()),
+        None => Err(PartnerError::NotLoopbackUrl {
+            field,
+            url: url.to_owned(),
+        }),
+    }
+}
+
+/// The address of an `http://<loopback ip>:<port>...` URL: metrica-s2s sends its own requests
+/// to loopback only.
+pub fn loopback_addr(url: &str) -> Option<SocketAddr> {
+    let rest = url.strip_prefix("http://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    authority
+        .parse::<SocketAddr>()
+        .ok()
+        .filter(|a| a.ip().is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::partner::{loopback_addr, Partner, PartnerError};
+
+    #[test]
+    fn only_loopback_addresses_are_driven() {
+        assert!(loopback_addr("http://127.0.0.1:9000/click?x={click_id}").is_some());
+        assert!(loopback_addr("http://[::1]:9000").is_some());
+        for url in [
+            "http://10.0.0.1:9000/",
+            "https://127.0.0.1:9/",
+            "http://localhost:9000/",
+            "127.0.0.1:9000",
+        ] {
+            assert!(loopback_addr(url).is_none(), "{url}");
+        }
+        let e = Partner::parse(
+            "[partner]\nname='x'\n[driver]\nkind='http'\nclick_url='http://8.8.8.8:80/'\nimpression_url='http://127.0.0.1:1/'",
+            Default::default(),
+        )
+        .expect_err("not loopback");
+        assert!(
+            matches!(
+                e,
+                PartnerError::NotLoopbackUrl {
+                    field: "click_url",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
 }

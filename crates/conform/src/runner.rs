@@ -1,17 +1,21 @@
-//! Runs a suite against a partner: an embedded mock on loopback, scenarios concurrently, each
-//! with a fresh tracking id and click id, waiting on the journal (no sleeps) for what arrives.
+//! Runs a suite against a partner: a mock on loopback (embedded, or one already running),
+//! scenarios concurrently, each with a fresh tracking id and click id, waiting on the journal
+//! (no sleeps) for what arrives.
 
-use crate::checks::{self, Finding, Truth};
-use crate::driver::{self, Endpoints};
+use crate::driver::{self, Driver};
+use crate::error::{RunError, ScenarioError};
+use crate::judge::Finding;
 use crate::mock_handle::MockHandle;
-use crate::partner::{Driver, Partner};
+use crate::partner::Partner;
 use crate::report::{RunReport, ScenarioReport, Status, Unmatched};
+use crate::scenario::{self, Setting};
 use crate::suite::{Scenario, Suite};
+use crate::truth::Truth;
 use metrica_s2s_mock::Entry;
 use metrica_s2s_rules::{Code, Draft};
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Semaphore;
 
 /// Told about each scenario as it finishes, for progress displays.
@@ -34,91 +38,86 @@ impl std::fmt::Debug for Options {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error("{0}")]
-    Config(String),
-    #[error("cannot start the embedded mock: {0}")]
-    Mock(std::io::Error),
-}
-
+/// Runs `suite` against `partner` with the driver its partner file describes.
 pub async fn run(
     suite: &Suite,
     partner: &Partner,
     options: &Options,
 ) -> Result<RunReport, RunError> {
-    let unknown: Vec<&String> = options
-        .only
-        .iter()
-        .filter(|id| !suite.scenarios.iter().any(|s| &s.id == *id))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(RunError::Config(format!(
-            "--only names scenarios the suite does not have: {unknown:?}"
-        )));
-    }
-    let scenarios: Vec<&Scenario> = suite
-        .scenarios
-        .iter()
-        .filter(|s| options.only.is_empty() || options.only.contains(&s.id))
-        .collect();
+    run_with(suite, partner, driver::for_partner(partner), options).await
+}
+
+/// Runs `suite` with `driver`: the partner file says where the mock is, the driver how the
+/// partner's integration is made to act.
+pub async fn run_with(
+    suite: &Suite,
+    partner: &Partner,
+    mut driver: Box<dyn Driver>,
+    options: &Options,
+) -> Result<RunReport, RunError> {
+    let scenarios = selected(suite, options)?;
     let mock = Arc::new(MockHandle::start(partner).await?);
     let endpoints = mock.endpoints().clone();
-    let partner_server = match start_partner_server(partner, &endpoints).await {
-        Ok(p) => p,
-        Err(e) => {
-            if let Ok(m) = Arc::try_unwrap(mock) {
-                m.stop().await;
-            }
-            return Err(e);
-        }
-    };
     let started = Instant::now();
-    let base = fresh_base();
+    let prepared = driver.prepare(&endpoints).await;
+    let driver: Arc<dyn Driver> = Arc::from(driver);
+    let truths = fresh_truths(&scenarios);
     let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
     let mut tasks = Vec::new();
-    for (i, scenario) in scenarios.iter().enumerate() {
-        let truth = Truth {
-            tracking_id: base + i as u64,
-            click_id: format!(
-                "{}-{:x}",
-                scenario.id,
-                base.wrapping_mul(31).wrapping_add(i as u64) & 0xffff_ffff
-            ),
-            event_time: 0,
-        };
-        let (scenario, partner, endpoints, mock, permits) = (
-            (*scenario).clone(),
-            partner.clone(),
-            endpoints.clone(),
+    for (scenario, truth) in scenarios.iter().zip(&truths) {
+        let (scenario, truth) = ((*scenario).clone(), truth.clone());
+        let (driver, mock, endpoints, permits) = (
+            driver.clone(),
             mock.clone(),
+            endpoints.clone(),
             permits.clone(),
         );
         let on_done = options.on_done.clone();
+        let prepared = prepared.clone();
         tasks.push(tokio::spawn(async move {
             let _permit = permits.acquire_owned().await;
-            let done = run_scenario(&scenario, truth, &partner, &endpoints, &mock).await;
+            let report = match prepared {
+                Err(e) => scenario::not_run(&scenario, &truth, e),
+                Ok(()) => {
+                    let at = Setting {
+                        driver: &*driver,
+                        mock: &mock,
+                        endpoints: &endpoints,
+                    };
+                    scenario::run(&scenario, truth, at).await
+                }
+            };
             if let Some(f) = on_done {
-                f(&done.0);
+                f(&report);
             }
-            done
+            report
         }));
     }
     let mut reports = Vec::new();
-    let mut truths = Vec::new();
-    for t in tasks {
-        match t.await {
-            Ok((report, truth)) => {
-                reports.push(report);
-                truths.push(truth);
+    for ((task, scenario), truth) in tasks.into_iter().zip(&scenarios).zip(&truths) {
+        reports.push(match task.await {
+            Ok(report) => report,
+            Err(e) => {
+                let report =
+                    scenario::not_run(scenario, truth, ScenarioError::Panicked(panic_text(e)));
+                if let Some(f) = &options.on_done {
+                    f(&report);
+                }
+                report
             }
-            Err(e) => return Err(RunError::Config(format!("a scenario task failed: {e}"))),
-        }
+        });
     }
-    let unmatched = unmatched(&mock.arrivals().await, &truths, &scenarios, mock.as_ref());
+    // Each scenario's report carries the truth it ran with (its event time included).
+    let truths: Vec<Truth> = reports.iter().map(ScenarioReport::truth).collect();
+    let unmatched = match mock.arrivals().await {
+        Ok(arrivals) => unmatched(&arrivals, &truths, &scenarios, mock.is_shared()),
+        Err(_) => Vec::new(),
+    };
     attribute_wrong_tracking_ids(&mut reports, &truths, &unmatched);
-    if let Some(p) = partner_server {
-        p.stop().await;
+    // Every task is done, so this is the last handle on the driver.
+    let mut driver = driver;
+    if let Some(d) = Arc::get_mut(&mut driver) {
+        d.finish().await;
     }
     if let Ok(m) = Arc::try_unwrap(mock) {
         m.stop().await;
@@ -132,102 +131,54 @@ pub async fn run(
     ))
 }
 
-/// A base for this run's tracking ids: 19 digits, different every run.
-fn fresh_base() -> u64 {
+fn selected<'s>(suite: &'s Suite, options: &Options) -> Result<Vec<&'s Scenario>, RunError> {
+    let unknown: Vec<&String> = options
+        .only
+        .iter()
+        .filter(|id| !suite.scenarios.iter().any(|s| &s.id == *id))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(RunError::UnknownScenarios(format!("{unknown:?}")));
+    }
+    Ok(suite
+        .scenarios
+        .iter()
+        .filter(|s| options.only.is_empty() || options.only.contains(&s.id))
+        .collect())
+}
+
+/// A tracking id and click id per scenario, never used before: a base of 19 digits from the
+/// clock, plus the scenario's place.
+fn fresh_truths(scenarios: &[&Scenario]) -> Vec<Truth> {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
-    1_000_000_000_000_000_000 + nanos % 8_000_000_000_000_000_000 / 1000 * 1000
+    let base = 1_000_000_000_000_000_000 + nanos % 8_000_000_000_000_000_000 / 1000 * 1000;
+    scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Truth {
+            tracking_id: base + i as u64,
+            click_id: format!(
+                "{}-{:x}",
+                s.id,
+                base.wrapping_mul(31).wrapping_add(i as u64) & 0xffff_ffff
+            ),
+            event_time: 0,
+        })
+        .collect()
 }
 
-async fn run_scenario(
-    scenario: &Scenario,
-    mut truth: Truth,
-    partner: &Partner,
-    endpoints: &Endpoints,
-    mock: &MockHandle,
-) -> (ScenarioReport, Truth) {
-    let started = Instant::now();
-    truth.event_time = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let mut findings: Vec<Finding> = Vec::new();
-    if let Err(reason) = driver::run(partner, scenario, &truth, endpoints).await {
-        let d = Draft::new(Code::DriverFailed)
-            .arg("reason", reason)
-            .finish();
-        findings.push(Finding::plain(d));
+fn panic_text(e: tokio::task::JoinError) -> String {
+    if !e.is_panic() {
+        return "it was cancelled".into();
     }
-    if let Driver::Http(h) = &partner.driver {
-        findings.extend(crate::click::click(h, scenario, &truth).await);
-    }
-    let driver_ms = started.elapsed().as_millis() as u64;
-    let driver_failed = findings
-        .iter()
-        .any(|f| f.diagnostic.code == Code::DriverFailed);
-    // After a failed driver, look only briefly: whatever it sent before failing is already
-    // on its way.
-    let wait = if !driver_failed {
-        scenario.timeout_ms
-    } else {
-        scenario.settle_ms
-    };
-    let entries = mock
-        .wait_for(
-            truth.tracking_id,
-            scenario.requests,
-            Duration::from_millis(wait),
-            Duration::from_millis(scenario.settle_ms),
-        )
-        .await;
-    let refs: Vec<&Entry> = entries.iter().map(|e| &**e).collect();
-    let ids_known = match &partner.driver {
-        Driver::Exec { .. } => true,
-        Driver::Http(h) => [&h.click_url, &h.impression_url]
-            .iter()
-            .any(|u| u.contains("{google_aid}") || u.contains("{ios_ifa}")),
-    };
-    let checked = checks::check(
-        scenario,
-        &truth,
-        &refs,
-        checks::Known {
-            ids: ids_known,
-            endpoint: mock.knows_endpoints(),
-        },
-    );
-    // A failed driver explains a missing request: one cause, one error.
-    findings.extend(
-        checked
-            .into_iter()
-            .filter(|f| !(driver_failed && f.diagnostic.code == Code::NoRequest)),
-    );
-    let status = if findings.iter().any(Finding::is_error) {
-        Status::Failed
-    } else {
-        Status::Passed
-    };
-    let report = ScenarioReport {
-        id: scenario.id.clone(),
-        title: scenario.title.clone(),
-        event: scenario.event,
-        required: scenario.required,
-        status,
-        duration_ms: started.elapsed().as_millis() as u64,
-        driver_ms,
-        settle_ms: if entries.is_empty() {
-            0
-        } else {
-            scenario.settle_ms
-        },
-        tracking_id: truth.tracking_id.to_string(),
-        click_id: truth.click_id.clone(),
-        device: scenario.device.clone(),
-        event_time: truth.event_time,
-        requests: entries,
-        diagnostics: findings,
-    };
-    (report, truth)
+    let payload = e.into_panic();
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
 }
 
 /// Requests that carry none of the run's tracking ids, each with the scenario it most
@@ -236,45 +187,42 @@ fn unmatched(
     arrivals: &[Arc<Entry>],
     truths: &[Truth],
     scenarios: &[&Scenario],
-    mock: &MockHandle,
+    shared: bool,
 ) -> Vec<Unmatched> {
     let ours: HashSet<String> = truths.iter().map(|t| t.tracking_id.to_string()).collect();
-    // A running mock serves others too: there, only requests carrying one of our click ids
-    // are this run's business.
-    let shared = matches!(mock, MockHandle::Remote { .. });
     arrivals
         .iter()
-        .filter(|e| !e.tracking_id().is_some_and(|t| ours.contains(t)))
+        .filter(|e| !e.tracking_id.as_ref().is_some_and(|t| ours.contains(t)))
         .filter(|e| {
             !shared
                 || e.param("click_id")
                     .is_some_and(|c| truths.iter().any(|t| t.click_id == c))
         })
-        .cloned()
         .map(|e| {
-            let click = e.param("click_id");
-            let ua = e.param("device_ua");
-            let ip = e.param("device_ip");
+            let (click, ua, ip) = (
+                e.param("click_id"),
+                e.param("device_ua"),
+                e.param("device_ip"),
+            );
             let by_click = truths
                 .iter()
-                .position(|t| Some(&t.click_id) == click.as_ref());
+                .position(|t| Some(t.click_id.as_str()) == click);
             let by_ua = || {
                 scenarios
                     .iter()
-                    .position(|s| Some(&s.device.ua) == ua.as_ref())
+                    .position(|s| Some(s.device.ua.as_str()) == ua)
             };
             let by_ip = || {
                 scenarios
                     .iter()
-                    .position(|s| Some(s.device.ip.to_string()) == ip)
+                    .position(|s| Some(s.device.ip.to_string().as_str()) == ip)
             };
-            let resembles = by_click
-                .or_else(by_ua)
-                .or_else(by_ip)
-                .map(|i| scenarios[i].id.clone());
             Unmatched {
-                resembles,
-                request: e,
+                resembles: by_click
+                    .or_else(by_ua)
+                    .or_else(by_ip)
+                    .map(|i| scenarios[i].id.clone()),
+                request: e.clone(),
             }
         })
         .collect()
@@ -294,12 +242,15 @@ fn attribute_wrong_tracking_ids(
         let Some(i) = truths.iter().position(|t| t.click_id == click) else {
             continue;
         };
-        let actual = u.request.tracking_id().unwrap_or("").to_owned();
+        let r = &mut reports[i];
+        if r.status == Status::Error {
+            continue;
+        }
+        let actual = u.request.tracking_id.clone().unwrap_or_default();
         let d = Draft::new(Code::WrongTrackingId)
             .quoted("actual", actual.as_bytes())
             .arg("expected", truths[i].tracking_id.to_string())
             .finish();
-        let r = &mut reports[i];
         r.diagnostics
             .retain(|f| f.diagnostic.code != Code::NoRequest);
         r.diagnostics.push(Finding {
@@ -308,27 +259,6 @@ fn attribute_wrong_tracking_ids(
             actual: Some(actual),
         });
         r.requests.push(u.request.clone());
-        r.status = crate::report::Status::Failed;
+        r.status = Status::Failed;
     }
-}
-
-/// Starts the partner's server for the http driver, when the partner file names one.
-async fn start_partner_server(
-    partner: &Partner,
-    endpoints: &Endpoints,
-) -> Result<Option<driver::PartnerServer>, RunError> {
-    let Driver::Http(h) = &partner.driver else {
-        return Ok(None);
-    };
-    let Some(cmd) = &h.start else { return Ok(None) };
-    let ready = h
-        .click_url
-        .strip_prefix("http://")
-        .and_then(|r| r.split(['/', '?']).next())
-        .and_then(|a| a.parse().ok())
-        .ok_or_else(|| RunError::Config(format!("click_url {:?} has no host:port", h.click_url)))?;
-    driver::PartnerServer::start(cmd, &partner.dir, endpoints, ready)
-        .await
-        .map(Some)
-        .map_err(RunError::Config)
 }

@@ -3,6 +3,30 @@
 use metrica_s2s_rules::Kind;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// Why a suite file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    #[error("cannot read suite {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("suite {path} is not valid: {source}")]
+    InFile {
+        path: PathBuf,
+        source: Box<SuiteError>,
+    },
+    #[error("{0}")]
+    Toml(String),
+    #[error("scenario id {0:?} is used twice")]
+    DuplicateId(String),
+    #[error("scenario {scenario:?}: tag {tag:?} is neither required nor recommended")]
+    BadTag { scenario: String, tag: String },
+    #[error("the suite has no scenarios")]
+    Empty,
+}
 
 /// The standard suite, compiled in from the same file users can read and copy.
 pub const STANDARD: &str = include_str!("../../../fixtures/suites/standard.toml");
@@ -79,27 +103,39 @@ struct ScenarioDef {
 }
 
 impl Suite {
-    pub fn standard() -> Result<Suite, String> {
+    pub fn standard() -> Result<Suite, SuiteError> {
         Suite::parse(STANDARD)
     }
 
-    pub fn parse(text: &str) -> Result<Suite, String> {
-        let file: File = toml::from_str(text).map_err(|e| e.to_string().replace('\n', " "))?;
+    pub fn load(path: &Path) -> Result<Suite, SuiteError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SuiteError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Suite::parse(&text).map_err(|e| SuiteError::InFile {
+            path: path.to_owned(),
+            source: Box::new(e),
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<Suite, SuiteError> {
+        let file: File =
+            toml::from_str(text).map_err(|e| SuiteError::Toml(e.to_string().replace('\n', " ")))?;
         let d = &file.defaults;
         let mut scenarios = Vec::new();
         for s in file.scenario {
             if scenarios.iter().any(|o: &Scenario| o.id == s.id) {
-                return Err(format!("scenario id {:?} is used twice", s.id));
+                return Err(SuiteError::DuplicateId(s.id));
             }
             if let Some(t) = s
                 .tags
                 .iter()
                 .find(|t| !matches!(t.as_str(), "required" | "recommended"))
             {
-                return Err(format!(
-                    "scenario {:?}: tag {t:?} is neither required nor recommended",
-                    s.id
-                ));
+                return Err(SuiteError::BadTag {
+                    scenario: s.id.clone(),
+                    tag: t.clone(),
+                });
             }
             scenarios.push(Scenario {
                 required: !s.tags.iter().any(|t| t == "recommended"),
@@ -117,7 +153,7 @@ impl Suite {
             });
         }
         if scenarios.is_empty() {
-            return Err("the suite has no scenarios".into());
+            return Err(SuiteError::Empty);
         }
         Ok(Suite {
             id: file.suite.id,
@@ -165,11 +201,12 @@ mod tests {
 
     #[test]
     fn bad_suites_say_why() {
-        assert!(Suite::parse("scenario = []\n[suite]\nid='x'\ntitle='t'")
-            .expect_err("empty")
-            .contains("no scenarios"));
+        assert!(matches!(
+            Suite::parse("scenario = []\n[suite]\nid='x'\ntitle='t'"),
+            Err(SuiteError::Empty)
+        ));
         let dup = "[suite]\nid='x'\ntitle='t'\n[[scenario]]\nid='a'\ntitle='t'\nevent='click'\ndevice={ua='u', ip='1.2.3.4'}\n[[scenario]]\nid='a'\ntitle='t'\nevent='click'\ndevice={ua='u', ip='1.2.3.4'}";
-        assert!(Suite::parse(dup).expect_err("dup").contains("twice"));
+        assert!(matches!(Suite::parse(dup), Err(SuiteError::DuplicateId(id)) if id == "a"));
         let bad_ip = "[suite]\nid='x'\ntitle='t'\n[[scenario]]\nid='a'\ntitle='t'\nevent='click'\ndevice={ua='u', ip='1.2.3'}";
         assert!(Suite::parse(bad_ip).is_err());
     }

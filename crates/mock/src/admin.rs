@@ -78,7 +78,6 @@ pub async fn reset(State(state): State<SharedState>) -> Response {
 }
 
 /// Answers as soon as `count` matching entries exist, or at the timeout with what there is.
-/// Woken by every journal append; never sleeps on a timer loop.
 pub async fn wait(
     State(state): State<SharedState>,
     filter: Result<Query<Filter>, QueryRejection>,
@@ -92,20 +91,7 @@ pub async fn wait(
         .timeout_ms
         .map_or(DEFAULT_WAIT, Duration::from_millis)
         .min(MAX_WAIT);
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut changes = state.journal.subscribe();
-    loop {
-        // Mark the current value seen before querying, so an append in between wakes us.
-        changes.borrow_and_update();
-        let page = state.journal.query(&f);
-        if page.total >= want {
-            return Json(page).into_response();
-        }
-        match tokio::time::timeout_at(deadline, changes.changed()).await {
-            Ok(Ok(())) => continue,
-            _ => return Json(state.journal.query(&f)).into_response(),
-        }
-    }
+    Json(state.journal.wait(&f, want, timeout).await).into_response()
 }
 
 fn bad_filter(e: &QueryRejection) -> Response {

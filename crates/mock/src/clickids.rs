@@ -12,12 +12,19 @@
 //! 8-byte slots: the upper half of a pair's hash and the pair's place in `order`. A slot is
 //! hashed from what it holds, so the table can grow, and the oldest pair's slot be found and
 //! dropped, without reading `order`; a lookup reads `order` only when the upper halves agree.
-//! (A map from hash to first sighting beside a queue of hashes took about 540 ns a check at
-//! that size, against about 440 ns for this layout, single-threaded.)
+//! A map from hash to first sighting beside a queue of hashes was measurably slower at that
+//! size (see docs/performance-log.md).
+//!
+//! The first sighting's journal sequence number is only known once the request is recorded,
+//! after it was judged: [`ClickIds::check`] remembers a new pair with no number yet, and
+//! [`ClickIds::confirm`] fills it in. Reading the journal's next number before recording would
+//! race with a neighbour recorded in between.
 
+use crate::lock::lock;
 use hashbrown::HashTable;
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher};
+use std::num::NonZeroU64;
 use std::sync::{Mutex, MutexGuard};
 
 /// About 44 bytes a pair at this size: 24 in `order`, and 9 a slot (8 bytes and hashbrown's
@@ -30,7 +37,25 @@ pub const WINDOW_SECS: u64 = 7 * 86_400;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Seen {
     pub at: u64,
-    pub seq: u64,
+    /// The journal entry of the first sighting; `None` while it is still being recorded.
+    pub seq: Option<NonZeroU64>,
+}
+
+/// What [`ClickIds::check`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sighting {
+    /// The pair was seen before, within the window.
+    Repeat(Seen),
+    /// A new pair, now remembered; its ticket takes the journal's number to `confirm`.
+    First(Ticket),
+}
+
+/// A pair remembered by [`ClickIds::check`], waiting for its journal sequence number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ticket {
+    key: u64,
+    /// The pair's running number in `order`.
+    n: u64,
 }
 
 /// The memory, safe to share: the pair is hashed before the lock is taken.
@@ -49,10 +74,16 @@ impl ClickIds {
         }
     }
 
-    /// When the pair was first seen within the window; otherwise remembers it now.
-    pub fn check(&self, tracker: &[u8], click_id: &[u8], now: u64, seq: u64) -> Option<Seen> {
+    /// When the pair was first seen within the window; otherwise remembers it now, and the
+    /// ticket takes its sequence number to [`ClickIds::confirm`].
+    pub fn check(&self, tracker: &[u8], click_id: &[u8], now: u64) -> Sighting {
         let key = self.key(tracker, click_id);
-        self.lock().check(key, now, seq)
+        self.lock().check(key, now)
+    }
+
+    /// Records the journal sequence number of a pair `check` has just remembered.
+    pub fn confirm(&self, ticket: Ticket, seq: u64) {
+        self.lock().confirm(ticket, NonZeroU64::new(seq));
     }
 
     /// Pairs forgotten before their window ended because the memory was full.
@@ -70,9 +101,7 @@ impl ClickIds {
     }
 
     fn lock(&self) -> MutexGuard<'_, Memory> {
-        self.memory
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.memory)
     }
 }
 
@@ -103,23 +132,36 @@ impl Memory {
         }
     }
 
-    fn check(&mut self, key: u64, now: u64, seq: u64) -> Option<Seen> {
+    fn check(&mut self, key: u64, now: u64) -> Sighting {
         self.expire(now);
         if let Some(r) = self.find(key) {
-            return Some(r.first_seen);
+            return Sighting::Repeat(r.first_seen);
         }
         if self.order.len() >= self.capacity {
             self.forget_oldest();
             self.forgotten += 1;
         }
-        let slot = slot(key, self.first + self.order.len() as u64);
+        let n = self.first + self.order.len() as u64;
+        let slot = slot(key, n);
         self.order.push_back(Remembered {
             key,
-            first_seen: Seen { at: now, seq },
+            first_seen: Seen { at: now, seq: None },
         });
         self.index
             .insert_unique(slot_hash(slot), slot, |&s| slot_hash(s));
-        None
+        Sighting::First(Ticket { key, n })
+    }
+
+    /// Fills in the number, unless the pair was forgotten meanwhile.
+    fn confirm(&mut self, ticket: Ticket, seq: Option<NonZeroU64>) {
+        let Some(i) = ticket.n.checked_sub(self.first) else {
+            return;
+        };
+        if let Some(r) = usize::try_from(i).ok().and_then(|i| self.order.get_mut(i)) {
+            if r.key == ticket.key {
+                r.first_seen.seq = seq;
+            }
+        }
     }
 
     fn expire(&mut self, now: u64) {
@@ -172,38 +214,106 @@ fn slot_hash(key_or_slot: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::clickids::*;
     use proptest::prelude::*;
+
+    fn seen(at: u64, seq: u64) -> Seen {
+        Seen {
+            at,
+            seq: NonZeroU64::new(seq),
+        }
+    }
+
+    /// `check`, then `confirm` at once: what the mock does when nothing races.
+    fn check_and_confirm(
+        c: &ClickIds,
+        tracker: &[u8],
+        id: &[u8],
+        now: u64,
+        seq: u64,
+    ) -> Option<Seen> {
+        match c.check(tracker, id, now) {
+            Sighting::Repeat(s) => Some(s),
+            Sighting::First(ticket) => {
+                c.confirm(ticket, seq);
+                None
+            }
+        }
+    }
+
+    impl Memory {
+        fn check_seq(&mut self, key: u64, now: u64, seq: u64) -> Option<Seen> {
+            match self.check(key, now) {
+                Sighting::Repeat(s) => Some(s),
+                Sighting::First(t) => {
+                    self.confirm(t, NonZeroU64::new(seq));
+                    None
+                }
+            }
+        }
+    }
 
     #[test]
     fn repeats_within_seven_days_are_seen() {
         let c = ClickIds::new(10);
-        assert_eq!(c.check(b"1", b"a", 1000, 1), None);
+        let check = |t: &[u8], id: &[u8], now, seq| check_and_confirm(&c, t, id, now, seq);
+        assert_eq!(check(b"1", b"a", 1000, 1), None);
+        assert_eq!(check(b"1", b"a", 2000, 2), Some(seen(1000, 1)));
+        assert_eq!(check(b"2", b"a", 2000, 3), None, "another tracker");
+        assert_eq!(check(b"12", b"3", 2000, 4), None);
+        assert_eq!(check(b"1", b"23", 2000, 5), None, "length-prefixed");
         assert_eq!(
-            c.check(b"1", b"a", 2000, 2),
-            Some(Seen { at: 1000, seq: 1 })
-        );
-        assert_eq!(c.check(b"2", b"a", 2000, 3), None, "another tracker");
-        assert_eq!(c.check(b"12", b"3", 2000, 4), None);
-        assert_eq!(c.check(b"1", b"23", 2000, 5), None, "length-prefixed");
-        assert_eq!(
-            c.check(b"1", b"a", 1000 + WINDOW_SECS, 6),
+            check(b"1", b"a", 1000 + WINDOW_SECS, 6),
             None,
             "the window has passed"
         );
     }
 
     #[test]
+    fn a_sighting_still_being_recorded_has_no_number_until_confirmed() {
+        let c = ClickIds::new(10);
+        let Sighting::First(ticket) = c.check(b"1", b"a", 1000) else {
+            panic!("new")
+        };
+        // A repeat racing the first request's journal write: seen, number not known yet.
+        assert_eq!(
+            c.check(b"1", b"a", 1000),
+            Sighting::Repeat(Seen {
+                at: 1000,
+                seq: None
+            })
+        );
+        c.confirm(ticket, 42);
+        assert_eq!(c.check(b"1", b"a", 1001), Sighting::Repeat(seen(1000, 42)));
+    }
+
+    #[test]
+    fn a_ticket_for_a_forgotten_pair_changes_nothing() {
+        let c = ClickIds::new(1);
+        let (Sighting::First(ticket), Sighting::First(other)) =
+            (c.check(b"1", b"a", 1000), c.check(b"1", b"b", 1000))
+        else {
+            panic!("both new; b forgets a")
+        };
+        c.confirm(ticket, 7);
+        c.confirm(other, 8);
+        assert_eq!(c.check(b"1", b"b", 1000), Sighting::Repeat(seen(1000, 8)));
+    }
+
+    #[test]
     fn memory_is_bounded() {
         let c = ClickIds::new(3);
         for i in 0..10 {
-            c.check(b"1", i.to_string().as_bytes(), 1000, i);
+            check_and_confirm(&c, b"1", i.to_string().as_bytes(), 1000, i + 1);
         }
         assert_eq!(c.lock().order.len(), 3);
         assert_eq!(c.lock().index.len(), 3);
         assert_eq!(c.forgotten(), 7);
-        assert!(c.check(b"1", b"9", 1001, 11).is_some());
-        assert!(c.check(b"1", b"0", 1001, 12).is_none(), "forgotten first");
+        assert!(matches!(c.check(b"1", b"9", 1001), Sighting::Repeat(_)));
+        assert!(
+            matches!(c.check(b"1", b"0", 1001), Sighting::First(_)),
+            "forgotten first"
+        );
     }
 
     /// Keys agreeing in their upper half share a hash and a tag; only `order` tells them apart.
@@ -212,15 +322,12 @@ mod tests {
         let mut m = Memory::new(4);
         let twin = |low: u64| 0xABCD_EF01_0000_0000 | low;
         for low in 0..10 {
-            assert_eq!(m.check(twin(low), 1000, low), None, "pair {low}");
-            assert_eq!(
-                m.check(twin(low), 1001, 100),
-                Some(Seen { at: 1000, seq: low })
-            );
+            assert_eq!(m.check_seq(twin(low), 1000, low + 1), None, "pair {low}");
+            assert_eq!(m.check_seq(twin(low), 1001, 100), Some(seen(1000, low + 1)));
         }
         assert_eq!(m.index.len(), 4);
         assert!(m.find(twin(5)).is_none(), "forgotten");
-        assert_eq!(m.find(twin(6)).map(|r| r.first_seen.seq), Some(6));
+        assert_eq!(m.find(twin(6)).map(|r| r.first_seen), Some(seen(1000, 7)));
     }
 
     #[test]
@@ -228,8 +335,11 @@ mod tests {
         let mut m = Memory::new(4);
         m.first = (1 << 32) - 2;
         for n in 0..10u64 {
-            m.check(spread(n), 1000, n);
-            assert_eq!(m.find(spread(n)).map(|r| r.first_seen.seq), Some(n));
+            m.check_seq(spread(n), 1000, n + 1);
+            assert_eq!(
+                m.find(spread(n)).map(|r| r.first_seen),
+                Some(seen(1000, n + 1))
+            );
         }
         assert!(m.first > 1 << 32);
         assert_eq!(m.index.len(), 4);
@@ -239,9 +349,9 @@ mod tests {
     fn expiry_frees_slots_too() {
         let mut m = Memory::new(100);
         for n in 0..50u64 {
-            m.check(spread(n), 1000 + n, n);
+            m.check_seq(spread(n), 1000 + n, n + 1);
         }
-        m.check(spread(1000), 1000 + WINDOW_SECS + 10, 1000);
+        m.check_seq(spread(1000), 1000 + WINDOW_SECS + 10, 1000);
         assert_eq!(m.order.len(), 40, "pairs 0..=10 expired");
         assert_eq!(m.index.len(), 40);
         assert!(m.find(spread(10)).is_none());
@@ -268,7 +378,7 @@ mod tests {
             if self.pairs.len() >= self.capacity {
                 self.pairs.pop_front();
             }
-            self.pairs.push_back((key, Seen { at: now, seq }));
+            self.pairs.push_back((key, seen(now, seq)));
             None
         }
     }
@@ -287,8 +397,8 @@ mod tests {
             for (seq, (k, dt)) in steps.into_iter().enumerate() {
                 now += dt;
                 let key = (k % 6) << 32 | k;
-                let seq = seq as u64;
-                prop_assert_eq!(m.check(key, now, seq), reference.check(key, now, seq));
+                let seq = seq as u64 + 1;
+                prop_assert_eq!(m.check_seq(key, now, seq), reference.check(key, now, seq));
                 prop_assert_eq!(m.order.len(), reference.pairs.len());
                 prop_assert_eq!(m.index.len(), m.order.len());
             }

@@ -44,8 +44,26 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("tracker file {path} is not valid: {message}")]
-    Invalid { path: PathBuf, message: String },
+    #[error("tracker file {path} is not valid: {source}")]
+    Invalid {
+        path: PathBuf,
+        source: TrackerFileError,
+    },
+}
+
+/// What is wrong inside a tracker file.
+#[derive(Debug, thiserror::Error)]
+pub enum TrackerFileError {
+    #[error("{0}")]
+    Toml(String),
+    #[error("tracker id {0} is negative")]
+    NegativeId(i64),
+    #[error("tracker id {0:?} is not 1-20 decimal digits within u64")]
+    BadId(String),
+    #[error("tracker {id}: store_url {url:?} is not an http(s) URL")]
+    StoreUrl { id: u64, url: String },
+    #[error("tracker {0} is listed twice")]
+    Twice(u64),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -126,14 +144,15 @@ impl Trackers {
             path: path.to_owned(),
             source,
         })?;
-        Trackers::parse(&text).map_err(|message| ConfigError::Invalid {
+        Trackers::parse(&text).map_err(|source| ConfigError::Invalid {
             path: path.to_owned(),
-            message,
+            source,
         })
     }
 
-    pub fn parse(text: &str) -> Result<Trackers, String> {
-        let file: File = toml::from_str(text).map_err(|e| e.to_string().replace('\n', " "))?;
+    pub fn parse(text: &str) -> Result<Trackers, TrackerFileError> {
+        let file: File = toml::from_str(text)
+            .map_err(|e| TrackerFileError::Toml(e.to_string().replace('\n', " ")))?;
         let mut t = Trackers::default();
         if let Some(d) = file.defaults {
             t.allow_unknown = d.allow_unknown.unwrap_or(true);
@@ -142,22 +161,18 @@ impl Trackers {
         }
         for def in file.tracker {
             let id = match def.id {
-                IdDef::Int(n) => {
-                    u64::try_from(n).map_err(|_| format!("tracker id {n} is negative"))?
-                }
+                IdDef::Int(n) => u64::try_from(n).map_err(|_| TrackerFileError::NegativeId(n))?,
                 IdDef::Text(s) => s
                     .parse::<u64>()
                     .ok()
                     .filter(|_| s.bytes().all(|b| b.is_ascii_digit()))
-                    .ok_or_else(|| {
-                        format!("tracker id {s:?} is not 1-20 decimal digits within u64")
-                    })?,
+                    .ok_or(TrackerFileError::BadId(s))?,
             };
             if !(def.store_url.starts_with("https://") || def.store_url.starts_with("http://")) {
-                return Err(format!(
-                    "tracker {id}: store_url {:?} is not an http(s) URL",
-                    def.store_url
-                ));
+                return Err(TrackerFileError::StoreUrl {
+                    id,
+                    url: def.store_url,
+                });
             }
             let tracker = Tracker {
                 id,
@@ -166,7 +181,7 @@ impl Trackers {
                 store_url: def.store_url,
             };
             if t.by_id.insert(id, tracker).is_some() {
-                return Err(format!("tracker {id} is listed twice"));
+                return Err(TrackerFileError::Twice(id));
             }
         }
         Ok(t)
@@ -262,13 +277,19 @@ mod tests {
     #[test]
     fn bad_files_say_what_is_wrong() {
         let e = Trackers::parse("[[tracker]]\nid = \"12x\"\nname = \"a\"\nplatform = \"android\"\nstore_url = \"https://x\"").expect_err("bad id");
-        assert!(e.contains("12x"), "{e}");
+        assert!(
+            matches!(&e, TrackerFileError::BadId(id) if id == "12x"),
+            "{e}"
+        );
         let e = Trackers::parse(
             "[[tracker]]\nid = 1\nname = \"a\"\nplatform = \"web\"\nstore_url = \"https://x\"",
         )
-        .expect_err("bad platform");
+        .expect_err("bad platform")
+        .to_string();
         assert!(e.contains("web") || e.contains("platform"), "{e}");
-        let e = Trackers::parse("[[trackers]]\nid = 1").expect_err("typo");
+        let e = Trackers::parse("[[trackers]]\nid = 1")
+            .expect_err("typo")
+            .to_string();
         assert!(e.contains("trackers"), "{e}");
     }
 }

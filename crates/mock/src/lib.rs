@@ -9,22 +9,22 @@
 //! shutdown future resolves, so tests bind port 0 and stop the server themselves.
 
 mod admin;
-mod byte_ring;
 mod clickids;
+pub mod client;
 mod config;
-mod entry_text;
 mod header_clock;
 mod journal;
+mod lock;
 mod metrics;
 mod problem;
 mod server;
 mod track;
 
-pub use config::{ConfigError, Mode, Tracker, TrackerPlatform, Trackers};
-pub use entry_text::EntryText;
-pub use journal::{Entry, Filter, Journal, Record};
+pub use config::{ConfigError, Mode, Tracker, TrackerFileError, TrackerPlatform, Trackers};
+pub use journal::{Entry, Filter, Journal, Page, Record};
 pub use metrics::Metrics;
-pub use server::{serve, Limits, ListenerKind, Listeners, RemoteAddr};
+pub use server::{serve, Limits, Listeners};
+pub use track::{ListenerKind, RemoteAddr, MAX_TARGET_BYTES};
 
 use axum::routing::get;
 use axum::Router;

@@ -6,9 +6,6 @@ use axum::response::{IntoResponse, Response};
 use metrica_s2s_rules::Diagnostic;
 use serde::Serialize;
 
-/// Longest request target the mock reads (path and query).
-pub const MAX_TARGET_BYTES: usize = 16 * 1024;
-
 #[derive(Serialize)]
 struct Problem<'a> {
     r#type: &'a str,
@@ -40,19 +37,4 @@ pub fn problem(
     };
     let json = serde_json::to_vec(&body).unwrap_or_default();
     (status, [(CONTENT_TYPE, "application/problem+json")], json).into_response()
-}
-
-/// 414 for a target longer than the mock reads.
-pub fn target_too_long(len: usize) -> Response {
-    let detail = format!(
-        "the request target is {len} bytes; the mock reads at most {MAX_TARGET_BYTES}. A tracking URL this long usually carries a runaway parameter"
-    );
-    problem(
-        StatusCode::URI_TOO_LONG,
-        "target-too-long",
-        "Request target too long",
-        &detail,
-        &[],
-        None,
-    )
 }

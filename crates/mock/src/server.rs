@@ -3,6 +3,7 @@
 //! a connection cap, and graceful shutdown that lets requests in flight finish.
 
 use crate::header_clock::{HeadWait, HeaderClock};
+use crate::track::{ListenerKind, RemoteAddr};
 use crate::SharedState;
 use axum::extract::Request;
 use hyper::body::Incoming;
@@ -121,14 +122,6 @@ impl Drop for AnswerBody {
         self.wait.waiting();
     }
 }
-
-/// Which listener took a request: its kind unless the Host header names a real host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ListenerKind(pub Kind);
-
-/// The peer of the connection a request came on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RemoteAddr(pub SocketAddr);
 
 #[derive(Debug)]
 pub struct Listeners {

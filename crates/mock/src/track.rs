@@ -4,8 +4,8 @@
 //! cache), a journal append of the raw target, two counter increments. Messages are only
 //! rendered when a rule fires, and parameters are only decoded for the journal when read.
 
+use crate::clickids::{Sighting, Ticket};
 use crate::problem::problem;
-use crate::server::{ListenerKind, RemoteAddr};
 use crate::{Mode, SharedState};
 use axum::extract::{Request, State};
 use axum::http::header::{HOST, LOCATION, USER_AGENT};
@@ -13,7 +13,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use metrica_s2s_rules::{
-    clock, kind_for_host, parse_input, percent_decode, Code, Context, Diagnostic, Draft, Kind,
+    calendar, classify_ua, kind_for_host, parse_input, Code, Context, Diagnostic, Draft, Kind,
     Request as Target, Validator,
 };
 use std::borrow::Cow;
@@ -23,6 +23,17 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 static X_FORWARDED_FOR: axum::http::HeaderName =
     axum::http::HeaderName::from_static("x-forwarded-for");
+
+/// Longest request target the mock reads (path and query).
+pub const MAX_TARGET_BYTES: usize = 16 * 1024;
+
+/// Which listener took a request: its kind unless the Host header names a real host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListenerKind(pub Kind);
+
+/// The peer of the connection a request came on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RemoteAddr(pub SocketAddr);
 
 thread_local! {
     static VALIDATOR: RefCell<Validator> =
@@ -63,11 +74,16 @@ pub(crate) fn answer(
         .and_then(|h| kind_for_host(h.as_bytes()))
         .unwrap_or(listener);
     let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    if target.len() > crate::problem::MAX_TARGET_BYTES {
-        return crate::problem::target_too_long(target.len());
+    if target.len() > MAX_TARGET_BYTES {
+        return target_too_long(target.len());
     }
 
-    let (status, location, diagnostics) = judge(state, &parts.method, target, kind, now_ms / 1000);
+    let Judged {
+        status,
+        location,
+        diagnostics,
+        first_click,
+    } = judge(state, &parts.method, target, kind, now_ms / 1000);
     let m = &state.metrics;
     m.count_request(kind, status.as_u16());
     for d in &diagnostics {
@@ -97,6 +113,9 @@ pub(crate) fn answer(
         status: status.as_u16(),
         diagnostics,
     });
+    if let Some(ticket) = first_click {
+        state.clicks.confirm(ticket, seq);
+    }
     if problem {
         // Debug formatting escapes control characters: the target is the client's text.
         let codes: Vec<&str> = shown.iter().map(|d| d.code.as_str()).collect();
@@ -109,29 +128,43 @@ pub(crate) fn answer(
     response
 }
 
-/// The status, the redirect target for a 302, and the diagnostics.
-fn judge(
-    state: &SharedState,
-    method: &Method,
-    target: &str,
-    kind: Kind,
-    now: u64,
-) -> (StatusCode, Option<String>, Vec<Diagnostic>) {
+/// What judging a request decided.
+struct Judged {
+    status: StatusCode,
+    /// The redirect target of a 302.
+    location: Option<String>,
+    diagnostics: Vec<Diagnostic>,
+    /// A click id seen for the first time, waiting for its journal sequence number.
+    first_click: Option<Ticket>,
+}
+
+impl Judged {
+    fn refused(status: StatusCode, d: Diagnostic) -> Judged {
+        Judged {
+            status,
+            location: None,
+            diagnostics: vec![d],
+            first_click: None,
+        }
+    }
+}
+
+fn judge(state: &SharedState, method: &Method, target: &str, kind: Kind, now: u64) -> Judged {
     let req = match parse_input(target.as_bytes()) {
         Ok(r) => r,
-        Err(d) => return (StatusCode::BAD_REQUEST, None, vec![d]),
+        Err(d) => return Judged::refused(StatusCode::BAD_REQUEST, d),
     };
     let Some(tracker) = req.tracking_id().map(|id| req.bytes(id)) else {
         let d = Draft::new(Code::UnknownEndpoint)
             .value(req.bytes(req.path))
             .finish();
-        return (StatusCode::NOT_FOUND, None, vec![d]);
+        return Judged::refused(StatusCode::NOT_FOUND, d);
     };
     if method != Method::GET {
         let d = Draft::new(Code::MethodNotAllowed)
             .value(method.as_str().as_bytes())
             .finish();
-        return (StatusCode::METHOD_NOT_ALLOWED, None, vec![d]);
+        return Judged::refused(StatusCode::METHOD_NOT_ALLOWED, d);
     }
     let trackers = |id: u64| state.trackers.status(id);
     let mut ctx = Context::new(now, &state.settings);
@@ -139,9 +172,12 @@ fn judge(
     ctx.trackers = Some(&trackers);
     let mut diagnostics = VALIDATOR.with(|v| v.borrow_mut().validate(&req, &ctx));
     let has_error = diagnostics.iter().any(Diagnostic::is_error);
+    let mut first_click = None;
     if !has_error {
-        if let Some(d) = duplicate_click(state, &req, tracker, now) {
-            diagnostics.push(d);
+        match duplicate_click(state, &req, tracker, now) {
+            Some(Ok(d)) => diagnostics.push(d),
+            Some(Err(ticket)) => first_click = Some(ticket),
+            None => {}
         }
     }
     let unknown_tracker = diagnostics
@@ -154,48 +190,52 @@ fn judge(
         _ => StatusCode::NO_CONTENT,
     };
     let location = (status == StatusCode::FOUND).then(|| store_redirect(state, &req));
-    (status, location, diagnostics)
-}
-
-fn param<'a>(req: &'a Target<'_>, name: &str) -> Option<std::borrow::Cow<'a, [u8]>> {
-    let p = req
-        .params
-        .iter()
-        .find(|p| req.bytes(p.key) == name.as_bytes())?;
-    Some(percent_decode(req.bytes(p.value?), true).bytes)
+    Judged {
+        status,
+        location,
+        diagnostics,
+        first_click,
+    }
 }
 
 fn noredirect_zero(req: &Target<'_>) -> bool {
-    param(req, "noredirect").is_some_and(|v| v.as_ref() == b"0")
+    req.value("noredirect").is_some_and(|v| v.as_ref() == b"0")
 }
 
+/// `click-id-duplicate` for a click id seen before; for a new one, the ticket that records
+/// its sequence number once the request is journaled.
 fn duplicate_click(
     state: &SharedState,
     req: &Target<'_>,
     tracker: &[u8],
     now: u64,
-) -> Option<Diagnostic> {
-    let click_id = param(req, "click_id").filter(|c| !c.is_empty())?;
-    let next_seq = state.journal.next_seq();
-    let seen = state.clicks.check(tracker, &click_id, now, next_seq)?;
+) -> Option<Result<Diagnostic, Ticket>> {
+    let click_id = req.value("click_id").filter(|c| !c.is_empty())?;
+    let seen = match state.clicks.check(tracker, &click_id, now) {
+        Sighting::Repeat(seen) => seen,
+        Sighting::First(ticket) => return Some(Err(ticket)),
+    };
+    let first = match seen.seq {
+        Some(seq) => format!("request #{seq}"),
+        None => "by a request still being recorded".to_owned(),
+    };
     let tracker = String::from_utf8_lossy(tracker);
-    Some(
-        Draft::new(Code::ClickIdDuplicate)
-            .value(&click_id)
-            .arg("tracking_id", tracker)
-            .arg("ago", clock::format_duration(now.saturating_sub(seen.at)))
-            .arg("first_seq", seen.seq.to_string())
-            .finish(),
-    )
+    Some(Ok(Draft::new(Code::ClickIdDuplicate)
+        .value(&click_id)
+        .arg("tracking_id", tracker)
+        .arg(
+            "ago",
+            calendar::format_duration(now.saturating_sub(seen.at)),
+        )
+        .arg("first", first)
+        .finish()))
 }
 
 /// The store URL with AppMetrica's referrer appended.
 fn store_redirect(state: &SharedState, req: &Target<'_>) -> String {
-    let device = param(req, "device_ua").and_then(|ua| {
-        metrica_s2s_rules::UaClassifier::new(0)
-            .classify(&String::from_utf8_lossy(&ua))
-            .platform
-    });
+    let device = req
+        .value("device_ua")
+        .and_then(|ua| classify_ua(&String::from_utf8_lossy(&ua)).platform);
     let id = req.tracking_number();
     let store = state.trackers.store_url(id, device);
     let sep = if store.contains('?') { '&' } else { '?' };
@@ -204,6 +244,21 @@ fn store_redirect(state: &SharedState, req: &Target<'_>) -> String {
         .map_or(0, |d| d.as_nanos() as u64);
     let tid = id.map_or_else(|| "0".to_owned(), |i| i.to_string());
     format!("{store}{sep}referrer=appmetrica_tracking_id%3D{tid}%26ym_tracking_id%3D{unique}")
+}
+
+/// 414 for a target longer than the mock reads.
+fn target_too_long(len: usize) -> Response {
+    let detail = format!(
+        "the request target is {len} bytes; the mock reads at most {MAX_TARGET_BYTES}. A tracking URL this long usually carries a runaway parameter"
+    );
+    problem(
+        StatusCode::URI_TOO_LONG,
+        "target-too-long",
+        "Request target too long",
+        &detail,
+        &[],
+        None,
+    )
 }
 
 fn respond(status: StatusCode, location: Option<String>, seq: u64, d: &[Diagnostic]) -> Response {

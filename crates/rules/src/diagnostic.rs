@@ -1,33 +1,9 @@
 //! A finding about a request: the one data type every part of metrica-s2s reports.
 
-use crate::catalogue::Code;
+use crate::catalogue::{Code, Severity};
 use crate::escape::quote;
-use crate::parse::Span;
+use crate::span::Span;
 use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
-
-impl std::fmt::Display for Severity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// What is wrong with a request, where, and how to fix it. Findings are data, not errors:
 /// a request breaking the protocol is a normal outcome of validation.

@@ -97,6 +97,15 @@ impl Piece {
     }
 }
 
+/// One character as [`visible`] shows it.
+pub(crate) fn visible_char(c: char, out: &mut String) {
+    if is_unsafe_char(c) {
+        escape_char(c).push_to(out);
+    } else {
+        out.push(c);
+    }
+}
+
 fn escape_char(c: char) -> Piece {
     match c {
         '"' => Piece::Text("\\\"".into()),

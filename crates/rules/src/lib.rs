@@ -19,25 +19,31 @@
 //! assert_eq!(found[0].message, r#"device_ip "203.0.113.7:51234" carries a port (51234)"#);
 //! ```
 
+pub mod calendar;
 mod catalogue;
 mod checks;
-pub mod clock;
 mod decode;
 mod diagnostic;
 pub mod docs;
 mod escape;
+mod excerpt;
 mod hosts;
+mod params;
 mod parse;
 mod settings;
+mod span;
 mod ua_class;
 mod validate;
 
-pub use catalogue::{Code, Group, Rule, SeverityPolicy, GROUPS};
+pub use catalogue::{Code, Group, Rule, Severity, SeverityPolicy, GROUPS};
 pub use decode::{percent_decode, Decoded};
-pub use diagnostic::{Diagnostic, Draft, Severity};
+pub use diagnostic::{Diagnostic, Draft};
 pub use escape::{is_unsafe_char, lossy, quote, quote_str, visible};
+pub use excerpt::{excerpt, Excerpt, CONTEXT_AFTER, CONTEXT_BEFORE};
 pub use hosts::{kind_for_host, Kind, REAL_DOMAINS};
-pub use parse::{parse_input, tracking_segment, Param, Request, Span};
+pub use params::{find_param, Query};
+pub use parse::{parse_input, tracking_segment, Param, Request};
 pub use settings::{Context, Platform, Settings, TrackerStatus};
-pub use ua_class::{UaClass, UaClassifier};
+pub use span::Span;
+pub use ua_class::{classify_ua, UaClass};
 pub use validate::{validate, Validator};

@@ -8,36 +8,7 @@
 use crate::catalogue::Code;
 use crate::diagnostic::{Diagnostic, Draft};
 use crate::hosts::{kind_for_host, Kind};
-
-/// A byte range of the input.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
-pub struct Span {
-    pub start: usize,
-    pub end: usize,
-}
-
-impl Span {
-    pub fn new(start: usize, end: usize) -> Span {
-        Span { start, end }
-    }
-
-    pub fn of(self, input: &[u8]) -> &[u8] {
-        &input[self.start..self.end]
-    }
-
-    pub fn len(self) -> usize {
-        self.end - self.start
-    }
-
-    pub fn is_empty(self) -> bool {
-        self.start == self.end
-    }
-
-    /// The part of this span from `offset` to its end, `offset` counted from its start.
-    pub fn from_offset(self, offset: usize) -> Span {
-        Span::new((self.start + offset).min(self.end), self.end)
-    }
-}
+use crate::span::Span;
 
 /// One `key=value` pair of the query, raw. `value` is `None` for a bare flag (`&noredirect`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -319,7 +290,7 @@ fn log_time(prefix: &[u8]) -> Option<u64> {
     if !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
         return None;
     }
-    let local = crate::clock::unix_from_utc(i64::from(year), month, day, h, m, sec);
+    let local = crate::calendar::unix_from_utc(i64::from(year), month, day, h, m, sec);
     u64::try_from(local - zone).ok()
 }
 

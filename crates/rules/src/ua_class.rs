@@ -2,10 +2,9 @@
 //! which mobile platform.
 //!
 //! woothee classifies bots and desktops; HTTP libraries are our own table, because woothee
-//! calls most of them "UNKNOWN". Real logs repeat a few thousand UAs, so verdicts are cached.
+//! calls most of them "UNKNOWN".
 
 use crate::settings::Platform;
-use std::collections::HashMap;
 
 /// HTTP client libraries and tools, by the product token a UA starts with (compared without
 /// case). `Python/` is listed for `Python/3.x aiohttp/3.x`. Dalvik and CFNetwork are absent on
@@ -55,47 +54,13 @@ pub struct UaClass {
     pub platform: Option<Platform>,
 }
 
-/// Longest UA the caches keep. Real UAs run to a few hundred bytes; without a cap, a client
-/// sending thousands of distinct 16 KiB UAs would grow each cache to tens of megabytes.
+/// Longest UA the decoded-UA cache keeps. Real UAs run to a few hundred bytes; without a cap,
+/// a client sending thousands of distinct 16 KiB UAs would grow the cache to tens of megabytes.
 pub(crate) const MAX_CACHED_UA_BYTES: usize = 1024;
 
-/// Classifies UAs, remembering a bounded number of verdicts.
-/// Seeded per process: UAs are attacker-controlled, so the cache must not be open to
-/// hash flooding, yet SipHash over a 200-byte UA is a visible share of a request.
-type Hasher = foldhash::fast::RandomState;
-
-#[derive(Debug)]
-pub struct UaClassifier {
-    cache: HashMap<Box<str>, UaClass, Hasher>,
-    capacity: usize,
-}
-
-impl UaClassifier {
-    pub fn new(capacity: usize) -> UaClassifier {
-        UaClassifier {
-            cache: HashMap::with_hasher(Hasher::default()),
-            capacity,
-        }
-    }
-
-    pub fn classify(&mut self, ua: &str) -> UaClass {
-        if let Some(hit) = self.cache.get(ua) {
-            return hit.clone();
-        }
-        let class = classify_uncached(ua);
-        if self.capacity > 0 && ua.len() <= MAX_CACHED_UA_BYTES {
-            // Dropping everything is crude but bounded and cheap; a log's hot UAs come back
-            // within a few lines.
-            if self.cache.len() >= self.capacity {
-                self.cache.clear();
-            }
-            self.cache.insert(ua.into(), class.clone());
-        }
-        class
-    }
-}
-
-pub fn classify_uncached(ua: &str) -> UaClass {
+/// The verdicts for one User-Agent. Pure: the rules' one UA cache (decoded `device_ua` values
+/// and their classes, per `Validator`) sits in front of it.
+pub fn classify_ua(ua: &str) -> UaClass {
     let library = library_of(ua);
     let parsed = woothee::parser::Parser::new().parse(ua);
     let bot = if library.is_some() {
@@ -188,16 +153,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_ua_of_a_real_length_are_cached() {
-        let mut c = UaClassifier::new(8);
-        let long = format!("Mozilla/5.0 ({})", "x".repeat(MAX_CACHED_UA_BYTES));
-        assert_eq!(c.classify(&long), classify_uncached(&long));
-        assert!(c.cache.is_empty());
-        c.classify("okhttp/4.12.0");
-        assert_eq!(c.cache.len(), 1);
-    }
-
-    #[test]
     fn http_libraries_are_recognised_by_their_product_token() {
         for (ua, lib) in [
             ("okhttp/4.12.0", "okhttp"),
@@ -210,7 +165,7 @@ mod tests {
             ("PostmanRuntime/7.36.0", "PostmanRuntime"),
             ("Faraday v2.7.10", "Faraday"),
         ] {
-            assert_eq!(classify_uncached(ua).library, Some(lib), "{ua}");
+            assert_eq!(classify_ua(ua).library, Some(lib), "{ua}");
         }
     }
 
@@ -223,7 +178,7 @@ mod tests {
             "Javelin/1.0",
             "Pythonista/3 CFNetwork/1490 Darwin/23.2.0",
         ] {
-            let c = classify_uncached(ua);
+            let c = classify_ua(ua);
             assert_eq!(c.library, None, "{ua}");
             assert_eq!(c.bot, None, "{ua}");
         }
@@ -231,7 +186,7 @@ mod tests {
 
     #[test]
     fn platforms() {
-        let p = |ua| classify_uncached(ua).platform;
+        let p = |ua| classify_ua(ua).platform;
         assert_eq!(
             p("Dalvik/2.1.0 (Linux; U; Android 13)"),
             Some(Platform::Android)
@@ -253,23 +208,13 @@ mod tests {
 
     #[test]
     fn bots_and_desktops() {
-        let g = classify_uncached(
-            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-        );
+        let g =
+            classify_ua("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)");
         assert!(g.bot.is_some());
-        let d = classify_uncached(
+        let d = classify_ua(
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
         );
         assert!(d.desktop.is_some());
         assert_eq!(d.bot, None);
-    }
-
-    #[test]
-    fn cache_is_bounded_and_transparent() {
-        let mut c = UaClassifier::new(2);
-        for ua in ["curl/8", "a/1", "b/2", "curl/8"] {
-            assert_eq!(c.classify(ua), classify_uncached(ua));
-            assert!(c.cache.len() <= 2);
-        }
     }
 }

@@ -1,31 +1,29 @@
 //! Runs every stateless rule over a parsed request.
 
-use crate::checks::{self, DecodedValues, Findings};
+use crate::checks::{self, DecodedValues, Found};
 use crate::diagnostic::Diagnostic;
 use crate::parse::Request;
 use crate::settings::Context;
-use crate::ua_class::UaClassifier;
 
-/// Validates requests, remembering User-Agent verdicts and decoded `device_ua` values between
+/// Validates requests, remembering decoded `device_ua` values and their verdicts between
 /// calls. Keep one per thread.
 #[derive(Debug)]
 pub struct Validator {
-    ua: UaClassifier,
     values: DecodedValues,
 }
 
 impl Validator {
+    /// Remembers up to `ua_cache_entries` User-Agents; 0 remembers none.
     pub fn new(ua_cache_entries: usize) -> Validator {
         Validator {
-            ua: UaClassifier::new(ua_cache_entries),
             values: DecodedValues::new(ua_cache_entries),
         }
     }
 
     /// Every diagnostic for `req`, ordered by where in the input they point; empty when clean.
     pub fn validate(&mut self, req: &Request<'_>, ctx: &Context<'_>) -> Vec<Diagnostic> {
-        let mut out = Findings::default();
-        checks::run(req, ctx, &mut self.ua, &mut self.values, &mut out);
+        let mut out = Found::default();
+        checks::run(req, ctx, &mut self.values, &mut out);
         let mut list = out.into_vec();
         list.sort_by_key(|d| d.span.map_or(0, |s| s.start));
         list

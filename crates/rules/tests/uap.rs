@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use metrica_s2s_rules::{parse_input, Code, Context, Platform, Settings, UaClassifier, Validator};
+use metrica_s2s_rules::{classify_ua, parse_input, Code, Context, Platform, Settings, Validator};
 use std::collections::BTreeMap;
 
 struct Entry {
@@ -130,7 +130,6 @@ fn no_real_user_agent_is_called_malformed() {
 /// Python-urllib/2.7`) are clients of their own, as in-app UAs ending in `okhttp/4.x` are.
 #[test]
 fn every_uap_library_family_is_a_server_client() {
-    let mut classifier = UaClassifier::new(0);
     let (mut recognised, mut embedded) = (0, Vec::new());
     let mut missed = Vec::new();
     for e in corpus()
@@ -138,7 +137,7 @@ fn every_uap_library_family_is_a_server_client() {
         .filter(|e| LIBRARY_FAMILIES.contains(&e.ua_family.as_str()))
     {
         let own_product = names_a_library(&e.ua);
-        match (classifier.classify(&e.ua).library.is_some(), own_product) {
+        match (classify_ua(&e.ua).library.is_some(), own_product) {
             (true, _) => recognised += 1,
             (false, true) => missed.push(e.ua),
             (false, false) => embedded.push(e.ua),
@@ -154,7 +153,6 @@ fn every_uap_library_family_is_a_server_client() {
 
 #[test]
 fn platform_agrees_with_uap_os_family() {
-    let mut classifier = UaClassifier::new(0);
     let (mut agree, mut total) = (0, 0);
     let mut disagree = Vec::new();
     for e in corpus() {
@@ -164,7 +162,7 @@ fn platform_agrees_with_uap_os_family() {
             _ => continue,
         };
         total += 1;
-        let got = classifier.classify(&e.ua).platform;
+        let got = classify_ua(&e.ua).platform;
         if got == want {
             agree += 1;
         } else {

@@ -1,33 +1,33 @@
 //! A self-contained HTML report for certification reviewers: a summary, then each scenario
 //! with what the device was, what was expected and what arrived. maud escapes every
-//! interpolated value, so hostile UAs and messages render as text, and `t` (the rules'
-//! `visible`) shows control characters as escapes instead of letting a NUL or CR vanish from
+//! interpolated value, so hostile UAs and messages render as text, and the rules'
+//! `visible` shows control characters as escapes instead of letting a NUL or CR vanish from
 //! the page. There are no external assets and no scripts.
 
 use super::{RunReport, ScenarioReport};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
-use metrica_s2s_rules::visible as t;
+use metrica_s2s_rules::visible;
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:70rem;color:#222}\
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}\
-.passed{color:#176617}.failed{color:#b00020}.error{color:#9a5b00}code,pre{font:12px/1.4 ui-monospace,monospace;white-space:pre-wrap;word-break:break-all}\
+.passed{color:#176617}.failed{color:#b00020}.error,.errored{color:#9a5b00}code,pre{font:12px/1.4 ui-monospace,monospace;white-space:pre-wrap;word-break:break-all}\
 section{border-top:2px solid #ddd;margin-top:1.5rem}.diag{margin:.4rem 0 .8rem}.muted{color:#666}";
 
 pub fn render(r: &RunReport) -> String {
-    let verdict = if r.passed() { "PASSED" } else { "FAILED" };
+    let verdict = r.verdict().as_str();
     let page: Markup = html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'";
-                title { "metrica-s2s conform: " (t(&r.partner.name)) " — " (verdict) }
+                title { "metrica-s2s conform: " (visible(&r.partner.name)) " — " (verdict) }
                 style { (PreEscaped(STYLE)) }
             }
             body {
-                h1 { "S2S conformance: " (t(&r.partner.name)) " — " span class=(if r.passed() { "passed" } else { "failed" }) { (verdict) } }
+                h1 { "S2S conformance: " (visible(&r.partner.name)) " — " span class=(verdict.to_lowercase()) { (verdict) } }
                 p class="muted" {
-                    "metrica-s2s " (r.tool.version) ", suite " code { (t(&r.suite.id)) } " (" (t(&r.suite.title)) "), sha256 " code { (r.suite.sha256) }
+                    "metrica-s2s " (r.tool.version) ", suite " code { (visible(&r.suite.id)) } " (" (visible(&r.suite.title)) "), sha256 " code { (r.suite.sha256) }
                     ", " (r.duration_ms) " ms."
                 }
                 p { (r.summary.total) " scenarios: " (r.summary.passed) " passed, " (r.summary.failed) " failed, " (r.summary.errored) " errored." }
@@ -35,7 +35,7 @@ pub fn render(r: &RunReport) -> String {
                     tr { th { "scenario" } th { "event" } th { "required" } th { "status" } th { "errors" } }
                     @for s in &r.scenarios {
                         tr {
-                            td { a href={ "#" (t(&s.id)) } { (t(&s.id)) } }
+                            td { a href={ "#" (visible(&s.id)) } { (visible(&s.id)) } }
                             td { (s.event.as_str()) }
                             td { (if s.required { "yes" } else { "no" }) }
                             td class=(s.status.as_str()) { (s.status.as_str()) }
@@ -48,8 +48,8 @@ pub fn render(r: &RunReport) -> String {
                     section {
                         h2 { "Requests that matched no scenario" }
                         @for u in &r.unmatched {
-                            p { "#" (u.request.seq) " " code { (t(u.request.target())) }
-                                @if let Some(id) = &u.resembles { " — resembles " a href={ "#" (t(id)) } { (t(id)) } } }
+                            p { "#" (u.request.seq) " " code { (visible(&u.request.target)) }
+                                @if let Some(id) = &u.resembles { " — resembles " a href={ "#" (visible(id)) } { (visible(id)) } } }
                         }
                     }
                 }
@@ -61,28 +61,29 @@ pub fn render(r: &RunReport) -> String {
 
 fn scenario(s: &ScenarioReport) -> Markup {
     html! {
-        section id=(t(&s.id)) {
-            h2 { (t(&s.title)) " " span class=(s.status.as_str()) { "(" (s.status.as_str()) ")" } }
-            p class="muted" { code { (t(&s.id)) } ", " (s.event.as_str()) ", tracking id " code { (s.tracking_id) } ", click id " code { (t(&s.click_id)) } ", " (s.duration_ms) " ms" }
+        section id=(visible(&s.id)) {
+            h2 { (visible(&s.title)) " " span class=(s.status.as_str()) { "(" (s.status.as_str()) ")" } }
+            p class="muted" { code { (visible(&s.id)) } ", " (s.event.as_str()) ", tracking id " code { (s.tracking_id) } ", click id " code { (visible(&s.click_id)) } ", " (s.duration_ms) " ms" }
             h3 { "Sent: what the device did" }
             table {
-                tr { th { "User-Agent" } td { pre { (t(&s.device.ua)) } } }
+                tr { th { "User-Agent" } td { pre { (visible(&s.device.ua)) } } }
                 tr { th { "IP" } td { code { (s.device.ip) } } }
-                @if let Some(id) = &s.device.google_aid { tr { th { "google_aid" } td { code { (t(id)) } } } }
-                @if let Some(id) = &s.device.ios_ifa { tr { th { "ios_ifa" } td { code { (t(id)) } } } }
-                tr { th { "event time" } td { (s.event_time) " (" (metrica_s2s_rules::clock::format_utc(s.event_time as i64)) ")" } }
+                @if let Some(id) = &s.device.google_aid { tr { th { "google_aid" } td { code { (visible(id)) } } } }
+                @if let Some(id) = &s.device.ios_ifa { tr { th { "ios_ifa" } td { code { (visible(id)) } } } }
+                tr { th { "event time" } td { (s.event_time) " (" (metrica_s2s_rules::calendar::format_utc(s.event_time as i64)) ")" } }
             }
+            @if let Some(e) = &s.error { p class="error" { (visible(e)) } }
             h3 { "Findings" }
             @if s.diagnostics.is_empty() { p { "No findings." } }
             @for f in &s.diagnostics {
                 div class="diag" {
                     strong class=(if f.is_error() { "failed" } else { "muted" }) { (f.diagnostic.severity.as_str()) " " code { (f.diagnostic.code.as_str()) } }
                     @if let Some(p) = &f.diagnostic.param { " on " code { (p) } }
-                    ": " (t(&f.diagnostic.message))
+                    ": " (visible(&f.diagnostic.message))
                     br;
-                    span class="muted" { "Fix: " (t(&f.diagnostic.hint)) }
+                    span class="muted" { "Fix: " (visible(&f.diagnostic.hint)) }
                     @if let (Some(e), Some(a)) = (&f.expected, &f.actual) {
-                        table { tr { th { "expected" } td { pre { (t(e)) } } } tr { th { "arrived" } td { pre { (t(a)) } } } }
+                        table { tr { th { "expected" } td { pre { (visible(e)) } } } tr { th { "arrived" } td { pre { (visible(a)) } } } }
                     }
                 }
             }
@@ -91,10 +92,10 @@ fn scenario(s: &ScenarioReport) -> Markup {
             @for e in &s.requests {
                 details open {
                     summary { "Request #" (e.seq) " — " (e.kind.as_str()) ", HTTP " (e.status) }
-                    pre { (t(e.target())) }
+                    pre { (visible(&e.target)) }
                     table {
-                        @for (k, v) in e.params() { tr { th { (t(&k)) } td { pre { (t(&v)) } } } }
-                        tr { th { "sender's User-Agent" } td { pre { (t(e.user_agent().unwrap_or("-"))) } } }
+                        @for (k, v) in &e.params { tr { th { (visible(k)) } td { pre { (visible(v)) } } } }
+                        tr { th { "sender's User-Agent" } td { pre { (visible(e.user_agent.as_deref().unwrap_or("-"))) } } }
                     }
                 }
             }

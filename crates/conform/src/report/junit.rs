@@ -26,7 +26,7 @@ pub fn render(report: &RunReport) -> String {
                     NonSuccessKind::Error
                 };
                 let mut st = TestCaseStatus::non_success(kind);
-                st.set_message(clean(&s.error_codes()));
+                st.set_message(clean(s.error.as_deref().unwrap_or(&s.error_codes())));
                 st.set_type(if s.required {
                     "required"
                 } else {

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 pub fn render(r: &RunReport) -> String {
     let mut s = String::new();
-    let verdict = if r.passed() { "PASSED" } else { "FAILED" };
+    let verdict = r.verdict().as_str();
     let _ = writeln!(
         s,
         "## metrica-s2s conform: {} ({verdict})\n",
@@ -36,6 +36,9 @@ pub fn render(r: &RunReport) -> String {
     }
     for sc in r.scenarios.iter().filter(|sc| sc.status != Status::Passed) {
         let _ = writeln!(s, "\n### {}\n", esc(&sc.title));
+        if let Some(e) = &sc.error {
+            let _ = writeln!(s, "- **error**: {}", esc(e));
+        }
         for f in sc.diagnostics.iter().filter(|f| f.is_error()) {
             let d = &f.diagnostic;
             let _ = writeln!(

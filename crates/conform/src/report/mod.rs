@@ -6,8 +6,9 @@ pub mod junit;
 pub mod markdown;
 pub mod terminal;
 
-use crate::checks::Finding;
-use crate::suite::Suite;
+use crate::judge::Finding;
+use crate::suite::{Scenario, Suite};
+use crate::truth::Truth;
 use metrica_s2s_mock::Entry;
 use metrica_s2s_rules::Kind;
 use serde::Serialize;
@@ -52,9 +53,42 @@ pub struct ScenarioReport {
     pub event_time: u64,
     pub requests: Vec<Arc<Entry>>,
     pub diagnostics: Vec<Finding>,
+    /// Why the runner could not judge the scenario, when its status is `error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl ScenarioReport {
+    /// A report of `scenario` run with `truth`, with nothing found yet.
+    pub fn new(scenario: &Scenario, truth: &Truth, took: Duration) -> ScenarioReport {
+        ScenarioReport {
+            id: scenario.id.clone(),
+            title: scenario.title.clone(),
+            event: scenario.event,
+            required: scenario.required,
+            status: Status::Passed,
+            duration_ms: took.as_millis() as u64,
+            driver_ms: 0,
+            settle_ms: 0,
+            tracking_id: truth.tracking_id.to_string(),
+            click_id: truth.click_id.clone(),
+            device: scenario.device.clone(),
+            event_time: truth.event_time,
+            requests: Vec::new(),
+            diagnostics: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// The truth the scenario ran with.
+    pub fn truth(&self) -> Truth {
+        Truth {
+            tracking_id: self.tracking_id.parse().unwrap_or_default(),
+            click_id: self.click_id.clone(),
+            event_time: self.event_time,
+        }
+    }
+
     /// The codes of its error-severity findings, comma-separated: the reason it failed.
     pub fn error_codes(&self) -> String {
         let codes: Vec<&str> = self
@@ -145,13 +179,43 @@ impl RunReport {
         }
     }
 
-    /// Passed only when scenarios ran and every required one passed. A run in which nothing ran
-    /// is never a pass.
+    /// Failed when a required scenario failed (or nothing ran: never a pass); otherwise
+    /// errored when the runner could not judge a scenario; otherwise passed. A recommended
+    /// scenario's failure is reported but fails nothing.
+    pub fn verdict(&self) -> Verdict {
+        let required_failed = self
+            .scenarios
+            .iter()
+            .any(|s| s.required && s.status == Status::Failed);
+        if self.summary.total == 0 || required_failed {
+            Verdict::Failed
+        } else if self.summary.errored > 0 {
+            Verdict::Errored
+        } else {
+            Verdict::Passed
+        }
+    }
+
     pub fn passed(&self) -> bool {
-        self.summary.total > 0
-            && self
-                .scenarios
-                .iter()
-                .all(|s| !s.required || s.status == Status::Passed)
+        self.verdict() == Verdict::Passed
+    }
+}
+
+/// What a run says about the partner, as a CI gate reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Passed,
+    Failed,
+    /// Nothing required failed, but the runner could not judge some scenario.
+    Errored,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Passed => "PASSED",
+            Verdict::Failed => "FAILED",
+            Verdict::Errored => "ERRORED",
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! escaped so it cannot drive the terminal.
 
 use super::{RunReport, Status};
-use metrica_s2s_rules::visible as safe;
+use metrica_s2s_rules::visible;
 use std::fmt::Write;
 
 pub fn render(r: &RunReport) -> String {
@@ -17,7 +17,7 @@ pub fn render(r: &RunReport) -> String {
         let _ = writeln!(
             s,
             "{:<28} {:<11} {:<9} {:>6}  {}{req}",
-            safe(&sc.id),
+            visible(&sc.id),
             sc.event.as_str(),
             sc.status.as_str(),
             sc.duration_ms,
@@ -25,18 +25,26 @@ pub fn render(r: &RunReport) -> String {
         );
     }
     for sc in r.scenarios.iter().filter(|sc| sc.status != Status::Passed) {
-        let _ = writeln!(s, "\n{} — {}", safe(&sc.id), safe(&sc.title));
+        let _ = writeln!(s, "\n{} — {}", visible(&sc.id), visible(&sc.title));
+        if let Some(e) = &sc.error {
+            let _ = writeln!(s, "  error: {}", visible(e));
+        }
         for f in sc.diagnostics.iter().filter(|f| f.is_error()) {
             let d = &f.diagnostic;
             let _ = writeln!(
                 s,
                 "  error[{}] {}\n    hint: {}",
                 d.code,
-                safe(&d.message),
-                safe(&d.hint)
+                visible(&d.message),
+                visible(&d.hint)
             );
             if let (Some(e), Some(a)) = (&f.expected, &f.actual) {
-                let _ = writeln!(s, "    expected: {}\n    actual:   {}", safe(e), safe(a));
+                let _ = writeln!(
+                    s,
+                    "    expected: {}\n    actual:   {}",
+                    visible(e),
+                    visible(a)
+                );
                 if let Some(col) = e.chars().zip(a.chars()).position(|(x, y)| x != y).or((e
                     .chars()
                     .count()
@@ -57,18 +65,18 @@ pub fn render(r: &RunReport) -> String {
             s,
             "\nunmatched request #{} to {}{}",
             u.request.seq,
-            safe(u.request.target()),
+            visible(&u.request.target),
             u.resembles
                 .as_deref()
-                .map(|id| format!(" (resembles scenario {})", safe(id)))
+                .map(|id| format!(" (resembles scenario {})", visible(id)))
                 .unwrap_or_default()
         );
     }
-    let verdict = if r.passed() { "PASSED" } else { "FAILED" };
+    let verdict = r.verdict().as_str();
     let _ = writeln!(
         s,
         "\n{verdict}: {} scenarios, {} passed, {} failed, {} errored in {} ms (suite {} sha256 {}, metrica-s2s {})",
-        r.summary.total, r.summary.passed, r.summary.failed, r.summary.errored, r.duration_ms, safe(&r.suite.id), r.suite.sha256, r.tool.version
+        r.summary.total, r.summary.passed, r.summary.failed, r.summary.errored, r.duration_ms, visible(&r.suite.id), r.suite.sha256, r.tool.version
     );
     s
 }

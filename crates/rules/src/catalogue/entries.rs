@@ -4,8 +4,8 @@
 //! name as sent (quoted when user-controlled). Other names are rule-specific arguments that the
 //! checks in `checks/` supply.
 
-use super::{Group, Rule, SeverityPolicy};
-use crate::diagnostic::Severity::{Error, Info, Warning};
+use super::rule::Severity::{Error, Info, Warning};
+use super::rule::{Group, Rule, SeverityPolicy};
 
 const fn rule(code: &'static str, group: Group, severity: SeverityPolicy) -> Rule {
     Rule {
@@ -463,7 +463,7 @@ catalogue! {
     },
     ClickIdDuplicate => Rule {
         when: "the mock has seen this click_id on this tracker within 7 days: AppMetrica drops it",
-        message: "click_id {value} was already seen on tracker {tracking_id} {ago} ago (request #{first_seq})",
+        message: "click_id {value} was already seen on tracker {tracking_id} {ago} ago ({first})",
         hint: "give every click its own click_id; a repeat within 7 days on one tracker is dropped, so a retry loop or a constant id loses events",
         why: "AppMetrica deduplicates clicks by click_id per tracker over 7 days.",
         bad: "two calls with click_id=42 on one tracker within 7 days",
@@ -596,5 +596,75 @@ catalogue! {
         good: "exit status 0",
         stateless: false,
         ..rule("driver-failed", Conformance, Fixed(Error))
+    },
+    PostbackStatus => Rule {
+        when: "the partner's postback receiver answered other than 200: AppMetrica counts only 200 as delivered and repeats the postback for 24 hours (201, 202 and 204 included)",
+        message: "the postback receiver answered {status} to {method} {url}: {cause}",
+        hint: "answer every postback you accept with 200 (an empty body will do); {fix}",
+        why: "AppMetrica treats any answer but 200 as a failed delivery and sends the postback again every few minutes for 24 hours: a receiver answering 204 or 202 gets each conversion dozens of times, and one answering 4xx or 5xx may never count it.",
+        bad: "HTTP/1.1 204 No Content",
+        good: "HTTP/1.1 200 OK",
+        stateless: false,
+        ..rule("postback-status", Conformance, Fixed(Error))
+    },
+    PostbackTimeout => Rule {
+        when: "the receiver did not answer within 5 s",
+        message: "the postback receiver did not answer {method} {url} within {timeout}",
+        hint: "answer at once and do slow work (database writes, calls to other services) after answering, or in a queue",
+        why: "AppMetrica waits 5 seconds for a postback's answer; a slower receiver is a failed delivery, and the postback is repeated.",
+        bad: "the receiver writes to a slow database before it answers",
+        good: "the receiver queues the conversion and answers 200 at once",
+        stateless: false,
+        ..rule("postback-timeout", Conformance, Fixed(Error))
+    },
+    PostbackUnreachable => Rule {
+        when: "the receiver refused or reset the connection",
+        message: "the postback receiver at {url} could not be reached: {reason}",
+        hint: "check that the receiver listens on the address of the postback URL and stays up; {fix}",
+        why: "A postback that cannot be delivered is repeated for 24 hours and then lost: the conversion never reaches the ad network.",
+        bad: "connection refused on 127.0.0.1:9100",
+        good: "HTTP/1.1 200 OK from 127.0.0.1:9100",
+        stateless: false,
+        ..rule("postback-unreachable", Conformance, Fixed(Error))
+    },
+    PostbackRetryRejected => Rule {
+        when: "a repeat delivery of a transaction already delivered was not answered 200 (a retry must be accepted, and counted once)",
+        message: "the repeat delivery of transaction {transaction_id} was answered {status}: {cause}",
+        hint: "answer a transaction_id you have already seen with 200 again, and count it once (deduplicate by transaction_id)",
+        why: "AppMetrica repeats a postback when it saw no 200, also when the first delivery did arrive; a receiver that rejects the repeat (409, 400) makes AppMetrica retry for 24 hours.",
+        bad: "HTTP/1.1 409 Conflict to a repeated transaction_id",
+        good: "HTTP/1.1 200 OK, the conversion counted once",
+        stateless: false,
+        ..rule("postback-retry-rejected", Conformance, Fixed(Error))
+    },
+    RetryMissing => Rule {
+        when: "the mock answered 5xx, reset or closed, and the partner did not send the event again",
+        message: "the mock {fault} and the {event} was not sent again within {window}",
+        hint: "retry a request that got a 5xx, a reset or no answer: the same request, after a growing delay (1 s, 2 s, 4 s ...), a bounded number of times",
+        why: "Production endpoints fail now and then; an integration that never retries loses every event that met a failure. (AppMetrica does not document retries: this scenario is recommended, not required.)",
+        bad: "one GET; on 503 the event is dropped",
+        good: "GET; on 503, wait 1 s and send the same GET again",
+        stateless: false,
+        ..rule("retry-missing", Conformance, Fixed(Error))
+    },
+    RetryChanged => Rule {
+        when: "a retry changed click_id, click_timestamp (the event's time, not the retry's), device_ip or device_ua; the message names the field",
+        message: "the retry changed {param}: {first} on the first attempt, {retry} on attempt {attempt}",
+        hint: "{fix}",
+        why: "A retry reports the same event: a new click_timestamp moves the click in time (the retry's time instead of the user's), and a new click_id makes it a second click.",
+        bad: "click_timestamp=1764324000, then click_timestamp=1764324003 on the retry",
+        good: "click_timestamp=1764324000 on the first attempt and on every retry",
+        stateless: false,
+        ..rule("retry-changed", Conformance, Fixed(Error))
+    },
+    RetryStorm => Rule {
+        when: "retries with no backoff: more than 5 attempts within one second, or the same request sent again after a 4xx, which no retry can fix (a repeat after 204 is `duplicate-event`)",
+        message: "{reason}",
+        hint: "wait longer between attempts (1 s, 2 s, 4 s ...), stop after a few, and never retry a 4xx: it will fail the same way",
+        why: "A retry loop without backoff turns one failed request into a flood, which makes an overloaded endpoint fail longer.",
+        bad: "20 attempts within 200 ms after a 503",
+        good: "attempts after 1 s, 2 s and 4 s, then give up",
+        stateless: false,
+        ..rule("retry-storm", Conformance, Fixed(Warning))
     },
 }

@@ -2,13 +2,14 @@
 //! bytes, double encoding, raw characters, `+` mixed with `%20`, unfilled macros and the text
 //! an empty variable prints.
 
-use super::{Findings, Scope};
+use super::bytes::needs_escape;
+use super::view::{Found, Scope};
 use crate::catalogue::Code;
-use crate::decode::{hex, ByteClasses};
+use crate::decode::hex;
 use crate::diagnostic::Draft;
-use crate::parse::Span;
+use crate::span::Span;
 
-pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Findings) {
+pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Found) {
     let input = scope.req.input;
     for view in &mut scope.params {
         let Some(value) = &view.value else { continue };
@@ -115,32 +116,6 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Findings) {
         out.push(d);
     }
 }
-
-/// Bytes a query value may not carry raw. `( ) ; , / : @ ! $ ' *` are legal and not listed.
-fn needs_escape(b: u8) -> bool {
-    NEEDS_ESCAPE[usize::from(b)]
-}
-
-/// [`needs_escape`] as a table.
-const NEEDS_ESCAPE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        t[b] = b < 0x20 || b >= 0x7F;
-        b += 1;
-    }
-    let listed = [b' ', b'"', b'<', b'>', b'\\', b'^', b'`', b'{', b'|', b'}'];
-    let mut i = 0;
-    while i < listed.len() {
-        t[listed[i] as usize] = true;
-        i += 1;
-    }
-    t
-};
-
-/// How decoding treats a value's bytes: it notes the first that [`needs_escape`], so that
-/// finding it costs no pass of its own.
-pub(super) static VALUE_BYTES: ByteClasses = ByteClasses::flagging(&NEEDS_ESCAPE);
 
 fn unencoded(param: &str, raw: &[u8], off: usize) -> Draft {
     let b = raw[off];
@@ -280,8 +255,6 @@ fn is_placeholder(value: &str) -> bool {
     v.len() <= 9 && TEXTS.iter().any(|t| t.eq_ignore_ascii_case(v))
 }
 
-/// Whether `hay` holds `%XY` (`needle` is three bytes starting with '%'). Values are short,
-/// so walking the '%' positions beats building a substring searcher per call.
 #[cfg(test)]
 mod tests {
     use super::*;

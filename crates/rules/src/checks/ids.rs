@@ -1,10 +1,10 @@
 //! noredirect, advertising ids and click ids.
 
-use super::{Findings, Scope, View};
+use super::view::{Found, Scope, View};
 use crate::catalogue::Code;
 use crate::diagnostic::Draft;
 
-pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Findings) {
+pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Found) {
     for view in &scope.params {
         let Some(name) = view.kind.canonical() else {
             continue;
@@ -20,7 +20,7 @@ pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Findings) {
     click_id(scope, out);
 }
 
-fn noredirect(view: &View<'_>, out: &mut Findings) {
+fn noredirect(view: &View<'_>, out: &mut Found) {
     if view.not_data || view.spoiled {
         return;
     }
@@ -77,7 +77,7 @@ fn is_hex(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn device_id(view: &View<'_>, id: &str, format: IdFormat, out: &mut Findings) {
+fn device_id(view: &View<'_>, id: &str, format: IdFormat, out: &mut Found) {
     let valid = match format {
         IdFormat::Uuid => is_uuid(id),
         IdFormat::Oaid => is_uuid(id) || (is_hex(id) && (16..=64).contains(&id.len())),
@@ -146,7 +146,7 @@ fn id_fix(param: &str, id: &str, format: IdFormat) -> (String, String) {
     }
 }
 
-fn click_id(scope: &Scope<'_, '_>, out: &mut Findings) {
+fn click_id(scope: &Scope<'_, '_>, out: &mut Found) {
     let present = |name| {
         scope
             .get(name)

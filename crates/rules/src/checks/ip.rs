@@ -1,13 +1,13 @@
 //! device_ip: one address of the user's device, in a form every parser reads the same way.
 
-use super::{Findings, Scope};
+use super::view::{Found, Scope};
 use crate::catalogue::Code;
 use crate::diagnostic::Draft;
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
 
-pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Findings) {
+pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Found) {
     let Some((view, text)) = scope.data("device_ip") else {
         return;
     };

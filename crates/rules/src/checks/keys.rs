@@ -1,43 +1,9 @@
 //! Parameter names: aliases, typos, repeats, and the required three being there at all.
 
-use super::{Findings, Scope, View};
-use crate::catalogue::Code;
-use crate::diagnostic::{Draft, Severity};
-
-/// The parameters AppMetrica documents for S2S calls and tracking URLs.
-pub(crate) const KNOWN: &[&str] = &[
-    "device_ip",
-    "device_ua",
-    "click_timestamp",
-    "noredirect",
-    "click_id",
-    "external_click_id",
-    "google_aid",
-    "ios_ifa",
-    "oaid",
-    "windows_aid",
-    "google_aid_sha1",
-    "google_aid_md5",
-    "ios_ifa_sha1",
-    "ios_ifa_md5",
-    "oaid_sha1",
-    "oaid_md5",
-    "windows_aid_sha1",
-    "windows_aid_md5",
-    "afpub_id",
-    "site_id",
-    "creative_id",
-    "appmetrica_js_redirect",
-];
-
-pub(crate) const REQUIRED: &[&str] = &["device_ip", "device_ua", "click_timestamp"];
-
-/// Spellings the S2S page uses but the tracking URL specification does not.
-const ALIASES: &[(&str, &str)] = &[
-    ("idfa", "ios_ifa"),
-    ("google-aid", "google_aid"),
-    ("no_redirect", "noredirect"),
-];
+use super::view::{Found, Scope, View};
+use crate::catalogue::{Code, Severity};
+use crate::diagnostic::Draft;
+use crate::params::{Key, KNOWN, REQUIRED};
 
 /// Names other trackers or habits use for a documented parameter; too far from it for an
 /// edit distance to catch.
@@ -59,40 +25,6 @@ const MISNAMES: &[(&str, &str)] = &[
 
 /// Well-known ids of their own, near a documented name by spelling only.
 const NOT_TYPOS: &[&str] = &["idfv", "android_id", "imei"];
-
-/// What a parameter name is to AppMetrica.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Key {
-    Known(&'static str),
-    /// An alias of the canonical name given.
-    Alias(&'static str),
-    Unknown,
-}
-
-impl Key {
-    pub(crate) fn canonical(self) -> Option<&'static str> {
-        match self {
-            Key::Known(k) | Key::Alias(k) => Some(k),
-            Key::Unknown => None,
-        }
-    }
-}
-
-/// A documented name sent exactly as written: it decodes to itself, so most keys are
-/// recognised without decoding.
-pub(crate) fn known_raw(raw: &[u8]) -> Option<&'static str> {
-    KNOWN.iter().find(|k| k.as_bytes() == raw).copied()
-}
-
-pub(crate) fn canonical_key(key: &str) -> Key {
-    if let Some(k) = known_raw(key.as_bytes()) {
-        return Key::Known(k);
-    }
-    match ALIASES.iter().find(|(a, _)| *a == key) {
-        Some((_, canonical)) => Key::Alias(canonical),
-        None => Key::Unknown,
-    }
-}
 
 /// The documented key an unknown one was probably meant to be.
 pub(crate) fn intended_key(key: &str) -> Option<&'static str> {
@@ -123,7 +55,7 @@ pub(crate) fn intended_key(key: &str) -> Option<&'static str> {
         .map(|(_, k)| k)
 }
 
-pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Findings) {
+pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Found) {
     let params = &scope.params;
     for (i, p) in params.iter().enumerate() {
         match p.kind {
@@ -165,7 +97,7 @@ pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Findings) {
 }
 
 /// Reports the key of `params[first]` once if it repeats.
-fn duplicates(params: &[View<'_>], first: usize, out: &mut Findings) {
+fn duplicates(params: &[View<'_>], first: usize, out: &mut Found) {
     let key = &params[first].key;
     // Counted before anything is collected: nearly every key is sent once.
     if params[first + 1..].iter().all(|q| &q.key != key) {
@@ -251,12 +183,5 @@ mod tests {
         ] {
             assert_eq!(intended_key(custom), None, "{custom}");
         }
-    }
-
-    #[test]
-    fn canonical_keys() {
-        assert_eq!(canonical_key("device_ua"), Key::Known("device_ua"));
-        assert_eq!(canonical_key("idfa"), Key::Alias("ios_ifa"));
-        assert_eq!(canonical_key("Device_UA"), Key::Unknown);
     }
 }

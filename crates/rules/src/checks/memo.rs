@@ -6,8 +6,8 @@
 //! Purely a cache: a miss decodes and classifies as usual, so what is found never depends
 //! on it.
 
-use super::Value;
-use crate::ua_class::{classify_uncached, UaClass, MAX_CACHED_UA_BYTES};
+use super::view::Value;
+use crate::ua_class::{classify_ua, UaClass, MAX_CACHED_UA_BYTES};
 use std::collections::HashMap;
 
 /// Seeded per process: the text is the client's, so the map must not be open to hash
@@ -48,7 +48,7 @@ impl DecodedValues {
             self.map.clear();
         }
         let value = Value::decode(raw).into_owned();
-        let class = value.text().map(classify_uncached);
+        let class = value.text().map(classify_ua);
         self.map.insert(raw.into(), Remembered { value, class });
     }
 
@@ -64,7 +64,10 @@ impl DecodedValues {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    // Absolute paths: this module's items, named from the crate root.
+    use crate::checks::memo::DecodedValues;
+    use crate::checks::view::Value;
+    use crate::ua_class::{classify_ua, MAX_CACHED_UA_BYTES};
 
     #[test]
     fn a_remembered_value_decodes_as_a_fresh_one() {
@@ -72,7 +75,7 @@ mod tests {
         for raw in [&b"a%20b+c"[..], b"%ZZ%C3%28", b"plain", b"a%20b+c"] {
             memo.remember(raw);
             let ((cached, class), fresh) = (memo.decode(raw), Value::decode(raw));
-            assert_eq!(class, fresh.text().map(classify_uncached).as_ref());
+            assert_eq!(class, fresh.text().map(classify_ua).as_ref());
             assert_eq!(cached.decoded, fresh.decoded);
             assert_eq!(
                 (cached.bad_escape, cached.marks),

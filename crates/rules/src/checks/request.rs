@@ -1,6 +1,6 @@
 //! The request itself: method, endpoint path and tracking id.
 
-use super::Findings;
+use super::view::Found;
 use crate::catalogue::Code;
 use crate::diagnostic::Draft;
 use crate::parse::{id_number, Request};
@@ -14,7 +14,7 @@ pub(super) struct Endpoint {
 
 /// Checks the method and path; `None` when nothing else is worth checking (an unknown
 /// endpoint without a query is not a tracking call at all).
-pub(super) fn check(req: &Request<'_>, ctx: &Context<'_>, out: &mut Findings) -> Option<Endpoint> {
+pub(super) fn check(req: &Request<'_>, ctx: &Context<'_>, out: &mut Found) -> Option<Endpoint> {
     if let Some(m) = req.method {
         if req.bytes(m) != b"GET" {
             out.push(

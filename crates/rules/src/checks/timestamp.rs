@@ -4,13 +4,13 @@
 //! the generic time rules stay quiet. A time-zone offset is reported beside the time rule it
 //! explains, since the value is still out of range.
 
-use super::{Findings, Scope};
+use super::view::{Found, Scope};
+use crate::calendar::{format_duration, format_utc, unix_from_utc, zone_offset};
 use crate::catalogue::Code;
-use crate::clock::{format_duration, format_utc, unix_from_utc, zone_offset};
 use crate::diagnostic::Draft;
 use crate::settings::Settings;
 
-pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Findings) {
+pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Found) {
     let Some((view, text)) = scope.data("click_timestamp") else {
         return;
     };

@@ -1,11 +1,11 @@
 //! device_ua: the User-Agent of the user's device, whole and unchanged.
 
-use super::{Findings, Scope};
+use super::view::{Found, Scope};
 use crate::catalogue::Code;
 use crate::diagnostic::Draft;
 use crate::escape::quote_str;
 use crate::settings::{Platform, TrackerStatus};
-use crate::ua_class::{UaClass, UaClassifier};
+use crate::ua_class::{classify_ua, UaClass};
 use std::borrow::Cow;
 
 /// Lengths at which storage and logging layers typically cut strings.
@@ -13,7 +13,7 @@ const TYPICAL_LIMITS: &[usize] = &[
     64, 100, 128, 150, 200, 250, 255, 256, 500, 512, 1000, 1024, 2048,
 ];
 
-pub(super) fn check(scope: &Scope<'_, '_>, classifier: &mut UaClassifier, out: &mut Findings) {
+pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Found) {
     let Some((view, ua)) = scope.data("device_ua") else {
         return;
     };
@@ -21,7 +21,7 @@ pub(super) fn check(scope: &Scope<'_, '_>, classifier: &mut UaClassifier, out: &
     let raw = ua.as_bytes();
     let class = match view.ua_class {
         Some(remembered) => Cow::Borrowed(remembered),
-        None => Cow::Owned(classifier.classify(ua)),
+        None => Cow::Owned(classify_ua(ua)),
     };
     if let Some((offset, c)) = class.control {
         out.push(
@@ -106,7 +106,7 @@ fn truncated(ua: &str, next_key: Option<&str>) -> Option<Draft> {
     )
 }
 
-fn platform_mismatch(scope: &Scope<'_, '_>, ua: &str, class: &UaClass, out: &mut Findings) {
+fn platform_mismatch(scope: &Scope<'_, '_>, ua: &str, class: &UaClass, out: &mut Found) {
     let Some(ua_platform) = class.platform else {
         return;
     };

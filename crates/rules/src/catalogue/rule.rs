@@ -1,10 +1,32 @@
-//! The rule catalogue: every diagnostic code, defined exactly once.
-//!
-//! Codes are stable: users' CI gates and certification reports name them, so a code never
-//! changes meaning once released. The entries themselves live in `catalogue/entries.rs`; this
-//! module holds the types and the lookups everything else uses.
+//! What a rule is: its severity policy, its group in the documentation, its texts.
 
-use crate::diagnostic::Severity;
+use serde::{Deserialize, Serialize};
+
+/// How much a diagnostic matters: an error breaks the documented contract (the mock answers
+/// 400 in strict mode, lint exits 1), a warning is very likely a bug, info is worth knowing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// How a rule's severity is decided. Most rules have one severity; a few depend on which
 /// parameter they fire on, as the catalogue in `docs/rules.md` spells out.
@@ -109,115 +131,4 @@ pub struct Rule {
     pub good: &'static str,
     /// False for the rules that only the conformance runner or the mock's state can apply.
     pub stateless: bool,
-}
-
-macro_rules! catalogue {
-    ($( $variant:ident => $rule:expr ),* $(,)?) => {
-        /// A diagnostic code. `Code::as_str` gives the stable kebab-case spelling.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Code { $($variant),* }
-
-        impl Code {
-            /// Every code, in catalogue order.
-            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
-        }
-
-        pub(super) static RULES: &[Rule] = &[$($rule),*];
-    };
-}
-
-mod entries;
-pub use entries::Code;
-use entries::RULES;
-
-impl Code {
-    pub fn rule(self) -> &'static Rule {
-        &RULES[self as usize]
-    }
-
-    pub fn as_str(self) -> &'static str {
-        self.rule().code
-    }
-
-    /// Looks a code up by its kebab-case spelling.
-    pub fn from_name(name: &str) -> Option<Code> {
-        Code::ALL.iter().copied().find(|c| c.as_str() == name)
-    }
-
-    /// The code a misspelt name most likely meant, for "did you mean" hints.
-    pub fn suggest(name: &str) -> Option<Code> {
-        Code::ALL
-            .iter()
-            .map(|c| (strsim::damerau_levenshtein(name, c.as_str()), *c))
-            .filter(|(d, _)| *d <= 4)
-            .min_by_key(|(d, _)| *d)
-            .map(|(_, c)| c)
-    }
-}
-
-impl std::fmt::Display for Code {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for Code {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Code {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Code::from_name(&name)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown diagnostic code {name:?}")))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_and_enum_agree() {
-        assert_eq!(Code::ALL.len(), RULES.len());
-        for (i, code) in Code::ALL.iter().enumerate() {
-            assert_eq!(*code as usize, i);
-        }
-    }
-
-    #[test]
-    fn codes_are_unique_kebab_case() {
-        let mut seen = std::collections::HashSet::new();
-        for code in Code::ALL {
-            let s = code.as_str();
-            assert!(seen.insert(s), "duplicate code {s}");
-            assert!(
-                s.split('-').count() >= 2
-                    && s.bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
-                "{s} is not kebab-case"
-            );
-            assert_eq!(Code::from_name(s), Some(*code));
-        }
-    }
-
-    #[test]
-    fn every_rule_is_documented() {
-        for code in Code::ALL {
-            let r = code.rule();
-            for (what, text) in [
-                ("when", r.when),
-                ("message", r.message),
-                ("hint", r.hint),
-                ("why", r.why),
-                ("bad", r.bad),
-                ("good", r.good),
-            ] {
-                assert!(!text.trim().is_empty(), "{code}: empty {what}");
-            }
-            assert_ne!(r.bad, r.good, "{code}: bad and good examples are the same");
-        }
-    }
 }

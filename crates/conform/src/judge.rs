@@ -4,8 +4,9 @@
 //! hunting; "truncated at 255 characters" sends them to the right column.
 
 use crate::suite::Scenario;
+use crate::truth::Truth;
 use metrica_s2s_mock::Entry;
-use metrica_s2s_rules::{clock, percent_decode, quote_str, Code, Diagnostic, Draft, Severity};
+use metrica_s2s_rules::{calendar, percent_decode, quote_str, Code, Diagnostic, Draft, Severity};
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -42,14 +43,6 @@ impl Finding {
     pub fn is_error(&self) -> bool {
         self.diagnostic.severity == Severity::Error
     }
-}
-
-/// The truth of one scenario run.
-#[derive(Clone, Debug)]
-pub struct Truth {
-    pub tracking_id: u64,
-    pub click_id: String,
-    pub event_time: u64,
 }
 
 /// What the partner could know and what the mock could see, so checks never blame a partner
@@ -102,13 +95,7 @@ fn check_one(scenario: &Scenario, truth: &Truth, entry: &Entry, known: Known) ->
             .finish();
         out.push(Finding::with(d, scenario.event.host(), entry.kind.host()));
     }
-    let params = entry.params();
-    let param = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let param = |name: &str| entry.param(name);
     if let Some(ip) = param("device_ip").and_then(|v| v.parse::<IpAddr>().ok()) {
         if ip.to_canonical() != scenario.device.ip.to_canonical() {
             let cause = ip_cause(ip, entry);
@@ -126,7 +113,7 @@ fn check_one(scenario: &Scenario, truth: &Truth, entry: &Entry, known: Known) ->
     }
     if let Some(ua) = param("device_ua") {
         if ua != scenario.device.ua {
-            let (cause, fix) = ua_cause(&scenario.device.ua, ua, entry.user_agent());
+            let (cause, fix) = ua_cause(&scenario.device.ua, ua, entry.user_agent.as_deref());
             let d = Draft::new(Code::UaMismatch)
                 .arg("cause", cause)
                 .arg("fix", fix)
@@ -147,16 +134,19 @@ fn check_one(scenario: &Scenario, truth: &Truth, entry: &Entry, known: Known) ->
         let skew = ts.abs_diff(truth.event_time);
         if skew > scenario.timestamp_tolerance_secs {
             let d = Draft::new(Code::TimestampSkew)
-                .arg("actual", format!("{ts} ({})", clock::format_utc(ts as i64)))
+                .arg(
+                    "actual",
+                    format!("{ts} ({})", calendar::format_utc(ts as i64)),
+                )
                 .arg(
                     "expected",
                     format!(
                         "{} ({})",
                         truth.event_time,
-                        clock::format_utc(truth.event_time as i64)
+                        calendar::format_utc(truth.event_time as i64)
                     ),
                 )
-                .arg("skew", clock::format_duration(skew))
+                .arg("skew", calendar::format_duration(skew))
                 .arg(
                     "direction",
                     if ts > truth.event_time {
@@ -187,14 +177,14 @@ fn check_one(scenario: &Scenario, truth: &Truth, entry: &Entry, known: Known) ->
             click.unwrap_or(""),
         ));
     }
-    for (name, alias, want) in [
-        ("google_aid", "google-aid", &scenario.device.google_aid),
-        ("ios_ifa", "idfa", &scenario.device.ios_ifa),
+    for (name, want) in [
+        ("google_aid", &scenario.device.google_aid),
+        ("ios_ifa", &scenario.device.ios_ifa),
     ] {
         let Some(want) = want.as_ref().filter(|_| known.ids) else {
             continue;
         };
-        let got = param(name).or_else(|| param(alias));
+        let got = param(name);
         if got != Some(want.as_str()) {
             let actual = match got {
                 None => "missing".to_owned(),
@@ -236,7 +226,7 @@ fn ip_cause(ip: IpAddr, entry: &Entry) -> String {
 /// their default slack.
 fn zone_cause(ts: u64, event: u64) -> String {
     let slack = metrica_s2s_rules::Settings::default().timezone_slack_secs;
-    clock::zone_offset(ts, event, slack)
+    calendar::zone_offset(ts, event, slack)
         .map(|zone| format!("; a whole time-zone offset: local {zone} time was sent as UTC"))
         .unwrap_or_default()
 }

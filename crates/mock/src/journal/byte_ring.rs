@@ -95,7 +95,7 @@ impl ByteRing {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::journal::byte_ring::ByteRing;
 
     #[test]
     fn keeps_bytes_in_order_across_wraps_and_growth() {

@@ -1,0 +1,132 @@
+//! One scenario: the driver makes the event happen, the mock's journal says what arrived, and
+//! the judge compares the two with the truth.
+
+use crate::driver::{Driver, Endpoints, Event};
+use crate::error::ScenarioError;
+use crate::judge::{self, Finding, Known};
+use crate::mock_handle::MockHandle;
+use crate::report::{ScenarioReport, Status};
+use crate::suite::Scenario;
+use crate::truth::Truth;
+use metrica_s2s_mock::Entry;
+use metrica_s2s_rules::Code;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Everything one scenario run needs besides the scenario itself.
+pub(crate) struct Setting<'a> {
+    pub driver: &'a dyn Driver,
+    pub mock: &'a MockHandle,
+    pub endpoints: &'a Endpoints,
+}
+
+/// Runs `scenario`; `truth` gets the event's time now.
+pub(crate) async fn run(scenario: &Scenario, mut truth: Truth, at: Setting<'_>) -> ScenarioReport {
+    let started = Instant::now();
+    truth.event_time = unix_now();
+    let outcome = drive_and_judge(scenario, &truth, &at, started).await;
+    let (findings, requests, driver_ms, error) = match outcome {
+        Ok(o) => (o.findings, o.requests, o.driver_ms, None),
+        Err(e) => (
+            Vec::new(),
+            Vec::new(),
+            started.elapsed().as_millis() as u64,
+            Some(e),
+        ),
+    };
+    let mut report = ScenarioReport::new(scenario, &truth, started.elapsed());
+    report.driver_ms = driver_ms;
+    report.settle_ms = if requests.is_empty() {
+        0
+    } else {
+        scenario.settle_ms
+    };
+    report.requests = requests;
+    report.diagnostics = findings;
+    report.judge(error);
+    report
+}
+
+struct Judged {
+    findings: Vec<Finding>,
+    requests: Vec<Arc<Entry>>,
+    driver_ms: u64,
+}
+
+async fn drive_and_judge(
+    scenario: &Scenario,
+    truth: &Truth,
+    at: &Setting<'_>,
+    started: Instant,
+) -> Result<Judged, ScenarioError> {
+    let mut findings = at
+        .driver
+        .trigger(Event {
+            scenario,
+            truth,
+            endpoints: at.endpoints,
+        })
+        .await?;
+    let driver_ms = started.elapsed().as_millis() as u64;
+    let driver_failed = findings
+        .iter()
+        .any(|f| f.diagnostic.code == Code::DriverFailed);
+    // After a failed driver, look only briefly: whatever it sent before failing is already
+    // on its way.
+    let wait = if driver_failed {
+        scenario.settle_ms
+    } else {
+        scenario.timeout_ms
+    };
+    let requests = at
+        .mock
+        .wait_for(
+            truth.tracking_id,
+            scenario.requests,
+            Duration::from_millis(wait),
+            Duration::from_millis(scenario.settle_ms),
+        )
+        .await?;
+    let refs: Vec<&Entry> = requests.iter().map(|e| &**e).collect();
+    let known = Known {
+        ids: at.driver.supplies().ad_ids,
+        endpoint: at.mock.knows_endpoints(),
+    };
+    let checked = judge::check(scenario, truth, &refs, known);
+    // A failed driver explains a missing request: one cause, one error.
+    findings.extend(
+        checked
+            .into_iter()
+            .filter(|f| !(driver_failed && f.diagnostic.code == Code::NoRequest)),
+    );
+    Ok(Judged {
+        findings,
+        requests,
+        driver_ms,
+    })
+}
+
+/// The report of a scenario the runner could not run at all.
+pub(crate) fn not_run(scenario: &Scenario, truth: &Truth, error: ScenarioError) -> ScenarioReport {
+    let mut report = ScenarioReport::new(scenario, truth, Duration::ZERO);
+    report.judge(Some(error));
+    report
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl ScenarioReport {
+    /// Passed, failed (an error-severity finding), or error (the runner could not judge).
+    fn judge(&mut self, error: Option<ScenarioError>) {
+        self.status = match &error {
+            Some(_) => Status::Error,
+            None if self.diagnostics.iter().any(Finding::is_error) => Status::Failed,
+            None => Status::Passed,
+        };
+        self.error = error.map(|e| format!("the runner could not judge this scenario: {e}"));
+    }
+}

@@ -1,0 +1,127 @@
+//! One request as the mock saw and answered it: what the admin API and the journal file write,
+//! and what clients of a running mock read back (the same derived serde both ways).
+
+use indexmap::IndexMap;
+use metrica_s2s_rules::{find_param, Diagnostic, Kind, Query};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub seq: u64,
+    /// RFC 3339 with milliseconds on the wire.
+    #[serde(rename = "received_at", with = "rfc3339_millis")]
+    pub received_at_ms: u64,
+    pub kind: Kind,
+    pub method: String,
+    /// The Host header, or the authority of an absolute-form target.
+    pub host: Option<String>,
+    /// The raw segment after `/serve/`.
+    pub tracking_id: Option<String>,
+    /// The request target as received (path and query).
+    pub target: String,
+    /// Decoded query parameters in the order sent; a repeated key keeps its first value.
+    pub params: IndexMap<String, String>,
+    pub remote_addr: Option<SocketAddr>,
+    /// The sender's own User-Agent header (not device_ua: the runner compares the two).
+    pub user_agent: Option<String>,
+    pub x_forwarded_for: Option<String>,
+    pub status: u16,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Entry {
+    /// The decoded value of parameter `name`, found as every part of metrica-s2s finds it
+    /// (see `metrica_s2s_rules::find_param`).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        find_param(&self.params, name, |(k, _)| Cow::Borrowed(k.as_str())).map(|(_, v)| v.as_str())
+    }
+
+    /// Every field that derives from the target: its tracking id and decoded parameters.
+    pub(crate) fn derived_from(target: &str) -> (Option<String>, IndexMap<String, String>) {
+        let path = target.split(['?', '#']).next().unwrap_or_default();
+        let tracking_id = metrica_s2s_rules::tracking_segment(path.as_bytes())
+            .map(|id| String::from_utf8_lossy(id).into_owned());
+        let params = Query::parse(target)
+            .first_of_each()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        (tracking_id, params)
+    }
+}
+
+/// What the server records for one request; the journal assigns the sequence number.
+#[derive(Debug)]
+pub struct Record<'a> {
+    pub received_at_ms: u64,
+    pub kind: Kind,
+    pub method: Cow<'static, str>,
+    pub host: Option<&'a str>,
+    pub target: &'a str,
+    pub remote_addr: Option<SocketAddr>,
+    pub user_agent: Option<&'a str>,
+    pub forwarded_for: Option<&'a str>,
+    pub status: u16,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// `received_at` as RFC 3339 with milliseconds, `2026-11-28T10:00:00.123Z`.
+mod rfc3339_millis {
+    use metrica_s2s_rules::calendar::{format_rfc3339_millis, parse_rfc3339_millis};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(ms: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_rfc3339_millis(
+            i64::try_from(*ms).unwrap_or(i64::MAX),
+        ))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        parse_rfc3339_millis(&text)
+            .and_then(|ms| u64::try_from(ms).ok())
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "{text:?} is not an RFC 3339 time with milliseconds"
+                ))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::journal::entry::Entry;
+    use metrica_s2s_rules::Kind;
+
+    #[test]
+    fn entries_round_trip_through_json() {
+        let target = "/serve/1?click_id=a%20b&click_id=second&idfa=X";
+        let (tracking_id, params) = Entry::derived_from(target);
+        let e = Entry {
+            seq: 7,
+            received_at_ms: 1_795_860_000_123,
+            kind: Kind::Click,
+            method: "GET".into(),
+            host: Some("redirect.appmetrica.yandex.com".into()),
+            tracking_id,
+            target: target.into(),
+            params,
+            remote_addr: Some("127.0.0.1:5555".parse().expect("addr")),
+            user_agent: Some("curl/8\u{1b}".into()),
+            x_forwarded_for: None,
+            status: 400,
+            diagnostics: Vec::new(),
+        };
+        let json = serde_json::to_value(&e).expect("json");
+        assert_eq!(json["received_at"], "2026-11-28T10:00:00.123Z");
+        assert_eq!(json["tracking_id"], "1");
+        assert_eq!(
+            json["params"]["click_id"], "a b",
+            "the first value of a repeated key"
+        );
+        let back: Entry = serde_json::from_value(json).expect("parses");
+        assert_eq!(back, e);
+        assert_eq!(back.param("ios_ifa"), Some("X"), "aliases as everywhere");
+    }
+}

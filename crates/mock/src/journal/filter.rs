@@ -1,0 +1,57 @@
+//! Which journal entries a query wants.
+
+use metrica_s2s_rules::{parse_input, tracking_segment, Diagnostic, Kind};
+use serde::Deserialize;
+
+/// Every field optional. `since` is a sequence number, inclusive.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    pub tracking_id: Option<String>,
+    pub click_id: Option<String>,
+    pub kind: Option<Kind>,
+    pub status: Option<u16>,
+    pub code: Option<String>,
+    pub since: Option<u64>,
+    pub limit: Option<usize>,
+    /// For `wait`: how many matching entries to wait for (default 1).
+    pub count: Option<usize>,
+    /// For `wait`: how long to wait at most (default 5,000 ms, at most 60,000).
+    pub timeout_ms: Option<u64>,
+}
+
+/// The parts of an entry a filter reads, as the ring keeps them.
+pub(crate) struct Parts<'a> {
+    pub seq: u64,
+    pub kind: Kind,
+    pub status: u16,
+    pub target: &'a [u8],
+    pub diagnostics: &'a [Diagnostic],
+}
+
+impl Filter {
+    pub(crate) fn matches(&self, e: &Parts<'_>) -> bool {
+        self.since.is_none_or(|s| e.seq >= s)
+            && self.kind.is_none_or(|k| e.kind == k)
+            && self.status.is_none_or(|s| e.status == s)
+            && self
+                .code
+                .as_deref()
+                .is_none_or(|c| e.diagnostics.iter().any(|d| d.code.as_str() == c))
+            && self
+                .tracking_id
+                .as_deref()
+                .is_none_or(|t| tracking_id_in(e.target) == Some(t.as_bytes()))
+            && self.click_id.as_deref().is_none_or(|c| {
+                parse_input(e.target)
+                    .ok()
+                    .and_then(|r| r.value("click_id").map(|v| v.as_ref() == c.as_bytes()))
+                    .unwrap_or(false)
+            })
+    }
+}
+
+fn tracking_id_in(target: &[u8]) -> Option<&[u8]> {
+    let end = memchr::memchr2(b'?', b'#', target).unwrap_or(target.len());
+    tracking_segment(&target[..end])
+}

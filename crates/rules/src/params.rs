@@ -1,0 +1,215 @@
+//! Parameter names, and the one way to read "the value of parameter X".
+//!
+//! The mock, the journal, `lint` and the conformance runner all answer that question through
+//! [`find_param`], so `click%5Fid=X` is the same `click_id` to the duplicate check, to a
+//! journal filter and to the runner: the first parameter whose decoded key is the name itself,
+//! or failing that the first sent under one of its documented aliases (`idfa` for `ios_ifa`).
+
+use crate::decode::percent_decode;
+use crate::escape::lossy;
+use crate::parse::Request;
+use std::borrow::Cow;
+
+/// The parameters AppMetrica documents for S2S calls and tracking URLs.
+pub(crate) const KNOWN: &[&str] = &[
+    "device_ip",
+    "device_ua",
+    "click_timestamp",
+    "noredirect",
+    "click_id",
+    "external_click_id",
+    "google_aid",
+    "ios_ifa",
+    "oaid",
+    "windows_aid",
+    "google_aid_sha1",
+    "google_aid_md5",
+    "ios_ifa_sha1",
+    "ios_ifa_md5",
+    "oaid_sha1",
+    "oaid_md5",
+    "windows_aid_sha1",
+    "windows_aid_md5",
+    "afpub_id",
+    "site_id",
+    "creative_id",
+    "appmetrica_js_redirect",
+];
+
+pub(crate) const REQUIRED: &[&str] = &["device_ip", "device_ua", "click_timestamp"];
+
+/// Spellings the S2S page uses but the tracking URL specification does not.
+pub(crate) const ALIASES: &[(&str, &str)] = &[
+    ("idfa", "ios_ifa"),
+    ("google-aid", "google_aid"),
+    ("no_redirect", "noredirect"),
+];
+
+/// What a parameter name is to AppMetrica.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Key {
+    Known(&'static str),
+    /// An alias of the canonical name given.
+    Alias(&'static str),
+    Unknown,
+}
+
+impl Key {
+    pub(crate) fn canonical(self) -> Option<&'static str> {
+        match self {
+            Key::Known(k) | Key::Alias(k) => Some(k),
+            Key::Unknown => None,
+        }
+    }
+}
+
+/// A documented name sent exactly as written: it decodes to itself, so most keys are
+/// recognised without decoding.
+pub(crate) fn known_raw(raw: &[u8]) -> Option<&'static str> {
+    KNOWN.iter().find(|k| k.as_bytes() == raw).copied()
+}
+
+pub(crate) fn canonical_key(key: &str) -> Key {
+    if let Some(k) = known_raw(key.as_bytes()) {
+        return Key::Known(k);
+    }
+    match ALIASES.iter().find(|(a, _)| *a == key) {
+        Some((_, canonical)) => Key::Alias(canonical),
+        None => Key::Unknown,
+    }
+}
+
+/// The first of `items` whose key (as `key` reads it, decoded) is `name`; failing that, the
+/// first whose key is a documented alias of `name`.
+pub fn find_param<I, T>(items: I, name: &str, key: impl Fn(&T) -> Cow<'_, str>) -> Option<T>
+where
+    I: IntoIterator<Item = T>,
+    I::IntoIter: Clone,
+{
+    let items = items.into_iter();
+    if let Some(found) = items.clone().find(|p| key(p) == name) {
+        return Some(found);
+    }
+    let aliases = ALIASES.iter().filter(|(_, canonical)| *canonical == name);
+    // Most names have no alias: one look settles it.
+    aliases.clone().next()?;
+    items.into_iter().find(|p| {
+        let k = key(p);
+        aliases.clone().any(|(alias, _)| *alias == k)
+    })
+}
+
+/// A key as sent, decoded: percent-escapes and `+`, invalid UTF-8 replaced.
+pub(crate) fn decode_key(raw: &[u8]) -> Cow<'_, str> {
+    match percent_decode(raw, true).bytes {
+        Cow::Borrowed(b) => lossy(b),
+        Cow::Owned(v) => Cow::Owned(lossy(&v).into_owned()),
+    }
+}
+
+impl<'a> Request<'a> {
+    /// The decoded value of parameter `name` (see [`find_param`]); a bare flag (`&noredirect`)
+    /// is an empty value. Keys are decoded only when they hold an escape.
+    pub fn value(&self, name: &str) -> Option<Cow<'a, [u8]>> {
+        let input = self.input;
+        let p = find_param(&self.params, name, |p| decode_key(p.key.of(input)))?;
+        Some(match p.value {
+            Some(v) => percent_decode(v.of(input), true).bytes,
+            None => Cow::Borrowed(&[]),
+        })
+    }
+}
+
+/// A query's parameters, decoded (keys and values; `+` as a space, invalid UTF-8 replaced),
+/// in the order sent: what the journal and the conformance runner read of a request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    pub fn of(req: &Request<'_>) -> Query {
+        Query(
+            req.params
+                .iter()
+                .map(|p| {
+                    let key = decode_key(req.bytes(p.key)).into_owned();
+                    let value = p.value.map_or_else(String::new, |v| {
+                        lossy(&percent_decode(req.bytes(v), true).bytes).into_owned()
+                    });
+                    (key, value)
+                })
+                .collect(),
+        )
+    }
+
+    /// The parameters of a request target (`/serve/1?a=b`); none when it cannot be read.
+    pub fn parse(target: &str) -> Query {
+        crate::parse::parse_input(target.as_bytes())
+            .map(|r| Query::of(&r))
+            .unwrap_or_default()
+    }
+
+    /// The value of parameter `name` (see [`find_param`]).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        find_param(&self.0, name, |(k, _)| Cow::Borrowed(k.as_str())).map(|(_, v)| v.as_str())
+    }
+
+    /// Every pair, repeats included, in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
+    /// Each key once, with its first value: the form the journal shows.
+    pub fn first_of_each(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .iter()
+            .enumerate()
+            .filter(|(i, (k, _))| !self.0[..*i].iter().any(|(e, _)| e == k))
+            .map(|(_, (k, v))| (k.as_str(), v.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_input;
+
+    #[test]
+    fn canonical_keys() {
+        assert_eq!(canonical_key("device_ua"), Key::Known("device_ua"));
+        assert_eq!(canonical_key("idfa"), Key::Alias("ios_ifa"));
+        assert_eq!(canonical_key("Device_UA"), Key::Unknown);
+    }
+
+    #[test]
+    fn a_parameter_is_found_by_its_decoded_key_then_by_alias() {
+        let r =
+            parse_input(b"/serve/1?idfa=A&click%5Fid=x%20y&ios_ifa=B&noredirect").expect("parses");
+        assert_eq!(r.value("click_id").as_deref(), Some(&b"x y"[..]));
+        assert_eq!(
+            r.value("ios_ifa").as_deref(),
+            Some(&b"B"[..]),
+            "the name itself wins"
+        );
+        assert_eq!(r.value("noredirect").as_deref(), Some(&b""[..]));
+        assert_eq!(r.value("google_aid"), None);
+        let aliased = parse_input(b"/serve/1?x=1&google-aid=G").expect("parses");
+        assert_eq!(aliased.value("google_aid").as_deref(), Some(&b"G"[..]));
+        let q = Query::of(&r);
+        assert_eq!(q.get("click_id"), Some("x y"));
+        assert_eq!(q.get("ios_ifa"), Some("B"));
+        assert_eq!(
+            Query::parse("/serve/1?google-aid=G").get("google_aid"),
+            Some("G")
+        );
+    }
+
+    #[test]
+    fn first_of_each_keeps_the_first_value_of_a_repeated_key() {
+        let q = Query::parse("/serve/1?a=1&b=2&a=3");
+        assert_eq!(
+            q.first_of_each().collect::<Vec<_>>(),
+            vec![("a", "1"), ("b", "2")]
+        );
+        assert_eq!(q.pairs().len(), 3);
+    }
+}
