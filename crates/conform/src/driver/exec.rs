@@ -165,3 +165,63 @@ pub fn environment(
         ),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::driver::exec::Exec;
+    use crate::driver::interface::{Endpoints, Event};
+    use crate::suite::Suite;
+    use crate::truth::Truth;
+
+    async fn trigger(command: &str, timeout_ms: u64) -> Vec<String> {
+        let suite = Suite::standard().expect("suite");
+        let truth = Truth {
+            tracking_id: 7,
+            click_id: "c-1".into(),
+            event_time: 1_795_860_000,
+        };
+        let endpoints = Endpoints {
+            click_base: "http://127.0.0.1:1".into(),
+            impression_base: "http://127.0.0.1:2".into(),
+        };
+        let exec = Exec::new(command.into(), timeout_ms, Default::default());
+        exec.run(Event {
+            scenario: &suite.scenarios[0],
+            truth: &truth,
+            endpoints: &endpoints,
+        })
+        .await
+        .expect("sh starts")
+        .into_iter()
+        .map(|f| f.diagnostic.message)
+        .collect()
+    }
+
+    #[tokio::test]
+    async fn the_command_gets_the_truth_in_its_environment_and_on_stdin() {
+        let check = r#"test "$S2S_CLICK_URL" = http://127.0.0.1:1/serve/7 && test "$S2S_CLICK_ID" = c-1 && test "$S2S_EVENT_TIME" = 1795860000 && grep -q '"S2S_TRACKING_ID":"7"'"#;
+        assert_eq!(trigger(check, 5000).await, Vec::<String>::new());
+    }
+
+    #[tokio::test]
+    async fn a_failing_command_is_driver_failed_with_its_stderr() {
+        let found = trigger("echo 'no route to \x1b[31mhost' >&2; exit 3", 5000).await;
+        assert_eq!(found.len(), 1);
+        assert!(found[0].contains("exit status: 3"), "{}", found[0]);
+        assert!(
+            found[0].contains(r"no route to \u{1B}[31mhost"),
+            "escaped: {}",
+            found[0]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_command_that_hangs_is_stopped_at_its_timeout() {
+        let found = trigger("sleep 30", 200).await;
+        assert!(
+            found[0].contains("did not finish within 200 ms"),
+            "{}",
+            found[0]
+        );
+    }
+}

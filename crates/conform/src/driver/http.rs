@@ -221,3 +221,53 @@ fn encode(s: &str) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::driver::http::judge_answer;
+    use crate::suite::Suite;
+    use crate::truth::Truth;
+
+    fn codes(event: &str, status: u16, location: Option<&str>) -> Vec<&'static str> {
+        let suite = Suite::parse(&format!(
+            "[suite]\nid='s'\ntitle='t'\n[[scenario]]\nid='a'\ntitle='t'\nevent='{event}'\ndevice={{ua='u', ip='5.255.232.147'}}"
+        ))
+        .expect("suite");
+        let truth = Truth {
+            tracking_id: 1,
+            click_id: "c 1".into(),
+            event_time: 0,
+        };
+        judge_answer(
+            &suite.scenarios[0],
+            &truth,
+            status,
+            location.map(str::to_owned),
+        )
+        .iter()
+        .map(|f| f.diagnostic.code.as_str())
+        .collect()
+    }
+
+    #[test]
+    fn the_users_click_must_go_straight_to_the_store_with_the_referrer() {
+        let store =
+            "https://play.google.com/store/apps/details?id=x&referrer=appmetrica_click_id%3Dc%201";
+        assert!(codes("click", 302, Some(store)).is_empty());
+        assert_eq!(
+            codes("click", 302, Some("market://details?id=x")),
+            vec!["referrer-missing"]
+        );
+        assert_eq!(
+            codes(
+                "click",
+                302,
+                Some("https://redirect.appmetrica.yandex.com/serve/1?x")
+            ),
+            vec!["redirect-not-direct"]
+        );
+        assert_eq!(codes("click", 200, None), vec!["redirect-not-direct"]);
+        assert_eq!(codes("click", 500, None), vec!["driver-failed"]);
+        assert!(codes("impression", 204, None).is_empty(), "a pixel");
+    }
+}
