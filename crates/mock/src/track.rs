@@ -13,8 +13,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use metrica_s2s_rules::{
-    calendar, classify_ua, kind_for_host, parse_input, Code, Context, Diagnostic, Draft, Kind,
-    Request as Target, Validator,
+    calendar, classify_ua, kind_for_host, parse_input, percent_decode, Code, Context, Diagnostic,
+    Draft, Kind, Request as Target, Validator,
 };
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -170,11 +170,14 @@ fn judge(state: &SharedState, method: &Method, target: &str, kind: Kind, now: u6
     let mut ctx = Context::new(now, &state.settings);
     ctx.kind = Some(kind);
     ctx.trackers = Some(&trackers);
-    let mut diagnostics = VALIDATOR.with(|v| v.borrow_mut().validate(&req, &ctx));
+    let (mut diagnostics, facts) = VALIDATOR.with(|v| v.borrow_mut().judge(&req, &ctx));
     let has_error = diagnostics.iter().any(Diagnostic::is_error);
     let mut first_click = None;
     if !has_error {
-        match duplicate_click(state, &req, tracker, now) {
+        let click_id = facts
+            .click_id
+            .map(|span| percent_decode(req.bytes(span), true).bytes);
+        match duplicate_click(state, click_id.as_deref(), tracker, now) {
             Some(Ok(d)) => diagnostics.push(d),
             Some(Err(ticket)) => first_click = Some(ticket),
             None => {}
@@ -186,7 +189,7 @@ fn judge(state: &SharedState, method: &Method, target: &str, kind: Kind, now: u6
     let status = match (state.mode, has_error) {
         (Mode::Strict, true) if unknown_tracker => StatusCode::NOT_FOUND,
         (Mode::Strict, true) => StatusCode::BAD_REQUEST,
-        _ if noredirect_zero(&req) => StatusCode::FOUND,
+        _ if facts.noredirect_zero => StatusCode::FOUND,
         _ => StatusCode::NO_CONTENT,
     };
     let location = (status == StatusCode::FOUND).then(|| store_redirect(state, &req));
@@ -198,20 +201,16 @@ fn judge(state: &SharedState, method: &Method, target: &str, kind: Kind, now: u6
     }
 }
 
-fn noredirect_zero(req: &Target<'_>) -> bool {
-    req.value("noredirect").is_some_and(|v| v.as_ref() == b"0")
-}
-
 /// `click-id-duplicate` for a click id seen before; for a new one, the ticket that records
 /// its sequence number once the request is journaled.
 fn duplicate_click(
     state: &SharedState,
-    req: &Target<'_>,
+    click_id: Option<&[u8]>,
     tracker: &[u8],
     now: u64,
 ) -> Option<Result<Diagnostic, Ticket>> {
-    let click_id = req.value("click_id").filter(|c| !c.is_empty())?;
-    let seen = match state.clicks.check(tracker, &click_id, now) {
+    let click_id = click_id.filter(|c| !c.is_empty())?;
+    let seen = match state.clicks.check(tracker, click_id, now) {
         Sighting::Repeat(seen) => seen,
         Sighting::First(ticket) => return Some(Err(ticket)),
     };
@@ -221,7 +220,7 @@ fn duplicate_click(
     };
     let tracker = String::from_utf8_lossy(tracker);
     Some(Ok(Draft::new(Code::ClickIdDuplicate)
-        .value(&click_id)
+        .value(click_id)
         .arg("tracking_id", tracker)
         .arg(
             "ago",

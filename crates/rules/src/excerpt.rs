@@ -20,54 +20,71 @@ pub struct Excerpt {
 
 /// The input around `span`, `before` and `after` characters either side; `…` where it is cut.
 pub fn excerpt(input: &[u8], span: Span, before: usize, after: usize) -> Excerpt {
-    // Each shown piece remembers its byte offset, so spans map onto escaped text.
-    let mut pieces: Vec<(usize, String)> = Vec::new();
+    // The whole input shown once; for each input character, where it starts in the input, and
+    // in the shown text (bytes and characters), so spans map onto escaped text.
+    let mut shown = String::with_capacity(input.len() + 16);
+    let mut at: Vec<Place> = Vec::with_capacity(input.len());
     let mut offset = 0;
+    let mut chars = 0;
     for chunk in input.utf8_chunks() {
         for c in chunk.valid().chars() {
-            let mut shown = String::new();
+            let (text_byte, before_len) = (shown.len(), shown.len());
             visible_char(c, &mut shown);
-            pieces.push((offset, shown));
+            at.push(Place {
+                input: offset,
+                text_byte,
+                text_char: chars,
+            });
+            chars += if c.len_utf8() == shown.len() - before_len {
+                1
+            } else {
+                shown[before_len..].chars().count()
+            };
             offset += c.len_utf8();
         }
         for b in chunk.invalid() {
-            pieces.push((offset, format!("\\x{b:02X}")));
+            at.push(Place {
+                input: offset,
+                text_byte: shown.len(),
+                text_char: chars,
+            });
+            let _ = std::fmt::Write::write_fmt(&mut shown, format_args!("\\x{b:02X}"));
+            chars += 4;
             offset += 1;
         }
     }
-    let first = pieces
-        .iter()
-        .position(|(o, _)| *o >= span.start)
-        .unwrap_or(pieces.len());
-    let last = pieces
-        .iter()
-        .position(|(o, _)| *o >= span.end)
-        .unwrap_or(pieces.len());
+    let end = Place {
+        input: offset,
+        text_byte: shown.len(),
+        text_char: chars,
+    };
+    let place = |i: usize| at.get(i).copied().unwrap_or(end);
+    let first = at.partition_point(|p| p.input < span.start);
+    let last = at.partition_point(|p| p.input < span.end);
     let from = first.saturating_sub(before);
-    let to = (last + after).min(pieces.len());
-    let mut text = String::new();
-    if from > 0 {
+    let to = (last + after).min(at.len());
+    let cut_front = from > 0;
+    let mut text = String::with_capacity(place(to).text_byte - place(from).text_byte + 8);
+    if cut_front {
         text.push('…');
     }
-    let mut mark_start = usize::from(from > 0);
-    let mut mark_width = 0;
-    for (i, (_, s)) in pieces[from..to].iter().enumerate() {
-        let n = s.chars().count();
-        if from + i < first {
-            mark_start += n;
-        } else if from + i < last {
-            mark_width += n;
-        }
-        text.push_str(s);
-    }
-    if to < pieces.len() {
+    text.push_str(&shown[place(from).text_byte..place(to).text_byte]);
+    if to < at.len() {
         text.push('…');
     }
     Excerpt {
         text,
-        mark_start,
-        mark_width,
+        mark_start: usize::from(cut_front) + place(first).text_char - place(from).text_char,
+        mark_width: place(last).text_char - place(first).text_char,
     }
+}
+
+/// Where one input character begins, in the input and in the shown text.
+#[derive(Clone, Copy)]
+struct Place {
+    input: usize,
+    text_byte: usize,
+    text_char: usize,
 }
 
 #[cfg(test)]
@@ -99,6 +116,21 @@ mod tests {
         assert!(!e.text.contains('\x1b'));
         assert!(e.text.contains("\\u{1B}[2J\\xC1"));
         assert_eq!(marked(&e), ":5");
+    }
+
+    #[test]
+    fn escapes_and_multibyte_characters_keep_the_mark_aligned() {
+        let input = "/s?ua=Тел\u{1b}\x00é&ip=1.2.3.4:5".as_bytes();
+        let start = input.len() - 2;
+        let e = excerpt(input, Span::new(start, input.len()), 40, 24);
+        assert_eq!(marked(&e), ":5");
+        let mut bad = b"a\xFF\xFEb".to_vec();
+        bad.extend_from_slice(b"XY");
+        let e = excerpt(&bad, Span::new(4, 6), 40, 24);
+        assert_eq!(e.text, "a\\xFF\\xFEbXY");
+        assert_eq!(marked(&e), "XY");
+        let e = excerpt(b"abc", Span::new(3, 3), 40, 24);
+        assert_eq!((e.mark_start, e.mark_width), (3, 0));
     }
 
     #[test]

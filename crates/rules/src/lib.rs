@@ -36,6 +36,7 @@ mod ua_class;
 mod validate;
 
 pub use catalogue::{Code, Group, Rule, Severity, SeverityPolicy, GROUPS};
+pub use checks::Facts;
 pub use decode::{percent_decode, Decoded};
 pub use diagnostic::{Diagnostic, Draft};
 pub use escape::{is_unsafe_char, lossy, quote, quote_str, visible};

@@ -79,24 +79,43 @@ pub(crate) fn canonical_key(key: &str) -> Key {
     }
 }
 
-/// The first of `items` whose key (as `key` reads it, decoded) is `name`; failing that, the
-/// first whose key is a documented alias of `name`.
-pub fn find_param<I, T>(items: I, name: &str, key: impl Fn(&T) -> Cow<'_, str>) -> Option<T>
+/// The first of `items` whose decoded key is `name`; failing that, the first whose key is a
+/// documented alias of `name`. `key_is(item, n)` says whether an item's decoded key is `n`.
+#[inline]
+pub fn find_param<I, T>(items: I, name: &str, key_is: impl Fn(&T, &str) -> bool) -> Option<T>
 where
     I: IntoIterator<Item = T>,
     I::IntoIter: Clone,
 {
     let items = items.into_iter();
-    if let Some(found) = items.clone().find(|p| key(p) == name) {
+    if let Some(found) = items.clone().find(|p| key_is(p, name)) {
         return Some(found);
     }
-    let aliases = ALIASES.iter().filter(|(_, canonical)| *canonical == name);
-    // Most names have no alias: one look settles it.
-    aliases.clone().next()?;
-    items.into_iter().find(|p| {
-        let k = key(p);
-        aliases.clone().any(|(alias, _)| *alias == k)
-    })
+    let mut aliases = ALIASES
+        .iter()
+        .filter(|(_, canonical)| *canonical == name)
+        .map(|(alias, _)| *alias);
+    // Most names have no alias; none has more than one.
+    let alias = aliases.next()?;
+    items.into_iter().find(|p| key_is(p, alias))
+}
+
+/// Whether a key as sent decodes to `name`. Nearly every key holds no escape and is compared
+/// as it is; only one with `%` or `+` is decoded. Keys are short: a plain loop beats a
+/// vectorised search's setup.
+#[inline]
+pub(crate) fn raw_key_is(raw: &[u8], name: &str) -> bool {
+    let name = name.as_bytes();
+    match (raw.first(), name.first()) {
+        // A first byte that is no escape decodes to itself: most keys differ right there.
+        (Some(&r), Some(&n)) if r != n && r != b'%' && r != b'+' => return false,
+        _ if raw == name => return true,
+        _ => {}
+    }
+    // Decoding never lengthens a key, and a key without an escape decodes to itself.
+    raw.len() >= name.len()
+        && raw.iter().any(|&b| b == b'%' || b == b'+')
+        && decode_key(raw).as_bytes() == name
 }
 
 /// A key as sent, decoded: percent-escapes and `+`, invalid UTF-8 replaced.
@@ -112,7 +131,7 @@ impl<'a> Request<'a> {
     /// is an empty value. Keys are decoded only when they hold an escape.
     pub fn value(&self, name: &str) -> Option<Cow<'a, [u8]>> {
         let input = self.input;
-        let p = find_param(&self.params, name, |p| decode_key(p.key.of(input)))?;
+        let p = find_param(&self.params, name, |p, n| raw_key_is(p.key.of(input), n))?;
         Some(match p.value {
             Some(v) => percent_decode(v.of(input), true).bytes,
             None => Cow::Borrowed(&[]),
@@ -150,7 +169,7 @@ impl Query {
 
     /// The value of parameter `name` (see [`find_param`]).
     pub fn get(&self, name: &str) -> Option<&str> {
-        find_param(&self.0, name, |(k, _)| Cow::Borrowed(k.as_str())).map(|(_, v)| v.as_str())
+        find_param(&self.0, name, |(k, _), n| k == n).map(|(_, v)| v.as_str())
     }
 
     /// Every pair, repeats included, in order.
@@ -194,6 +213,12 @@ mod tests {
         assert_eq!(r.value("google_aid"), None);
         let aliased = parse_input(b"/serve/1?x=1&google-aid=G").expect("parses");
         assert_eq!(aliased.value("google_aid").as_deref(), Some(&b"G"[..]));
+        let escaped_alias = parse_input(b"/serve/1?x=1&google%2Daid=G").expect("parses");
+        assert_eq!(
+            escaped_alias.value("google_aid").as_deref(),
+            Some(&b"G"[..])
+        );
+        assert!(raw_key_is(b"click+id", "click id") && raw_key_is(b"click_id", "click_id"));
         let q = Query::of(&r);
         assert_eq!(q.get("click_id"), Some("x y"));
         assert_eq!(q.get("ios_ifa"), Some("B"));

@@ -1,6 +1,6 @@
 //! Runs every stateless rule over a parsed request.
 
-use crate::checks::{self, DecodedValues, Found};
+use crate::checks::{self, DecodedValues, Facts, Found};
 use crate::diagnostic::Diagnostic;
 use crate::parse::Request;
 use crate::settings::Context;
@@ -22,11 +22,16 @@ impl Validator {
 
     /// Every diagnostic for `req`, ordered by where in the input they point; empty when clean.
     pub fn validate(&mut self, req: &Request<'_>, ctx: &Context<'_>) -> Vec<Diagnostic> {
+        self.judge(req, ctx).0
+    }
+
+    /// [`Validator::validate`], and the [`Facts`] the mock acts on, read in the same pass.
+    pub fn judge(&mut self, req: &Request<'_>, ctx: &Context<'_>) -> (Vec<Diagnostic>, Facts) {
         let mut out = Found::default();
-        checks::run(req, ctx, &mut self.values, &mut out);
+        let facts = checks::run(req, ctx, &mut self.values, &mut out);
         let mut list = out.into_vec();
         list.sort_by_key(|d| d.span.map_or(0, |s| s.start));
-        list
+        (list, facts)
     }
 }
 

@@ -35,7 +35,7 @@ impl Entry {
     /// The decoded value of parameter `name`, found as every part of metrica-s2s finds it
     /// (see `metrica_s2s_rules::find_param`).
     pub fn param(&self, name: &str) -> Option<&str> {
-        find_param(&self.params, name, |(k, _)| Cow::Borrowed(k.as_str())).map(|(_, v)| v.as_str())
+        find_param(&self.params, name, |(k, _), n| k.as_str() == n).map(|(_, v)| v.as_str())
     }
 
     /// Every field that derives from the target: its tracking id and decoded parameters.

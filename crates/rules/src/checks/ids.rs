@@ -1,10 +1,14 @@
 //! noredirect, advertising ids and click ids.
 
 use super::view::{Found, Scope, View};
+use super::Facts;
 use crate::catalogue::Code;
 use crate::diagnostic::Draft;
+use crate::span::Span;
 
-pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Found) {
+/// Checks these parameters, and returns what the mock acts on: where the click id is, and
+/// whether a redirect was asked for.
+pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Found) -> Facts {
     for view in &scope.params {
         let Some(name) = view.kind.canonical() else {
             continue;
@@ -17,7 +21,10 @@ pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Found) {
             }
         }
     }
-    click_id(scope, out);
+    Facts {
+        click_id: click_id(scope, out),
+        noredirect_zero: scope.get("noredirect").and_then(View::text) == Some("0"),
+    }
 }
 
 fn noredirect(view: &View<'_>, out: &mut Found) {
@@ -146,23 +153,22 @@ fn id_fix(param: &str, id: &str, format: IdFormat) -> (String, String) {
     }
 }
 
-fn click_id(scope: &Scope<'_, '_>, out: &mut Found) {
-    let present = |name| {
-        scope
-            .get(name)
-            .map(|v| v.value.as_ref().is_some_and(|d| !d.bytes().is_empty()))
-    };
-    let reason = match (present("click_id"), present("external_click_id")) {
-        (Some(true), _) | (_, Some(true)) => return,
+/// `click-id-missing`; returns where the click id's value is.
+fn click_id(scope: &Scope<'_, '_>, out: &mut Found) -> Option<Span> {
+    let click_id = scope.get("click_id");
+    let filled =
+        |v: Option<&View<'_>>| v.map(|v| v.value.as_ref().is_some_and(|d| !d.bytes().is_empty()));
+    let reason = match (filled(click_id), filled(scope.get("external_click_id"))) {
+        (Some(true), _) | (_, Some(true)) => return click_id.and_then(|v| v.raw.value),
         (Some(false), _) => "click_id is sent empty, and there is no external_click_id: repeats cannot be deduplicated and postbacks cannot be matched",
         _ => "neither click_id nor external_click_id is sent: repeats cannot be deduplicated and postbacks cannot be matched",
     };
-    let span = scope.get("click_id").map(|v| v.raw.span());
     let mut d = Draft::new(Code::ClickIdMissing).arg("reason", reason);
-    if let Some(s) = span {
-        d = d.span(s);
+    if let Some(v) = click_id {
+        d = d.span(v.raw.span());
     }
     out.push(d);
+    click_id.and_then(|v| v.raw.value)
 }
 
 #[cfg(test)]

@@ -15,22 +15,33 @@ mod view;
 use crate::params::{canonical_key, decode_key, known_raw, Key};
 use crate::parse::{Param, Request};
 use crate::settings::Context;
+use crate::span::Span;
 use std::borrow::Cow;
 use view::{Scope, Value, View};
 
 pub(crate) use memo::DecodedValues;
 pub(crate) use view::Found;
 
+/// What the mock needs of a request besides its diagnostics, found while validating it, with
+/// the same reading of each parameter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Where the raw value of `click_id` is, when one was sent.
+    pub click_id: Option<Span>,
+    /// `noredirect=0`: the sender asks for the redirect to the store.
+    pub noredirect_zero: bool,
+}
+
 pub(crate) fn run(
     req: &Request<'_>,
     ctx: &Context<'_>,
     values: &mut DecodedValues,
     out: &mut Found,
-) {
+) -> Facts {
     let logged = req.logged_at.map(|now| Context { now, ..*ctx });
     let ctx = logged.as_ref().unwrap_or(ctx);
     let Some(endpoint) = request::check(req, ctx, out) else {
-        return;
+        return Facts::default();
     };
     // Only the plainly spelled key is looked up: an escaped one is rare and simply decoded.
     let is_ua = |p: &Param| req.bytes(p.key) == b"device_ua";
@@ -81,5 +92,5 @@ pub(crate) fn run(
     ip::check(&scope, out);
     ua::check(&scope, out);
     timestamp::check(&scope, out);
-    ids::check(&scope, out);
+    ids::check(&scope, out)
 }

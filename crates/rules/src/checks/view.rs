@@ -137,8 +137,9 @@ pub(crate) struct Scope<'r, 'a> {
 
 impl Scope<'_, '_> {
     /// The first parameter sent under `name` or one of its aliases, preferring `name` itself.
+    #[inline]
     pub fn get(&self, name: &str) -> Option<&View<'_>> {
-        find_param(&self.params, name, |p| Cow::Borrowed(p.key.as_ref()))
+        find_param(&self.params, name, |p, n| p.key == n)
     }
 
     /// The parameter `name` with its decoded text, when that text is non-empty data worth a
