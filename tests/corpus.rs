@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 struct Case {
     line: u64,
     desc: String,
+    /// The public page the input comes from, where the corpus names one.
+    source: Option<String>,
     expect: BTreeSet<String>,
 }
 
@@ -21,10 +23,12 @@ fn read_corpus(path: &Path) -> (u64, Vec<Case>) {
     let text = std::fs::read_to_string(path).expect("corpus readable");
     let mut now = None;
     let mut cases = Vec::new();
-    let (mut desc, mut expect) = (String::new(), None);
+    let (mut desc, mut source, mut expect) = (String::new(), None, None);
     for (i, line) in text.lines().enumerate() {
         if let Some(n) = line.strip_prefix("# now:") {
             now = Some(n.trim().parse().expect("now is a number"));
+        } else if let Some(s) = line.strip_prefix("# source:") {
+            source = Some(s.trim().to_owned());
         } else if let Some(codes) = line.strip_prefix("# expect:") {
             expect = Some(codes.split_whitespace().map(str::to_owned).collect());
         } else if let Some(d) = line.strip_prefix("# ") {
@@ -36,6 +40,7 @@ fn read_corpus(path: &Path) -> (u64, Vec<Case>) {
             cases.push(Case {
                 line: i as u64 + 1,
                 desc: desc.clone(),
+                source: source.take(),
                 expect,
             });
         }
@@ -52,9 +57,23 @@ fn every_corpus_request_gets_exactly_its_expected_codes() {
         .collect();
     files.sort();
     let mut total = 0;
+    let mut real_world = 0;
     let mut failures = Vec::new();
     for file in &files {
         let (now, cases) = read_corpus(file);
+        if file.file_name().is_some_and(|n| n == "realworld.txt") {
+            for case in &cases {
+                let source = case.source.as_deref().unwrap_or_else(|| {
+                    panic!("realworld.txt:{}: input without # source:", case.line)
+                });
+                assert!(
+                    source.contains("://"),
+                    "realworld.txt:{}: source {source:?} is no address",
+                    case.line
+                );
+                real_world += 1;
+            }
+        }
         let out = Command::cargo_bin("metrica-s2s")
             .expect("binary built")
             .args([
@@ -116,6 +135,10 @@ fn every_corpus_request_gets_exactly_its_expected_codes() {
     assert!(
         total >= 150,
         "the corpus has {total} requests; it must keep at least 150"
+    );
+    assert!(
+        real_world >= 60,
+        "realworld.txt has {real_world} inputs with a public source; it must keep at least 60"
     );
     assert!(
         failures.is_empty(),

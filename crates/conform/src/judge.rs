@@ -111,7 +111,9 @@ fn check_one(scenario: &Scenario, truth: &Truth, entry: &Entry, known: Known) ->
             ));
         }
     }
-    if let Some(ua) = param("device_ua") {
+    // A UA the stateless rules already call mojibake is one cause, reported once.
+    let garbled = entry.diagnostics.iter().any(|d| d.code == Code::UaMojibake);
+    if let Some(ua) = param("device_ua").filter(|_| !garbled) {
         if ua != scenario.device.ua {
             let (cause, fix) = ua_cause(&scenario.device.ua, ua, entry.user_agent.as_deref());
             let d = Draft::new(Code::UaMismatch)
@@ -222,12 +224,12 @@ fn ip_cause(ip: IpAddr, entry: &Entry) -> String {
     }
 }
 
-/// Names the time-zone mistake a whole-hour skew points at; the rules' own definition, with
+/// Names the time-zone mistake a skew points at: the rules' own list of real offsets, with
 /// their default slack.
 fn zone_cause(ts: u64, event: u64) -> String {
     let slack = metrica_s2s_rules::Settings::default().timezone_slack_secs;
     calendar::zone_offset(ts, event, slack)
-        .map(|zone| format!("; a whole time-zone offset: local {zone} time was sent as UTC"))
+        .map(|zone| format!("; exactly the {zone} offset: local {zone} time was sent as UTC"))
         .unwrap_or_default()
 }
 
@@ -287,9 +289,23 @@ pub fn ua_cause(expected: &str, actual: &str, sender: Option<&str>) -> (String, 
         );
     }
     let latin1: String = expected.bytes().map(char::from).collect();
-    if actual == latin1 || actual.contains('\u{FFFD}') {
+    if actual == latin1 {
+        let first = expected.find(|c: char| !c.is_ascii()).unwrap_or(0);
+        let meant: String = expected[first..].chars().take(3).collect();
+        let shown: String = meant.bytes().map(char::from).collect();
         return pair(
-            "a different encoding: its non-ASCII characters were not sent as UTF-8".into(),
+            format!(
+                "UTF-8 read as Latin-1 on the way: {} is {}",
+                quote_str(&shown),
+                quote_str(&meant)
+            ),
+            "read the User-Agent header as UTF-8 (or as raw bytes) before percent-encoding it",
+        );
+    }
+    if actual.contains('\u{FFFD}') {
+        return pair(
+            "its non-ASCII characters were replaced (U+FFFD): they were not passed on as UTF-8"
+                .into(),
             "keep the User-Agent in UTF-8 end to end and percent-encode its UTF-8 bytes",
         );
     }
@@ -325,7 +341,11 @@ mod tests {
             cause("Mozilla/5.0  (Linux; A+B) Ж", None),
             "whitespace changed"
         );
-        assert!(cause("Mozilla/5.0 (Linux; A+B) Ð\u{96}", None).starts_with("a different encoding"));
+        let latin1: String = ua.bytes().map(char::from).collect();
+        let read = cause(&latin1, None);
+        assert!(read.starts_with("UTF-8 read as Latin-1"), "{read}");
+        assert!(read.contains(r#""Ð\u{96}" is "Ж""#), "{read}");
+        assert!(cause("Mozilla/5.0 (Linux; A+B) \u{FFFD}", None).contains("replaced (U+FFFD)"));
         assert!(cause("Mozilla/5.0 (Linux; X)", None).starts_with("it differs from character 20"));
     }
 }

@@ -193,7 +193,11 @@ fn judge(config: &Config, validator: &mut Validator, batch: &Batch) -> (Vec<u8>,
     for (line_no, range) in &batch.lines {
         let input = &batch.buf[range.clone()];
         let (kind, diags) = match parse_input(input) {
-            Ok(req) => (req.kind().or(config.kind), validator.validate(&req, &ctx)),
+            Ok(req) => {
+                let (diags, facts) = validator.judge(&req, &ctx);
+                tally.note(&facts);
+                (req.kind().or(config.kind), diags)
+            }
             Err(d) => (None, vec![d]),
         };
         let valid = tally.count(&diags);

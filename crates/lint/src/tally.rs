@@ -1,6 +1,7 @@
 //! Counts for the summary and the exit code.
 
-use metrica_s2s_rules::{Code, Diagnostic, Severity};
+use metrica_s2s_rules::calendar::ZoneOffset;
+use metrica_s2s_rules::{Code, Diagnostic, Facts, Severity};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -9,7 +10,23 @@ pub struct Tally {
     /// Inputs with an error-severity diagnostic.
     pub invalid: u64,
     pub by_code: BTreeMap<(Code, Severity), u64>,
+    /// Inputs whose click_timestamp is off by a time zone's offset, by zone.
+    pub by_zone: BTreeMap<ZoneOffset, u64>,
 }
+
+/// A time zone most inputs share: worth a finding of its own, since one clock is wrong, not
+/// each line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedZone {
+    pub zone: ZoneOffset,
+    pub count: u64,
+    /// Of all inputs, in whole percent.
+    pub percent: u64,
+}
+
+/// At least this many lines, and this share of all, make a zone shared.
+const SHARED_ZONE_MIN_LINES: u64 = 5;
+const SHARED_ZONE_MIN_PERCENT: u64 = 10;
 
 impl Tally {
     pub(crate) fn count(&mut self, diagnostics: &[Diagnostic]) -> bool {
@@ -22,12 +39,34 @@ impl Tally {
         valid
     }
 
+    pub(crate) fn note(&mut self, facts: &Facts) {
+        if let Some(z) = facts.clock_zone {
+            *self.by_zone.entry(z).or_default() += 1;
+        }
+    }
+
     pub(crate) fn add(&mut self, other: Tally) {
         self.inputs += other.inputs;
         self.invalid += other.invalid;
         for (k, n) in other.by_code {
             *self.by_code.entry(k).or_default() += n;
         }
+        for (z, n) in other.by_zone {
+            *self.by_zone.entry(z).or_default() += n;
+        }
+    }
+
+    /// The zone the most inputs' timestamps are off by, when enough of them are.
+    pub fn shared_zone(&self) -> Option<SharedZone> {
+        let (&zone, &count) = self.by_zone.iter().max_by_key(|(_, n)| **n)?;
+        let percent = count * 100 / self.inputs.max(1);
+        (count >= SHARED_ZONE_MIN_LINES && percent >= SHARED_ZONE_MIN_PERCENT).then_some(
+            SharedZone {
+                zone,
+                count,
+                percent,
+            },
+        )
     }
 
     /// Codes by how much they matter: severity first, then how often they fired.
@@ -61,5 +100,31 @@ mod tests {
                 (Code::ClickIdMissing, Severity::Warning, 3)
             ]
         );
+    }
+
+    #[test]
+    fn a_zone_is_shared_when_enough_lines_carry_it() {
+        use metrica_s2s_rules::calendar::ZoneOffset;
+        use metrica_s2s_rules::Facts;
+        let minus3 = Facts {
+            clock_zone: Some(ZoneOffset { minutes: -180 }),
+            ..Facts::default()
+        };
+        let none = Facts::default();
+        let mut t = Tally::default();
+        for i in 0..40 {
+            t.count(&[]);
+            t.note(if i % 4 == 0 { &minus3 } else { &none });
+        }
+        assert_eq!(
+            t.shared_zone().map(|z| (z.count, z.percent)),
+            Some((10, 25))
+        );
+        let mut few = Tally::default();
+        for _ in 0..3 {
+            few.count(&[]);
+            few.note(&minus3);
+        }
+        assert_eq!(few.shared_zone(), None, "three lines are not a pattern");
     }
 }

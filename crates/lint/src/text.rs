@@ -77,6 +77,26 @@ pub(crate) fn summary(out: &mut dyn Write, tally: &Tally, color: bool) -> std::i
         let style = severity_style(severity, color);
         writeln!(out, "  {n:>8}  {style}{severity:<7}{style:#}  {code}")?;
     }
+    if let Some(shared) = tally.shared_zone() {
+        let style = severity_style(Severity::Warning, color);
+        let minutes = shared.zone.minutes.unsigned_abs();
+        let (h, m) = (minutes / 60, minutes % 60);
+        let offset = if m == 0 {
+            format!("{h} h")
+        } else {
+            format!("{h} h {m} min")
+        };
+        let side = if shared.zone.minutes > 0 {
+            "ahead of"
+        } else {
+            "behind"
+        };
+        writeln!(
+            out,
+            "{style}note{style:#}: {}% of the inputs ({}) carry a click_timestamp {offset} ± 2 min {side} the time they were sent: a sender's clock on {} local time, sent as UTC",
+            shared.percent, shared.count, shared.zone
+        )?;
+    }
     Ok(())
 }
 

@@ -64,21 +64,43 @@ pub fn parse_rfc3339_millis(text: &str) -> Option<i64> {
     Some(unix_from_utc(i64::from(y), mo, d, h, mi, s) * 1000 + i64::from(ms))
 }
 
-/// The time-zone offset that explains `ts` being off from `reference` (`UTC+3`, `UTC-5:30`):
-/// a whole or half hour between 1 h and 14 h, give or take `slack` seconds. Local wall-clock
-/// time read as UTC lands ahead of the truth east of Greenwich, behind it west.
-pub fn zone_offset(ts: u64, reference: u64, slack: u64) -> Option<String> {
-    const HALF_HOUR: u64 = 1800;
-    let skew = ts.abs_diff(reference);
-    let halves = (skew + HALF_HOUR / 2) / HALF_HOUR;
-    if !(2..=28).contains(&halves) || skew.abs_diff(halves * HALF_HOUR) > slack {
-        return None;
+/// Offsets from UTC that some time zone uses, in standard or daylight time, in minutes east;
+/// those at least an hour away from UTC, as a clock set to one of them is what a timestamp
+/// many hours off points at. Half-hour and three-quarter-hour zones are listed one by one.
+const ZONES: &[i32] = &[
+    -720, -660, -600, -570, -540, -480, -420, -360, -300, -240, -210, -180, -150, -120, -60, 60,
+    120, 180, 210, 240, 270, 300, 330, 345, 360, 390, 420, 480, 525, 540, 570, 600, 630, 660, 720,
+    765, 780, 825, 840,
+];
+
+/// An offset some time zone has: `UTC+3`, `UTC-2:30`, `UTC+5:45`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ZoneOffset {
+    /// Minutes east of UTC.
+    pub minutes: i32,
+}
+
+impl std::fmt::Display for ZoneOffset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.minutes >= 0 { '+' } else { '-' };
+        let (h, m) = (self.minutes.abs() / 60, self.minutes.abs() % 60);
+        if m == 0 {
+            write!(f, "UTC{sign}{h}")
+        } else {
+            write!(f, "UTC{sign}{h}:{m:02}")
+        }
     }
-    let sign = if ts >= reference { '+' } else { '-' };
-    Some(match halves % 2 {
-        0 => format!("UTC{sign}{}", halves / 2),
-        _ => format!("UTC{sign}{}:30", halves / 2),
-    })
+}
+
+/// The time zone whose offset explains `ts` being off from `reference`, give or take `slack`
+/// seconds: local wall-clock time read as UTC lands ahead of the truth east of Greenwich,
+/// behind it west. Only offsets some zone really has count.
+pub fn zone_offset(ts: u64, reference: u64, slack: u64) -> Option<ZoneOffset> {
+    let skew = i64::try_from(ts).ok()? - i64::try_from(reference).ok()?;
+    ZONES
+        .iter()
+        .map(|&m| ZoneOffset { minutes: m })
+        .find(|z| (skew - i64::from(z.minutes) * 60).unsigned_abs() <= slack)
 }
 
 /// Unix seconds of a UTC calendar date and time.
@@ -162,24 +184,30 @@ mod tests {
     }
 
     #[test]
-    fn zone_offsets() {
+    fn zone_offsets_that_exist() {
         let t = 1_795_860_000;
-        assert_eq!(zone_offset(t + 3 * 3600, t, 300).as_deref(), Some("UTC+3"));
+        let zone = |ts| zone_offset(ts, t, 120).map(|z| z.to_string());
+        assert_eq!(zone(t + 3 * 3600).as_deref(), Some("UTC+3"));
         assert_eq!(
-            zone_offset(t - 5 * 3600 - 1800 + 120, t, 300).as_deref(),
-            Some("UTC-5:30")
-        );
-        assert_eq!(
-            zone_offset(t + 3 * 3600 + 600, t, 300),
+            zone(t - 5 * 3600 - 1800 + 90).as_deref(),
             None,
-            "not within the slack"
+            "India is east"
         );
-        assert_eq!(zone_offset(t + 1800, t, 300), None, "under an hour");
+        assert_eq!(zone(t + 5 * 3600 + 1800 - 90).as_deref(), Some("UTC+5:30"));
+        assert_eq!(zone(t + 5 * 3600 + 45 * 60).as_deref(), Some("UTC+5:45"));
+        assert_eq!(zone(t - 2 * 3600 - 1800).as_deref(), Some("UTC-2:30"));
+        assert_eq!(zone(t - 3 * 3600 - 1800 + 100).as_deref(), Some("UTC-3:30"));
         assert_eq!(
-            zone_offset(t + 15 * 3600, t, 300),
+            zone(t + 3 * 3600 + 180),
             None,
-            "over fourteen hours"
+            "three minutes off is a delay"
         );
+        assert_eq!(zone(t - 2 * 3600 - 35 * 60), None, "2 h 35 min: no zone");
+        assert_eq!(zone(t + 7 * 3600 + 1800), None, "no zone is UTC+7:30");
+        assert_eq!(zone(t + 1800), None, "under an hour");
+        assert_eq!(zone(t + 15 * 3600), None, "over fourteen hours");
+        assert_eq!(zone(t + 14 * 3600).as_deref(), Some("UTC+14"));
+        assert_eq!(zone(t - 12 * 3600).as_deref(), Some("UTC-12"));
     }
 
     #[test]

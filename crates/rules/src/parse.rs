@@ -194,10 +194,15 @@ fn read_request_line(req: &mut Request<'_>, start: usize, end: usize) -> Result<
     } else if target.starts_with(b"/") {
         read_origin(req, t_start, t_end);
         Ok(())
+    } else if let Some(host_end) = schemeless_host_len(target) {
+        // AppMetrica's documentation writes requests as `GET redirect.appmetrica.yandex.com/serve/...`.
+        req.host = Some(Span::new(t_start, t_start + host_end));
+        read_origin(req, t_start + host_end, t_end);
+        Ok(())
     } else {
         Err(not_a_url(
             req.input,
-            "the request target starts with neither / nor http(s)://",
+            "the request target starts with neither /, a host name nor http(s)://",
         ))
     }
 }
@@ -377,6 +382,7 @@ mod tests {
             "  /serve/42?a=1&noredirect \r\n",
             "GET /serve/42?a=1&noredirect HTTP/1.1",
             "GET http://redirect.appmetrica.yandex.com/serve/42?a=1&noredirect HTTP/1.0",
+            "GET redirect.appmetrica.yandex.com/serve/42?a=1&noredirect",
             r#"203.0.113.9 - - [28/Nov/2026:10:00:00 +0000] "GET /serve/42?a=1&noredirect HTTP/1.1" 204 0 "-" "curl/8""#,
         ] {
             let p = parts(input);
@@ -386,6 +392,9 @@ mod tests {
         let p = parts("GET http://redirect.appmetrica.yandex.com/serve/42 HTTP/1.1");
         assert_eq!(p.method.as_deref(), Some("GET"));
         assert_eq!(p.host.as_deref(), Some("redirect.appmetrica.yandex.com"));
+        let p = parts("GET impression.appmetrica.yandex.com/serve/42?x=1");
+        assert_eq!(p.host.as_deref(), Some("impression.appmetrica.yandex.com"));
+        assert_eq!(p.path, "/serve/42");
     }
 
     #[test]

@@ -11,8 +11,9 @@ pub struct Settings {
     pub max_age_secs: u64,
     /// Anything earlier is `timestamp-implausible`. Default 2010-01-01T00:00:00Z (1262304000).
     pub earliest_plausible: u64,
-    /// How close to a whole or half hour a skew must be to name a time-zone mistake.
-    /// Default 300 s.
+    /// How close to a real time zone's offset a skew must be to name a time-zone mistake.
+    /// Default 120 s: an S2S call usually leaves seconds after the event, so a skew several
+    /// minutes off an offset is a delay, not a zone.
     pub timezone_slack_secs: u64,
     /// Entries in each User-Agent cache of one `Validator` (verdicts, and decoded
     /// `device_ua` values). Real logs repeat a few thousand UAs; default 4,096.
@@ -25,7 +26,7 @@ impl Default for Settings {
             future_tolerance_secs: 300,
             max_age_secs: 12 * 3600,
             earliest_plausible: 1_262_304_000,
-            timezone_slack_secs: 300,
+            timezone_slack_secs: 120,
             ua_cache_entries: 4096,
         }
     }

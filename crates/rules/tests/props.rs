@@ -89,7 +89,11 @@ fn outside_the_property(ua: &str) -> bool {
         .as_bytes()
         .windows(3)
         .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit());
-    library || wrapped || placeholder || escape
+    // No letters, or a value that may be nothing but template placeholders (`$UA`, `<UA>`,
+    // `{a}_{b}`): not a User-Agent, and said so.
+    let not_a_ua =
+        !t.chars().any(char::is_alphabetic) || t.starts_with(['{', '[', '_', '%', '#', '<', '$']);
+    library || wrapped || placeholder || escape || not_a_ua
 }
 
 /// Printable text: ASCII, the characters that need care in a query, Cyrillic, CJK, emoji.

@@ -121,6 +121,11 @@ fn cases() -> Vec<(Code, String, String)> {
         ),
         (
             Code::UnencodedCharacter,
+            t(&[("utm_content", Some("A/1#x"))]),
+            t(&[("utm_content", Some("A/1%23x"))]),
+        ),
+        (
+            Code::UaCutBySeparator,
             t(&[("device_ua", Some("A/1#x"))]),
             t(&[("device_ua", Some("A/1%23x"))]),
         ),
@@ -214,6 +219,30 @@ fn cases() -> Vec<(Code, String, String)> {
             t(&[]),
         ),
         (
+            Code::UaNotAUserAgent,
+            t(&[("device_ua", Some("USER_AGENT"))]),
+            t(&[("device_ua", Some("Superhuman"))]),
+        ),
+        (
+            Code::UaNotAUserAgent,
+            t(&[("device_ua", Some("%E2%80%A6"))]),
+            t(&[("device_ua", Some(&dalvik))]),
+        ),
+        (
+            Code::UaCutBySeparator,
+            // encodeURI over the whole URL: the Facebook app's `FBCR/AT&T` splits the UA.
+            t(&[(
+                "device_ua",
+                Some("Mozilla/5.0%20(Linux;%20Android%2014)%20[FBAN/FB4A;FBCR/AT&T;FBID/phone;FBOP/5]"),
+            )]),
+            t(&[("device_ua", Some(&enc("Mozilla/5.0 (Linux; Android 14) [FBAN/FB4A;FBCR/AT&T;FBID/phone;FBOP/5]")))]),
+        ),
+        (
+            Code::UaMojibake,
+            t(&[("device_ua", Some(&enc(&latin1_of("Mozilla/5.0 (Linux; Android 9; Телефон)"))))]),
+            t(&[("device_ua", Some(&enc("Mozilla/5.0 (Linux; Android 9; Телефон)")))]),
+        ),
+        (
             Code::UaNotMobile,
             t(&[("device_ua", Some(&windows_ua))]),
             t(&[]),
@@ -266,7 +295,7 @@ fn cases() -> Vec<(Code, String, String)> {
         ),
         (
             Code::TimestampTimezoneOffset,
-            t(&[("click_timestamp", Some(&s(NOW + 3 * 3600)))]),
+            t(&[("click_timestamp", Some(&s(NOW - 3 * 3600)))]),
             t(&[("click_timestamp", Some(&s(NOW - 3 * 3600 - 600)))]),
         ),
         (
@@ -489,11 +518,22 @@ fn raw_ampersand_in_the_ua_is_explained() {
     )]));
     let cut = d
         .iter()
-        .find(|d| d.code == Code::UaTruncated)
-        .expect("truncated");
+        .find(|d| d.code == Code::UaCutBySeparator)
+        .expect("cut");
     assert!(
-        cut.message.contains("split off by a raw '&'"),
+        cut.message.contains("cut at a raw '&'")
+            && cut.message.contains("stray parameter \"B) Chrome/1\"")
+            && cut.message.contains("'(' it opened is never closed"),
         "{}",
         cut.message
     );
+    assert!(
+        !d.iter().any(|d| d.code == Code::UaTruncated),
+        "one cause, one error"
+    );
+}
+
+/// The text a UTF-8 string becomes when its bytes are read as Latin-1.
+fn latin1_of(s: &str) -> String {
+    s.bytes().map(char::from).collect()
 }

@@ -324,6 +324,36 @@ catalogue! {
         param: Some("device_ua"),
         ..rule("ua-truncated", DeviceUa, Fixed(Warning))
     },
+    UaNotAUserAgent => Rule {
+        when: "device_ua is no User-Agent at all: a placeholder word copied from documentation or sample code (`USER_AGENT`, `YOURMACRO`, `your_user_agent`), or text with no letters (`...`, `…`). A metrica-s2s extension",
+        message: "device_ua {value} is not a User-Agent: {reason}",
+        hint: "pass the User-Agent header of the user's click request; {fix}",
+        why: "Fingerprint attribution matches the device's User-Agent; a word from a template or an ellipsis matches no device, and every click carries the same fake value.",
+        bad: "device_ua=USER_AGENT",
+        good: "device_ua=Mozilla%2F5.0%20(Linux%3B%20Android%2014%3B%20Pixel%208)...",
+        param: Some("device_ua"),
+        ..rule("ua-not-a-user-agent", DeviceUa, Fixed(Error))
+    },
+    UaCutBySeparator => Rule {
+        when: "device_ua was cut where the User-Agent held a raw `&` or `#` (the rest arrived as a stray parameter or as the URL fragment), or it swallowed the parameters after it because the sender separated them with `;`. A metrica-s2s extension",
+        message: "device_ua {value} was cut at {separator}: {rest}",
+        hint: "percent-encode the User-Agent as a value (encodeURIComponent, not encodeURI over the whole URL): '&' as %26, '#' as %23, ';' as %3B, and separate parameters with '&'",
+        why: "A URL-encoding function meant for whole URLs leaves '&', '#' and ';' alone, so a User-Agent holding them (the Facebook app's `FBCR/AT&T`) is split: AppMetrica sees a shorter UA that matches no device.",
+        bad: "device_ua=...FBCR/AT&T;FBID/phone;...]",
+        good: "device_ua=...FBCR%2FAT%26T%3BFBID%2Fphone%3B...%5D",
+        param: Some("device_ua"),
+        ..rule("ua-cut-by-separator", DeviceUa, Fixed(Error))
+    },
+    UaMojibake => Rule {
+        when: "device_ua holds UTF-8 bytes read as Latin-1 or Windows-1252 on the way (`Ð¢ÐµÐ»` for `Тел`): mojibake. A metrica-s2s extension",
+        message: "device_ua {value} holds UTF-8 read as {charset}: {sample} was {meant}",
+        hint: "read the User-Agent header as UTF-8 (or as raw bytes) before percent-encoding it; a click server decoding headers as Latin-1 (Python's http.server does by default) turns each non-ASCII character into two",
+        why: "The device sent its model name in UTF-8; read as Latin-1 and encoded again, every non-ASCII character becomes two, so the User-Agent matches no device.",
+        bad: "device_ua=...%C3%90%C2%A2%C3%90%C2%B5%C3%90%C2%BB...",
+        good: "device_ua=...%D0%A2%D0%B5%D0%BB...",
+        param: Some("device_ua"),
+        ..rule("ua-mojibake", DeviceUa, Fixed(Error))
+    },
     UaNotMobile => Rule {
         when: "a desktop UA on a tracker for a mobile app",
         message: "device_ua {value} is a desktop browser ({os}), but trackers attribute mobile app installs",
@@ -386,7 +416,7 @@ catalogue! {
     },
     TimestampInFuture => Rule {
         when: "later than now + 300 s",
-        message: "click_timestamp {value} ({datetime}) is {skew} in the future",
+        message: "click_timestamp {value} ({datetime}) is {skew} in the future{cause}",
         hint: "send the time the user clicked, in UTC Unix seconds; check the sender's clock (NTP) and time-zone handling",
         why: "An event cannot happen after it is reported; AppMetrica cannot use a future click for attribution.",
         bad: "click_timestamp=1764338400 (sent at 1764324000)",
@@ -396,7 +426,7 @@ catalogue! {
     },
     TimestampTooOld => Rule {
         when: "older than 12 hours: AppMetrica ignores clicks and impressions sent later than that",
-        message: "click_timestamp {value} ({datetime}) is {skew} old; AppMetrica ignores events sent more than {limit} after they happened",
+        message: "click_timestamp {value} ({datetime}) is {skew} old{cause}; AppMetrica ignores events sent more than {limit} after they happened",
         hint: "send the call within 12 hours of the event (a retry queue or batch job is probably holding requests back), and check the value is the event's own time",
         why: "AppMetrica only uses clicks and impressions sent no later than 12 hours after the event.",
         bad: "click_timestamp=1453895044 (the documentation's example, years old)",
@@ -405,11 +435,11 @@ catalogue! {
         ..rule("timestamp-too-old", Timestamp, Fixed(Error))
     },
     TimestampTimezoneOffset => Rule {
-        when: "the skew from now is within 5 min of a whole or half hour between 1 h and 14 h: local time sent instead of UTC; the message names the offset (`UTC+3`)",
-        message: "click_timestamp {value} is {skew} {direction} now, close to a whole time-zone offset: local {zone} time was probably sent as UTC",
+        when: "the skew from now is within 2 min of an offset some time zone has (whole hours from 1 to 14, and UTC-9:30, -3:30, -2:30, +3:30, +4:30, +5:30, +5:45, +6:30, +8:45, +9:30, +10:30, +12:45, +13:45) while the value is still inside the time limits: local time sent instead of UTC; the message names the offset (`UTC+3`). A skew several minutes off an offset is a delay, not a zone (an S2S call leaves seconds after the event); and a zone that pushes the value out of range is named in `timestamp-in-future` or `timestamp-too-old` instead, one diagnostic for one cause",
+        message: "click_timestamp {value} is {skew} {direction} now, the offset of {zone}: local {zone} time was probably sent as UTC",
         hint: "compute the Unix time from a UTC clock (time(), Instant::now(), Date.now()/1000), not from a local date-time formatted and re-parsed",
         why: "A timestamp taken from local wall-clock time shifts every event by the zone offset, pushing clicks out of the attribution window or into the future.",
-        bad: "click_timestamp=1764334800 (local UTC+3 time, sent at 1764324000)",
+        bad: "click_timestamp=1764316800 (local UTC-2 time, sent at 1764324000)",
         good: "click_timestamp=1764324000",
         param: Some("click_timestamp"),
         ..rule("timestamp-timezone-offset", Timestamp, Fixed(Warning))

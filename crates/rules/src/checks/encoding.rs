@@ -3,6 +3,7 @@
 //! an empty variable prints.
 
 use super::bytes::needs_escape;
+use super::macros::{bare_word, macro_name, Reach};
 use super::view::{Found, Scope};
 use crate::catalogue::Code;
 use crate::decode::hex;
@@ -17,11 +18,39 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Found) {
         let raw = span.of(input);
         let param = view.key.as_ref();
 
+        // A placeholder is the one cause, whatever else its raw form breaks: `%UA%` is also a
+        // broken escape, `{ip}` also unencoded braces, `%DEVICE_ID%` not even UTF-8 once
+        // decoded. Looked for as sent, then decoded (`%7Bip%7D`).
+        let reach = if view.kind.canonical() == Some("device_ua") {
+            Reach::Whole
+        } else {
+            Reach::Anywhere
+        };
         let text = value.text();
-        // A raw `%%TS%%` macro is also a broken escape; the macro is the one cause.
-        let macro_in = text.and_then(macro_name);
-        let is_macro = macro_in.is_some();
-        if let (Some(off), false) = (value.bad_escape, is_macro) {
+        let placeholder = std::str::from_utf8(raw)
+            .ok()
+            .and_then(|r| macro_name(r, reach))
+            .or_else(|| text.and_then(|t| macro_name(t, reach)))
+            .or_else(|| {
+                // A User-Agent that is a bare word is `ua-not-a-user-agent`'s to name.
+                (reach == Reach::Anywhere)
+                    .then(|| {
+                        text.and_then(|t| bare_word(t, view.kind.canonical().unwrap_or(param)))
+                    })
+                    .flatten()
+            });
+        if let Some(name) = placeholder {
+            out.push(
+                Draft::new(Code::UnsubstitutedMacro)
+                    .param(param)
+                    .value(text.map_or(raw, str::as_bytes))
+                    .span(span)
+                    .arg("name", name),
+            );
+            view.not_data = true;
+            continue;
+        }
+        if let Some(off) = value.bad_escape {
             let esc_end = (off + 3).min(raw.len());
             out.push(
                 Draft::new(Code::InvalidPercentEncoding)
@@ -31,8 +60,7 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Found) {
                     .span(Span::new(span.start + off, span.start + esc_end)),
             );
         }
-        // A macro's braces are explained by the macro.
-        if let (Some(off), false) = (value.marks.flagged, is_macro) {
+        if let Some(off) = value.marks.flagged {
             out.push(
                 unencoded(param, raw, off).span(Span::new(span.start + off, span.start + off + 1)),
             );
@@ -42,17 +70,6 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Found) {
             view.spoiled = true;
             continue;
         };
-        if let Some(name) = macro_in {
-            out.push(
-                Draft::new(Code::UnsubstitutedMacro)
-                    .param(param)
-                    .value(text.as_bytes())
-                    .span(span)
-                    .arg("name", name),
-            );
-            view.not_data = true;
-            continue;
-        }
         if is_placeholder(text) {
             out.push(
                 Draft::new(Code::PlaceholderValue)
@@ -97,6 +114,13 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Found) {
             .params
             .last()
             .filter(|p| p.raw.span().end == hash.start);
+        // A User-Agent cut here is reported as such (ua-cut-by-separator): one cause.
+        let ua_cut = cut.is_some_and(|p| {
+            p.kind.canonical() == Some("device_ua") && p.usable().is_some_and(|t| !t.is_empty())
+        });
+        if ua_cut {
+            return;
+        }
         // Quote what was meant to be sent: the cut value, the '#' and what followed it.
         let meant = Span::new(cut.map_or(hash.start, |p| p.value_span().start), frag.end);
         let mut d = Draft::new(Code::UnencodedCharacter)
@@ -201,43 +225,6 @@ fn cp1251_text(bytes: &[u8]) -> Option<String> {
         .collect()
 }
 
-/// The name inside a whole-value template placeholder: `{x}`, `{{x}}`, `${x}`, `[X]`,
-/// `__X__`, `%%X%%`, `#X#`.
-pub(super) fn macro_name(value: &str) -> Option<&str> {
-    // Nearly every real value starts with a letter or digit, which is neither whitespace nor
-    // an opener: no trimming needed to rule it out.
-    if value
-        .as_bytes()
-        .first()
-        .is_some_and(u8::is_ascii_alphanumeric)
-    {
-        return None;
-    }
-    let v = value.trim();
-    if !v.starts_with(['{', '$', '[', '_', '%', '#']) {
-        return None;
-    }
-    let pairs: [(&str, &str); 7] = [
-        ("{{", "}}"),
-        ("${", "}"),
-        ("{", "}"),
-        ("[", "]"),
-        ("__", "__"),
-        ("%%", "%%"),
-        ("#", "#"),
-    ];
-    pairs.iter().find_map(|(open, close)| {
-        let inner = v.strip_prefix(open)?.strip_suffix(close)?.trim();
-        let ok = !inner.is_empty()
-            && inner.len() <= 64
-            && inner.bytes().any(|b| b.is_ascii_alphabetic())
-            && inner
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-        ok.then_some(inner)
-    })
-}
-
 /// What string formatting prints for a missing value.
 fn is_placeholder(value: &str) -> bool {
     const TEXTS: &[&str] = &[
@@ -258,34 +245,6 @@ fn is_placeholder(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn macros_in_every_style() {
-        for (v, name) in [
-            ("{device_ua}", "device_ua"),
-            ("{{ip}}", "ip"),
-            ("${ts}", "ts"),
-            ("[UA]", "UA"),
-            ("__IP__", "IP"),
-            ("%%TS%%", "TS"),
-            ("#UA#", "UA"),
-            ("{ transaction_id }", "transaction_id"),
-            (" {ip} ", "ip"),
-            ("\u{a0}[UA]", "UA"),
-        ] {
-            assert_eq!(macro_name(v), Some(name), "{v}");
-        }
-        for v in [
-            "[2001:db8::1]",
-            "{}",
-            "#1#",
-            "Mozilla/5.0 {x}",
-            "__",
-            "{a b}",
-        ] {
-            assert_eq!(macro_name(v), None, "{v}");
-        }
-    }
 
     #[test]
     fn placeholders() {

@@ -24,6 +24,7 @@ pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Found) -> Facts {
     Facts {
         click_id: click_id(scope, out),
         noredirect_zero: scope.get("noredirect").and_then(View::text) == Some("0"),
+        clock_zone: None,
     }
 }
 

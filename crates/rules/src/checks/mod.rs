@@ -6,12 +6,15 @@ mod encoding;
 mod ids;
 mod ip;
 mod keys;
+mod macros;
 mod memo;
 mod request;
 mod timestamp;
 mod ua;
+mod ua_damage;
 mod view;
 
+use crate::calendar::ZoneOffset;
 use crate::params::{canonical_key, decode_key, known_raw, Key};
 use crate::parse::{Param, Request};
 use crate::settings::Context;
@@ -30,6 +33,8 @@ pub struct Facts {
     pub click_id: Option<Span>,
     /// `noredirect=0`: the sender asks for the redirect to the store.
     pub noredirect_zero: bool,
+    /// The time zone whose offset the click_timestamp's skew matches, if any.
+    pub clock_zone: Option<ZoneOffset>,
 }
 
 pub(crate) fn run(
@@ -91,6 +96,9 @@ pub(crate) fn run(
     keys::check(&scope, out);
     ip::check(&scope, out);
     ua::check(&scope, out);
-    timestamp::check(&scope, out);
-    ids::check(&scope, out)
+    let clock_zone = timestamp::check(&scope, out);
+    Facts {
+        clock_zone,
+        ..ids::check(&scope, out)
+    }
 }

@@ -1,5 +1,6 @@
 //! The request itself: method, endpoint path and tracking id.
 
+use super::macros::{macro_name, Reach};
 use super::view::Found;
 use crate::catalogue::Code;
 use crate::diagnostic::Draft;
@@ -82,7 +83,7 @@ fn tracking_id_problem(id: &[u8]) -> Option<(String, String)> {
     }
     let text = String::from_utf8_lossy(id);
     let placeholder =
-        text.eq_ignore_ascii_case("TRACKING_ID") || super::encoding::macro_name(&text).is_some();
+        text.eq_ignore_ascii_case("TRACKING_ID") || macro_name(&text, Reach::Whole).is_some();
     if placeholder {
         return Some((
             "it is a placeholder, not an id".into(),

@@ -1,43 +1,53 @@
 //! click_timestamp: UTC Unix seconds of the event, sent within 12 hours of it.
 //!
 //! One cause, one error: when a unit mistake (milliseconds, microseconds) explains the value,
-//! the generic time rules stay quiet. A time-zone offset is reported beside the time rule it
-//! explains, since the value is still out of range.
+//! the generic time rules stay quiet; when a time zone's offset explains a value out of range,
+//! the time rule's message names it, and `timestamp-timezone-offset` is kept for skews still
+//! inside the limits.
 
 use super::view::{Found, Scope};
-use crate::calendar::{format_duration, format_utc, unix_from_utc, zone_offset};
+use crate::calendar::{format_duration, format_utc, unix_from_utc, zone_offset, ZoneOffset};
 use crate::catalogue::Code;
 use crate::diagnostic::Draft;
 use crate::settings::Settings;
 
-pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Found) {
-    let Some((view, text)) = scope.data("click_timestamp") else {
-        return;
-    };
+/// Checks click_timestamp; returns the time zone its skew points at, if any.
+pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Found) -> Option<ZoneOffset> {
+    let (view, text) = scope.data("click_timestamp")?;
     let span = view.value_span();
-    for d in check_value(text, scope.ctx.now, scope.ctx.settings) {
+    let (found, zone) = judge(text, scope.ctx.now, scope.ctx.settings);
+    for d in found {
         out.push(d.span(span));
     }
+    zone
 }
 
-pub(crate) fn check_value(text: &str, now: u64, s: &Settings) -> Vec<Draft> {
+/// Every finding for one value.
+#[cfg(test)]
+fn check_value(text: &str, now: u64, s: &Settings) -> Vec<Draft> {
+    judge(text, now, s).0
+}
+
+/// The findings, and the time zone the skew from `now` points at.
+fn judge(text: &str, now: u64, s: &Settings) -> (Vec<Draft>, Option<ZoneOffset>) {
+    let found = |d: Vec<Draft>| (d, None);
     let v = text.as_bytes();
     if !text.bytes().all(|b| b.is_ascii_digit()) {
         let (reason, fix) = explain_non_integer(text);
-        return vec![Draft::new(Code::TimestampInvalid)
+        return found(vec![Draft::new(Code::TimestampInvalid)
             .value(v)
             .arg("reason", reason)
-            .arg("fix", fix)];
+            .arg("fix", fix)]);
     }
     let digits = text.trim_start_matches('0').len();
     let Ok(ts) = text.parse::<u64>() else {
-        return vec![Draft::new(Code::TimestampInvalid)
+        return found(vec![Draft::new(Code::TimestampInvalid)
             .value(v)
             .arg("reason", format!("{digits} digits do not fit a Unix time"))
             .arg(
                 "fix",
                 "send the Unix time of the click in seconds (10 digits today)",
-            )];
+            )]);
     };
     for (len, divisor, code) in [
         (13, 1000, Code::TimestampMilliseconds),
@@ -45,50 +55,47 @@ pub(crate) fn check_value(text: &str, now: u64, s: &Settings) -> Vec<Draft> {
     ] {
         if digits == len && ts / divisor >= s.earliest_plausible {
             let secs = ts / divisor;
-            return vec![Draft::new(code)
+            return found(vec![Draft::new(code)
                 .value(v)
                 .arg("seconds", secs.to_string())
-                .arg("datetime", format_utc(secs as i64))];
+                .arg("datetime", format_utc(secs as i64))]);
         }
     }
     let dt = || format_utc(i64::try_from(ts).unwrap_or(i64::MAX / 2));
-    let mut found = Vec::new();
     if ts < s.earliest_plausible {
-        return vec![Draft::new(Code::TimestampImplausible)
+        return found(vec![Draft::new(Code::TimestampImplausible)
             .value(v)
-            .arg("datetime", dt())];
+            .arg("datetime", dt())]);
     }
-    if ts > now.saturating_add(s.future_tolerance_secs) {
-        found.push(
-            Draft::new(Code::TimestampInFuture)
-                .value(v)
-                .arg("datetime", dt())
-                .arg("skew", format_duration(ts - now)),
-        );
+    let zone = zone_offset(ts, now, s.timezone_slack_secs);
+    // One cause, one diagnostic: a zone that pushes the value out of range is named in the
+    // time rule's own message.
+    let cause = zone.map_or_else(String::new, |z| {
+        format!(", exactly the {z} offset: local {z} time was probably sent as UTC")
+    });
+    let finding = if ts > now.saturating_add(s.future_tolerance_secs) {
+        Draft::new(Code::TimestampInFuture)
+            .value(v)
+            .arg("datetime", dt())
+            .arg("skew", format_duration(ts - now))
+            .arg("cause", cause)
     } else if ts < now.saturating_sub(s.max_age_secs) {
-        found.push(
-            Draft::new(Code::TimestampTooOld)
-                .value(v)
-                .arg("datetime", dt())
-                .arg("skew", format_duration(now - ts))
-                .arg("limit", format_duration(s.max_age_secs)),
-        );
-    }
-    if let Some(d) = timezone_offset(ts, now, s) {
-        found.push(d.value(v));
-    }
-    found
-}
-
-/// A skew of a whole or half hour between 1 h and 14 h names a time zone.
-fn timezone_offset(ts: u64, now: u64, s: &Settings) -> Option<Draft> {
-    let zone = zone_offset(ts, now, s.timezone_slack_secs)?;
-    Some(
+        Draft::new(Code::TimestampTooOld)
+            .value(v)
+            .arg("datetime", dt())
+            .arg("skew", format_duration(now - ts))
+            .arg("limit", format_duration(s.max_age_secs))
+            .arg("cause", cause)
+    } else if let Some(z) = zone {
         Draft::new(Code::TimestampTimezoneOffset)
+            .value(v)
             .arg("skew", format_duration(ts.abs_diff(now)))
             .arg("direction", if ts >= now { "ahead of" } else { "behind" })
-            .arg("zone", zone),
-    )
+            .arg("zone", z.to_string())
+    } else {
+        return (Vec::new(), None);
+    };
+    (vec![finding], zone)
 }
 
 /// Why a non-integer is not a timestamp, and the value it should have been when that can be
@@ -238,10 +245,10 @@ mod tests {
             codes(&(NOW + 301).to_string()),
             vec![Code::TimestampInFuture]
         );
-        // 12 hours is also a whole-hour skew, so the time-zone warning comes with it.
+        // 12 hours is also UTC-12's offset: the one error names it.
         assert_eq!(
             codes(&(NOW - 12 * 3600 - 1).to_string()),
-            vec![Code::TimestampTooOld, Code::TimestampTimezoneOffset]
+            vec![Code::TimestampTooOld]
         );
         assert_eq!(
             codes(&(NOW - 13 * 3600 - 1000).to_string()),
@@ -278,26 +285,41 @@ mod tests {
     }
 
     #[test]
-    fn timezone_offsets_are_named() {
-        let d: Vec<_> = check_value(&(NOW + 3 * 3600).to_string(), NOW, &Settings::default())
-            .into_iter()
-            .map(Draft::finish)
-            .collect();
-        assert_eq!(
-            d.iter().map(|d| d.code).collect::<Vec<_>>(),
-            vec![Code::TimestampInFuture, Code::TimestampTimezoneOffset]
+    fn timezone_offsets_are_named_once() {
+        let one = |ts: u64| {
+            let mut d = check_value(&ts.to_string(), NOW, &Settings::default());
+            assert_eq!(d.len(), 1, "one diagnostic for one cause at {ts}");
+            d.remove(0).finish()
+        };
+        // Out of range because of the zone: the time rule's own message names it.
+        let ahead = one(NOW + 3 * 3600);
+        assert_eq!(ahead.code, Code::TimestampInFuture);
+        assert!(
+            ahead.message.contains("local UTC+3 time"),
+            "{}",
+            ahead.message
         );
-        assert!(d[1].message.contains("UTC+3"), "{}", d[1].message);
-        let behind = check_value(
-            &(NOW - 5 * 3600 - 1800 + 120).to_string(),
-            NOW,
-            &Settings::default(),
-        )
-        .remove(0)
-        .finish();
-        assert_eq!(behind.code, Code::TimestampTimezoneOffset);
-        assert!(behind.message.contains("UTC-5:30"), "{}", behind.message);
+        let old = one(NOW - 12 * 3600 - 60);
+        assert_eq!(old.code, Code::TimestampTooOld);
+        assert!(old.message.contains("local UTC-12 time"), "{}", old.message);
+        // Inside the limits: the warning, with zones that exist.
+        let newfoundland = one(NOW - 3 * 3600 - 1800 + 100);
+        assert_eq!(newfoundland.code, Code::TimestampTimezoneOffset);
+        assert!(
+            newfoundland.message.contains("UTC-3:30"),
+            "{}",
+            newfoundland.message
+        );
+        // A delay a few minutes off an offset, or one no zone has, is just a delay.
         assert_eq!(codes(&(NOW - 3 * 3600 - 600).to_string()), vec![]);
+        assert_eq!(codes(&(NOW - 2 * 3600 - 35 * 60).to_string()), vec![]);
+        assert_eq!(codes(&(NOW - 5 * 3600 - 1800).to_string()), vec![]);
+        let plain = one(NOW + 3 * 3600 + 600);
+        assert!(
+            !plain.message.contains("offset"),
+            "no zone fits: {}",
+            plain.message
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! device_ua: the User-Agent of the user's device, whole and unchanged.
 
+use super::ua_damage;
 use super::view::{Found, Scope};
 use crate::catalogue::Code;
 use crate::diagnostic::Draft;
@@ -19,11 +20,23 @@ pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Found) {
     };
     let span = view.value_span();
     let raw = ua.as_bytes();
+    if let Some(d) = ua_damage::not_a_user_agent(ua) {
+        out.push(d.span(span));
+        return;
+    }
+    // One cause, one error: mojibake brings its own control characters, and a cut UA its own
+    // unclosed bracket.
+    let mojibake = ua_damage::mojibake(ua);
+    let cut = ua_damage::cut_by_separator(scope, view, ua);
+    let (garbled, cut_off) = (mojibake.is_some(), cut.is_some());
+    for d in [mojibake, cut].into_iter().flatten() {
+        out.push(d.span(span));
+    }
     let class = match view.ua_class {
         Some(remembered) => Cow::Borrowed(remembered),
         None => Cow::Owned(classify_ua(ua)),
     };
-    if let Some((offset, c)) = class.control {
+    if let Some((offset, c)) = class.control.filter(|_| !garbled) {
         out.push(
             Draft::new(Code::UaControlChars)
                 .value(raw)
@@ -48,14 +61,8 @@ pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Found) {
                 .span(span),
         );
     }
-    if class.maybe_truncated {
-        let next_key = scope
-            .params
-            .iter()
-            .skip_while(|p| !std::ptr::eq(*p, view))
-            .nth(1)
-            .map(|p| p.key.as_ref());
-        if let Some(d) = truncated(ua, next_key) {
+    if class.maybe_truncated && !cut_off {
+        if let Some(d) = truncated(ua) {
             out.push(d.span(span));
         }
     }
@@ -70,10 +77,10 @@ pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Found) {
     platform_mismatch(scope, ua, &class, out);
 }
 
-fn truncated(ua: &str, next_key: Option<&str>) -> Option<Draft> {
+fn truncated(ua: &str) -> Option<Draft> {
     let opens = ua.bytes().filter(|&b| b == b'(').count();
     let closes = ua.bytes().filter(|&b| b == b')').count();
-    let mut reason = if opens > closes {
+    let reason = if opens > closes {
         format!("it opens {opens} parenthesis group(s) and closes only {closes}")
     } else {
         let last = ua.chars().last()?;
@@ -86,14 +93,7 @@ fn truncated(ua: &str, next_key: Option<&str>) -> Option<Draft> {
         )
     };
     let len = ua.chars().count();
-    let split = next_key.filter(|k| k.contains([' ', '(', ')', ';', '/']));
-    let fix = if let Some(k) = split {
-        reason.push_str(&format!(
-            "; the next parameter {} looks like its rest, split off by a raw '&'",
-            quote_str(k)
-        ));
-        "percent-encode the whole User-Agent, '&' as %26, so it stays one parameter".to_owned()
-    } else if TYPICAL_LIMITS.contains(&len) {
+    let fix = if TYPICAL_LIMITS.contains(&len) {
         format!("the value is exactly {len} characters, a common column or buffer limit: store and pass the User-Agent in full")
     } else {
         format!("pass the User-Agent header in full (it arrived with {len} characters): look for column sizes, string-length limits or log line limits on the way")
@@ -181,21 +181,12 @@ mod tests {
 
     #[test]
     fn truncation_signs() {
-        assert!(truncated("Mozilla/5.0 (Linux; Android 14; Pix", None).is_some());
-        assert!(truncated("Mozilla/5.0 (Linux) AppleWebKit/", None).is_some());
-        assert!(truncated("Mozilla/5.0 (Linux) Chrome/120", None).is_none());
-        assert!(truncated("okhttp/4.12.0", None).is_none());
-        let d = truncated("Foo (A", Some("B) Bar/1"))
-            .expect("truncated")
-            .finish();
-        assert!(
-            d.message.contains("split off by a raw '&'"),
-            "{}",
-            d.message
-        );
-        assert!(d.hint.contains("%26"));
+        assert!(truncated("Mozilla/5.0 (Linux; Android 14; Pix").is_some());
+        assert!(truncated("Mozilla/5.0 (Linux) AppleWebKit/").is_some());
+        assert!(truncated("Mozilla/5.0 (Linux) Chrome/120").is_none());
+        assert!(truncated("okhttp/4.12.0").is_none());
         let cut = "x(".repeat(128);
-        assert!(truncated(&cut, None)
+        assert!(truncated(&cut)
             .expect("cut")
             .finish()
             .hint

@@ -1,0 +1,290 @@
+//! Template placeholders left unfilled, in every syntax ad networks and trackers use:
+//! `{x}` (Yandex Direct, Mintegral, Unity), `{{x}}` (Meta, VK Ads), `${X}` (Xandr, DV360),
+//! `[[X]]` (GetIntent), `[X]` (Google Ad Manager), `__X__` (TikTok), `%%X%%` (Google Ad
+//! Manager, MyTracker), `%X%` (Adobe), `$X`, `$$X$$`, `#X#`, `<X>`; and concatenations of
+//! them, such as `{transaction_id}_{affiliate_id}`. The sources are listed with the examples
+//! in `fixtures/requests/realworld.txt`.
+//!
+//! A value counts as a placeholder when it is made of placeholders and separators only. Inside
+//! other text only the unambiguous forms count (`{{x}}`, `${x}`, `[[X]]`, `{x}`), and not in
+//! `device_ua` at all: real User-Agents carry `%ROM_VERSION%`, `__weibo__` and `[en]`.
+
+/// Placeholder words that stand bare, as TUNE's documentation writes them
+/// (`google_aid=GOOGLEAID`), compared lowercase without `_` and `-`.
+const BARE_WORDS: &[&str] = &[
+    "transactionid",
+    "clickid",
+    "googleaid",
+    "gaid",
+    "idfa",
+    "iosifa",
+    "ip",
+    "deviceip",
+    "ipaddress",
+    "useragent",
+    "deviceua",
+    "timestamp",
+    "clicktimestamp",
+    "offerid",
+    "affid",
+    "trackingid",
+    "advertisingid",
+];
+
+/// A bare capitalised placeholder word standing for the value of `param`: `GOOGLEAID` in
+/// google_aid, `TRANSACTIONID` in click_id. Only capitals, digits and `_`, so real words and
+/// ids are left alone.
+pub(crate) fn bare_word<'v>(value: &'v str, param: &str) -> Option<&'v str> {
+    let v = value.trim();
+    let capitals = v.len() >= 2
+        && v.bytes().filter(u8::is_ascii_alphabetic).count() >= 2
+        && v.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if !capitals {
+        return None;
+    }
+    let fold = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let word = fold(v);
+    (word == fold(param) || BARE_WORDS.contains(&word.as_str())).then_some(v)
+}
+
+/// Where placeholders are looked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// The whole value must be placeholders and separators.
+    Whole,
+    /// Also an unambiguous placeholder anywhere inside the value.
+    Anywhere,
+}
+
+/// A placeholder's delimiters, longest openers first so `{{x}}` is not read as `{` + `{x}`.
+const SYNTAXES: &[(&str, &str)] = &[
+    ("{{", "}}"),
+    ("${", "}"),
+    ("$$", "$$"),
+    ("[[", "]]"),
+    ("%%", "%%"),
+    ("__", "__"),
+    ("{", "}"),
+    ("[", "]"),
+    ("%", "%"),
+    ("#", "#"),
+    ("<", ">"),
+];
+
+/// The forms that cannot be anything but a placeholder, wherever they stand.
+const UNAMBIGUOUS: &[&str] = &["{{", "${", "[[", "{"];
+
+/// The name inside the first placeholder of `value`, when the value is one (see [`Reach`]).
+pub(crate) fn macro_name(value: &str, reach: Reach) -> Option<&str> {
+    // Nearly every real value starts with a letter or digit, so it is not placeholders only.
+    let starts_plain = value
+        .as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_alphanumeric);
+    if !starts_plain {
+        if let Some(name) = whole(value) {
+            return Some(name);
+        }
+    }
+    match reach {
+        Reach::Anywhere => embedded(value),
+        Reach::Whole => None,
+    }
+}
+
+/// The first placeholder's name when `value` is placeholders and separators only.
+fn whole(value: &str) -> Option<&str> {
+    let v = value.trim_matches(|c: char| c.is_whitespace());
+    let mut rest = v;
+    let mut first = None;
+    while !rest.is_empty() {
+        if let Some((name, len)) = token_at(rest) {
+            first.get_or_insert(name);
+            rest = &rest[len..];
+            continue;
+        }
+        let c = rest.chars().next()?;
+        // Anything alphanumeric outside a placeholder is data, not a template.
+        if c.is_alphanumeric() {
+            return None;
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    first
+}
+
+/// The first unambiguous placeholder anywhere in `value`.
+fn embedded(value: &str) -> Option<&str> {
+    for (at, _) in value.match_indices(['{', '$', '[']) {
+        let rest = &value[at..];
+        if !UNAMBIGUOUS.iter().any(|o| rest.starts_with(o)) {
+            continue;
+        }
+        if let Some((name, _)) = token_at(rest).filter(|_| !rest.starts_with("$$")) {
+            if !rest.starts_with('[') || rest.starts_with("[[") {
+                return Some(name);
+            }
+        }
+    }
+    None
+}
+
+/// A placeholder at the start of `s`: its name and its length.
+fn token_at(s: &str) -> Option<(&str, usize)> {
+    for (open, close) in SYNTAXES {
+        let Some(after) = s.strip_prefix(open) else {
+            continue;
+        };
+        let Some(end) = after.find(close) else {
+            continue;
+        };
+        let inner = after[..end].trim_matches(' ');
+        if is_name(inner) {
+            return Some((inner, open.len() + end + close.len()));
+        }
+    }
+    // `$NAME`, with no closing delimiter.
+    let after = s.strip_prefix('$')?;
+    let len = after
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        .count();
+    let name = &after[..len];
+    (name
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && is_name(name))
+    .then_some((name, 1 + len))
+}
+
+/// What placeholder names are made of: letters, digits, `_ . -`, at least one letter, not
+/// edged with `_` (`____` is no name), at most 64 bytes. No `:`, so `[2001:db8::1]` stays an
+/// address in brackets.
+fn is_name(inner: &str) -> bool {
+    !inner.is_empty()
+        && inner.len() <= 64
+        && inner.bytes().any(|b| b.is_ascii_alphabetic())
+        && !inner.starts_with('_')
+        && !inner.ends_with('_')
+        && inner
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::checks::macros::{macro_name, Reach};
+
+    #[test]
+    fn every_syntax_whole() {
+        for (v, name) in [
+            ("{device_ua}", "device_ua"),
+            ("{{ip}}", "ip"),
+            ("${ts}", "ts"),
+            ("$UA", "UA"),
+            ("$$UA$$", "UA"),
+            ("[UA]", "UA"),
+            ("[[IP]]", "IP"),
+            ("[[USER_AGENT]]", "USER_AGENT"),
+            ("__IP__", "IP"),
+            ("__CALLBACK_PARAM__", "CALLBACK_PARAM"),
+            ("%%TS%%", "TS"),
+            ("%aw_random%", "aw_random"),
+            ("%UA%", "UA"),
+            ("#UA#", "UA"),
+            ("<UA>", "UA"),
+            ("{ transaction_id }", "transaction_id"),
+            (" {ip} ", "ip"),
+            ("\u{a0}[UA]", "UA"),
+            ("{{click.browser.metadata.ip}}", "click.browser.metadata.ip"),
+        ] {
+            assert_eq!(macro_name(v, Reach::Whole), Some(name), "{v}");
+        }
+    }
+
+    #[test]
+    fn concatenations() {
+        for (v, name) in [
+            ("{transaction_id}_{affiliate_id}", "transaction_id"),
+            ("{UA}{UA2}", "UA"),
+            (
+                "{{click.browser.metadata.ip}}{{click.device.metadata.ip}}",
+                "click.browser.metadata.ip",
+            ),
+            ("__AID__-__CID__", "AID"),
+        ] {
+            assert_eq!(macro_name(v, Reach::Whole), Some(name), "{v}");
+        }
+    }
+
+    #[test]
+    fn only_unambiguous_forms_count_inside_text() {
+        assert_eq!(
+            macro_name("c-{click_id}", Reach::Anywhere),
+            Some("click_id")
+        );
+        assert_eq!(macro_name("x{{ad.id}}", Reach::Anywhere), Some("ad.id"));
+        assert_eq!(macro_name("p_${CP_ID}", Reach::Anywhere), Some("CP_ID"));
+        assert_eq!(macro_name("c-{click_id}", Reach::Whole), None);
+        for data in [
+            "abc%2Fdef%2F",
+            "100%",
+            "a__b__c",
+            "price$5",
+            "[1]",
+            "tag#1#",
+            "x[en]",
+        ] {
+            assert_eq!(macro_name(data, Reach::Anywhere), None, "{data}");
+        }
+    }
+
+    #[test]
+    fn bare_capitalised_words_name_their_parameter() {
+        use crate::checks::macros::bare_word;
+        assert_eq!(bare_word("GOOGLEAID", "google_aid"), Some("GOOGLEAID"));
+        assert_eq!(
+            bare_word("TRANSACTIONID", "click_id"),
+            Some("TRANSACTIONID")
+        );
+        assert_eq!(bare_word("IP", "device_ip"), Some("IP"));
+        assert_eq!(bare_word("SUB_ID", "sub_id"), Some("SUB_ID"));
+        for (v, p) in [
+            ("GOOGLE", "utm_source"),
+            ("CPC", "utm_medium"),
+            ("38400000", "google_aid"),
+            ("Transactionid", "click_id"),
+            ("A", "x"),
+        ] {
+            assert_eq!(bare_word(v, p), None, "{v} in {p}");
+        }
+    }
+
+    #[test]
+    fn real_values_are_not_placeholders() {
+        for v in [
+            "[2001:db8::1]",
+            "{}",
+            "#1#",
+            "Mozilla/5.0 {x}",
+            "__",
+            "____",
+            "{a b}",
+            "Mozilla/5.0 (Linux; U; Android 3.1; HTC_PG09410/%ROM_VERSION% Build/HMJ15)",
+            "Mozilla/5.0 [en] (X11, U; OpenVAS 7.0.10)",
+            "Weibo (iPhone17,1__weibo__15.4.1__iphone__os18.5)",
+            "5.255.232.147",
+            "1795860000",
+            "38400000-8cf0-11bd-b23e-10b96e40000d",
+        ] {
+            assert_eq!(macro_name(v, Reach::Whole), None, "{v}");
+        }
+    }
+}
