@@ -24,14 +24,16 @@ demo:
 docs:
     cargo run -q -- explain --markdown > docs/rules.md
 
-# Criterion: the engine per request beside a bare form_urlencoded decode of the same query.
+# Criterion: the engine per request beside a bare form_urlencoded decode of the same query, and
+# a cold User-Agent classified beside a bare scan of its bytes.
 bench:
-    cargo bench -p metrica-s2s-rules --bench validate
+    cargo bench -p metrica-s2s-rules --bench validate --bench classify
 
 # 1,000,000-line synthetic log: metrica-s2s lint against a bare split+decode pass, same run.
-bench-lint lines="1000000":
+# uas=skewed (a few mobile UAs dominate) or uas=uniform (all of uap-core: the cold UA path).
+bench-lint lines="1000000" uas="skewed":
     cargo build --release -p metrica-s2s -p metrica-s2s-bench
-    target/release/s2s-bench lint --lines {{lines}}
+    target/release/s2s-bench lint --lines {{lines}} --uas {{uas}}
 
 # The mock against a bare axum 204 server, same load, same run; then RSS after 1,000,000 more.
 bench-serve requests="700000" soak="1000000":

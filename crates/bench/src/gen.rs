@@ -20,17 +20,31 @@ impl Rng {
     }
 }
 
-/// Mobile UAs from the uap-core corpus: real strings, as a log would repeat them.
-pub fn ua_pool(tsv: &Path) -> std::io::Result<Vec<String>> {
+/// How the log's User-Agents are drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum UaDraw {
+    /// 2,000 mobile UAs, a few of them dominating: a cache's best case.
+    Skewed,
+    /// Every uap-core UA, each as likely: most lines bring a UA the caches have not seen,
+    /// as a day of real ad traffic's long tail of app versions and models does.
+    Uniform,
+}
+
+/// UAs from the uap-core corpus: real strings, as a log would repeat them.
+pub fn ua_pool(tsv: &Path, draw: UaDraw) -> std::io::Result<Vec<String>> {
     let text = std::fs::read_to_string(tsv)?;
-    let pool: Vec<String> = text
+    let all = text
         .lines()
         .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.rsplit('\t').next())
-        .filter(|ua| ua.contains("Android") || ua.contains("iPhone"))
-        .take(2000)
-        .map(str::to_owned)
-        .collect();
+        .filter_map(|l| l.rsplit('\t').next());
+    let pool: Vec<String> = match draw {
+        UaDraw::Skewed => all
+            .filter(|ua| ua.contains("Android") || ua.contains("iPhone"))
+            .take(2000)
+            .map(str::to_owned)
+            .collect(),
+        UaDraw::Uniform => all.map(str::to_owned).collect(),
+    };
     if pool.is_empty() {
         return Err(std::io::Error::other("no mobile UAs in the corpus"));
     }
@@ -51,15 +65,24 @@ fn enc(s: &str) -> String {
 }
 
 /// Writes `lines` URLs; returns how many carry a bug.
-pub fn write_log(path: &Path, lines: usize, now: u64, uas: &[String]) -> std::io::Result<usize> {
+pub fn write_log(
+    path: &Path,
+    lines: usize,
+    now: u64,
+    uas: &[String],
+    draw: UaDraw,
+) -> std::io::Result<usize> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let encoded: Vec<String> = uas.iter().map(|u| enc(u)).collect();
     let mut out = BufWriter::new(std::fs::File::create(path)?);
     let mut buggy = 0;
     for i in 0..lines {
-        // Zipf-like: a few UAs dominate, as in real traffic.
         let r = rng.below(encoded.len() as u64);
-        let ua_i = (r * r / encoded.len() as u64) as usize;
+        let ua_i = match draw {
+            // Zipf-like: a few UAs dominate.
+            UaDraw::Skewed => (r * r / encoded.len() as u64) as usize,
+            UaDraw::Uniform => r as usize,
+        };
         let mut ua = encoded[ua_i].clone();
         let mut ip = format!(
             "{}.{}.{}.{}",

@@ -47,6 +47,11 @@ enum Bench {
         /// Where the log is written [default: metrica-s2s-bench.log in the temp dir].
         #[arg(long)]
         log: Option<PathBuf>,
+        /// How the log's User-Agents are drawn from uap-core: skewed (a few mobile UAs
+        /// dominate: the caches' best case) or uniform (all 17,816, so most are new: the cold
+        /// path).
+        #[arg(long, value_enum, default_value_t = gen::UaDraw::Skewed)]
+        uas: gen::UaDraw,
     },
     /// `metrica-s2s serve` against bare-server (axum answering 204) under the same load.
     Serve {
@@ -104,10 +109,15 @@ fn main() {
                 .build()
                 .and_then(|rt| rt.block_on(serve_bench::run(plan, &dir)))
         }
-        Bench::Lint { lines, bin, log } => {
+        Bench::Lint {
+            lines,
+            bin,
+            log,
+            uas,
+        } => {
             let bin = bin.unwrap_or_else(default_bin);
             let log = log.unwrap_or_else(|| std::env::temp_dir().join("metrica-s2s-bench.log"));
-            run(lines, &bin, &log)
+            run(lines, &bin, &log, uas)
         }
     };
     if let Err(e) = outcome {
@@ -121,15 +131,18 @@ fn default_bin() -> PathBuf {
     me.with_file_name("metrica-s2s")
 }
 
-fn run(lines: usize, bin: &Path, log: &Path) -> std::io::Result<()> {
-    let ua_pool = gen::ua_pool(Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fixtures/user-agents/uap-core.tsv"
-    )))?;
-    let buggy = gen::write_log(log, lines, NOW, &ua_pool)?;
+fn run(lines: usize, bin: &Path, log: &Path, draw: gen::UaDraw) -> std::io::Result<()> {
+    let ua_pool = gen::ua_pool(
+        Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/user-agents/uap-core.tsv"
+        )),
+        draw,
+    )?;
+    let buggy = gen::write_log(log, lines, NOW, &ua_pool, draw)?;
     let size = std::fs::metadata(log)?.len();
     println!(
-        "log: {} ({lines} lines, {:.1} MB, {buggy} buggy = {:.1}%, {} distinct UAs in the pool)",
+        "log: {} ({lines} lines, {:.1} MB, {buggy} buggy = {:.1}%, {} distinct UAs in the pool, drawn {draw:?})",
         log.display(),
         size as f64 / 1e6,
         100.0 * buggy as f64 / lines as f64,

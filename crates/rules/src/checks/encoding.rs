@@ -3,7 +3,7 @@
 //! an empty variable prints.
 
 use super::bytes::needs_escape;
-use super::macros::{bare_word, macro_name, Reach};
+use super::macros::{bare_word, macro_name, raw_macro_name, Reach};
 use super::view::{Found, Scope};
 use crate::catalogue::Code;
 use crate::decode::hex;
@@ -27,9 +27,7 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Found) {
             Reach::Anywhere
         };
         let text = value.text();
-        let placeholder = std::str::from_utf8(raw)
-            .ok()
-            .and_then(|r| macro_name(r, reach))
+        let placeholder = raw_macro_name(raw, reach)
             .or_else(|| text.and_then(|t| macro_name(t, reach)))
             .or_else(|| {
                 // A User-Agent that is a bare word is `ua-not-a-user-agent`'s to name.

@@ -80,6 +80,17 @@ const SYNTAXES: &[(&str, &str)] = &[
 /// The forms that cannot be anything but a placeholder, wherever they stand.
 const UNAMBIGUOUS: &[&str] = &["{{", "${", "[[", "{"];
 
+/// [`macro_name`] of raw bytes, looked at only when they could hold a placeholder: most values
+/// start with a letter or digit and hold no `{`, `$` or `[`.
+pub(crate) fn raw_macro_name(raw: &[u8], reach: Reach) -> Option<&str> {
+    let starts_plain = raw.first().is_some_and(u8::is_ascii_alphanumeric);
+    let may_embed = reach == Reach::Anywhere && memchr::memchr3(b'{', b'$', b'[', raw).is_some();
+    if starts_plain && !may_embed {
+        return None;
+    }
+    macro_name(std::str::from_utf8(raw).ok()?, reach)
+}
+
 /// The name inside the first placeholder of `value`, when the value is one (see [`Reach`]).
 pub(crate) fn macro_name(value: &str, reach: Reach) -> Option<&str> {
     // Nearly every real value starts with a letter or digit, so it is not placeholders only.
@@ -93,8 +104,8 @@ pub(crate) fn macro_name(value: &str, reach: Reach) -> Option<&str> {
         }
     }
     match reach {
-        Reach::Anywhere => embedded(value),
-        Reach::Whole => None,
+        Reach::Anywhere if value.contains(['{', '$', '[']) => embedded(value),
+        _ => None,
     }
 }
 

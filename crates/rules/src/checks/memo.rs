@@ -5,23 +5,33 @@
 //! thousand UAs. Keyed by the raw text, one lookup (one hash of the UA) finds both.
 //! Purely a cache: a miss decodes and classifies as usual, so what is found never depends
 //! on it.
+//!
+//! A UA is kept only on its second sighting: a day of logs has a long tail of UAs seen once,
+//! and copying each into the cache only to free it cold a few thousand lines later costs more
+//! than it saves. The first sightings are remembered as bare hashes (the doorkeeper).
 
 use super::view::Value;
 use crate::ua_class::{classify_ua, UaClass, MAX_CACHED_UA_BYTES};
-use std::collections::HashMap;
+use hashbrown::{HashSet, HashTable};
+use std::hash::BuildHasher;
 
-/// Seeded per process: the text is the client's, so the map must not be open to hash
+/// Seeded per process: the text is the client's, so the cache must not be open to hash
 /// flooding.
 type Hasher = foldhash::fast::RandomState;
 
 #[derive(Debug)]
 pub(crate) struct DecodedValues {
-    map: HashMap<Box<[u8]>, Remembered, Hasher>,
+    table: HashTable<Remembered>,
+    /// Hashes of UAs seen once, bounded like the table.
+    doorkeeper: HashSet<u64, foldhash::fast::FixedState>,
+    hasher: Hasher,
     capacity: usize,
 }
 
 #[derive(Debug)]
 struct Remembered {
+    raw: Box<[u8]>,
+    hash: u64,
     value: Value<'static>,
     /// `None` when the decoded bytes are not UTF-8, which no UA rule classifies.
     class: Option<UaClass>,
@@ -31,31 +41,60 @@ impl DecodedValues {
     /// Remembers up to `capacity` values; 0 remembers none.
     pub(crate) fn new(capacity: usize) -> DecodedValues {
         DecodedValues {
-            map: HashMap::with_hasher(Hasher::default()),
+            table: HashTable::new(),
+            doorkeeper: HashSet::default(),
+            hasher: Hasher::default(),
             capacity,
         }
     }
 
-    /// Decodes and classifies `raw` into the cache unless it is there already.
+    /// Decodes and classifies `raw` into the cache when it is seen the second time.
     pub(crate) fn remember(&mut self, raw: &[u8]) {
         // Escaped, a UA is up to three times its length.
         let too_long = raw.len() > 3 * MAX_CACHED_UA_BYTES;
-        if self.capacity == 0 || too_long || self.map.contains_key(raw) {
+        if self.capacity == 0 || too_long {
             return;
         }
-        // Dropping everything is crude but bounded and cheap: the hot UAs come back at once.
-        if self.map.len() >= self.capacity {
-            self.map.clear();
+        let hash = self.hasher.hash_one(raw);
+        if self.find(hash, raw).is_some() {
+            return;
+        }
+        // Both bounded by dropping everything: crude but cheap, and the hot UAs come back at
+        // once.
+        if self.doorkeeper.len() >= 4 * self.capacity {
+            self.doorkeeper.clear();
+        }
+        if self.doorkeeper.insert(hash) {
+            return;
+        }
+        if self.table.len() >= self.capacity {
+            self.table.clear();
         }
         let value = Value::decode(raw).into_owned();
         let class = value.text().map(classify_ua);
-        self.map.insert(raw.into(), Remembered { value, class });
+        self.table.insert_unique(
+            hash,
+            Remembered {
+                raw: raw.into(),
+                hash,
+                value,
+                class,
+            },
+            |r| r.hash,
+        );
+    }
+
+    fn find(&self, hash: u64, raw: &[u8]) -> Option<&Remembered> {
+        self.table.find(hash, |r| *r.raw == *raw)
     }
 
     /// `raw` decoded, with its verdicts when remembered: borrowed from the cache when it is
     /// there, decoded now (and left unclassified) otherwise.
     pub(crate) fn decode<'a>(&'a self, raw: &'a [u8]) -> (Value<'a>, Option<&'a UaClass>) {
-        match self.map.get(raw) {
+        let hit = (!self.table.is_empty())
+            .then(|| self.find(self.hasher.hash_one(raw), raw))
+            .flatten();
+        match hit {
             Some(r) => (r.value.borrowed(), r.class.as_ref()),
             None => (Value::decode(raw), None),
         }
@@ -74,6 +113,7 @@ mod tests {
         let mut memo = DecodedValues::new(2);
         for raw in [&b"a%20b+c"[..], b"%ZZ%C3%28", b"plain", b"a%20b+c"] {
             memo.remember(raw);
+            memo.remember(raw);
             let ((cached, class), fresh) = (memo.decode(raw), Value::decode(raw));
             assert_eq!(class, fresh.text().map(classify_ua).as_ref());
             assert_eq!(cached.decoded, fresh.decoded);
@@ -81,7 +121,7 @@ mod tests {
                 (cached.bad_escape, cached.marks),
                 (fresh.bad_escape, fresh.marks)
             );
-            assert!(memo.map.len() <= 2);
+            assert!(memo.table.len() <= 2);
         }
     }
 
@@ -90,17 +130,33 @@ mod tests {
         let mut memo = DecodedValues::new(8);
         let long = "%41".repeat(MAX_CACHED_UA_BYTES + 1);
         memo.remember(long.as_bytes());
-        assert!(memo.map.is_empty());
+        memo.remember(long.as_bytes());
+        assert!(memo.table.is_empty());
         let (value, class) = memo.decode(long.as_bytes());
         assert_eq!(value.bytes().len(), MAX_CACHED_UA_BYTES + 1);
         assert_eq!(class, None, "left for the classifier");
     }
 
     #[test]
+    fn a_ua_is_kept_on_its_second_sighting() {
+        let mut memo = DecodedValues::new(8);
+        memo.remember(b"Once%2F1.0");
+        assert!(memo.table.is_empty(), "seen once: not copied");
+        assert_eq!(memo.decode(b"Once%2F1.0").1, None);
+        memo.remember(b"Once%2F1.0");
+        assert_eq!(memo.table.len(), 1);
+        assert!(
+            memo.decode(b"Once%2F1.0").1.is_some(),
+            "remembered with its verdicts"
+        );
+    }
+
+    #[test]
     fn capacity_zero_remembers_nothing() {
         let mut memo = DecodedValues::new(0);
         memo.remember(b"a%20b");
-        assert!(memo.map.is_empty());
+        memo.remember(b"a%20b");
+        assert!(memo.table.is_empty());
         assert_eq!(memo.decode(b"a%20b").0.text(), Some("a b"));
     }
 }

@@ -27,7 +27,14 @@ const PLACEHOLDER_PREFIXES: &[&str] = &["your", "insert", "replace", "enter", "p
 /// `ua-not-a-user-agent`, when the value cannot be any device's User-Agent.
 pub(super) fn not_a_user_agent(ua: &str) -> Option<Draft> {
     let t = ua.trim();
-    let reason = if !t.chars().any(char::is_alphabetic) {
+    // Nearly every UA has a letter at once and a product token's '/', and no placeholder word
+    // is longer than a few dozen bytes.
+    let has_letter =
+        t.bytes().any(|b| b.is_ascii_alphabetic()) || t.chars().any(char::is_alphabetic);
+    if has_letter && (t.len() > 40 || t.contains('/')) {
+        return None;
+    }
+    let reason = if !has_letter {
         "it holds no letters, as an ellipsis or a dash left in a template does"
     } else {
         let folded: String = t
@@ -60,13 +67,12 @@ pub(super) fn not_a_user_agent(ua: &str) -> Option<Draft> {
 /// parameters).
 pub(super) fn cut_by_separator(scope: &Scope<'_, '_>, view: &View<'_>, ua: &str) -> Option<Draft> {
     let at = scope.params.iter().position(|p| std::ptr::eq(p, view))?;
-    let open = unclosed(ua);
     let (separator, rest) = if let Some(next) = scope.params.get(at + 1).filter(|n| is_ua_rest(n)) {
         let mut rest = format!(
             "the rest of the User-Agent arrived as a stray parameter {}",
             quote_str(&next.key)
         );
-        rest.push_str(&open);
+        rest.push_str(&unclosed(ua));
         ("a raw '&'", rest)
     } else if let Some(frag) = scope
         .req
@@ -77,7 +83,7 @@ pub(super) fn cut_by_separator(scope: &Scope<'_, '_>, view: &View<'_>, ua: &str)
             "everything after it ({}) became the URL fragment, which is never sent",
             crate::escape::quote(frag.of(scope.req.input))
         );
-        rest.push_str(&open);
+        rest.push_str(&unclosed(ua));
         ("a raw '#'", rest)
     } else {
         let swallowed = swallowed_param(ua)?;
@@ -123,6 +129,10 @@ fn unclosed(ua: &str) -> String {
 
 /// `click_timestamp=1795860000` inside the UA: a documented key after a `;`.
 fn swallowed_param(ua: &str) -> Option<&str> {
+    // Real UAs seldom hold an '=': settle them without splitting.
+    if !ua.contains('=') {
+        return None;
+    }
     ua.split(';').skip(1).map(str::trim_start).find(|part| {
         part.split_once('=')
             .is_some_and(|(k, _)| KNOWN.contains(&k) && k != "device_ua")
