@@ -97,6 +97,10 @@ impl std::fmt::Display for ZoneOffset {
 /// behind it west. Only offsets some zone really has count.
 pub fn zone_offset(ts: u64, reference: u64, slack: u64) -> Option<ZoneOffset> {
     let skew = i64::try_from(ts).ok()? - i64::try_from(reference).ok()?;
+    // Nearly every event is reported within minutes: no zone is that close to UTC.
+    if skew.unsigned_abs() + slack < 3600 {
+        return None;
+    }
     ZONES
         .iter()
         .map(|&m| ZoneOffset { minutes: m })

@@ -9,6 +9,7 @@ use crate::catalogue::Code;
 use crate::decode::hex;
 use crate::diagnostic::Draft;
 use crate::span::Span;
+use std::borrow::Cow;
 
 pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Found) {
     let input = scope.req.input;
@@ -27,8 +28,10 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Found) {
             Reach::Anywhere
         };
         let text = value.text();
+        // A value with nothing to decode is its raw form: looked at once.
+        let decoded = text.filter(|_| !matches!(value.decoded, Ok(Cow::Borrowed(_))));
         let placeholder = raw_macro_name(raw, reach)
-            .or_else(|| text.and_then(|t| macro_name(t, reach)))
+            .or_else(|| decoded.and_then(|t| macro_name(t, reach)))
             .or_else(|| {
                 // A User-Agent that is a bare word is `ua-not-a-user-agent`'s to name.
                 (reach == Reach::Anywhere)

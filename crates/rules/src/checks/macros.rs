@@ -35,6 +35,15 @@ const BARE_WORDS: &[&str] = &[
 /// google_aid, `TRANSACTIONID` in click_id. Only capitals, digits and `_`, so real words and
 /// ids are left alone.
 pub(crate) fn bare_word<'v>(value: &'v str, param: &str) -> Option<&'v str> {
+    // Digits, lowercase letters and punctuation start nearly every real value.
+    if !value
+        .trim_start()
+        .as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_uppercase)
+    {
+        return None;
+    }
     let v = value.trim();
     let capitals = v.len() >= 2
         && v.bytes().filter(u8::is_ascii_alphabetic).count() >= 2
@@ -104,7 +113,9 @@ pub(crate) fn macro_name(value: &str, reach: Reach) -> Option<&str> {
         }
     }
     match reach {
-        Reach::Anywhere if value.contains(['{', '$', '[']) => embedded(value),
+        Reach::Anywhere if memchr::memchr3(b'{', b'$', b'[', value.as_bytes()).is_some() => {
+            embedded(value)
+        }
         _ => None,
     }
 }

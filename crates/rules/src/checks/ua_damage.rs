@@ -130,9 +130,7 @@ fn unclosed(ua: &str) -> String {
 /// `click_timestamp=1795860000` inside the UA: a documented key after a `;`.
 fn swallowed_param(ua: &str) -> Option<&str> {
     // Real UAs seldom hold an '=': settle them without splitting.
-    if !ua.contains('=') {
-        return None;
-    }
+    memchr::memchr(b'=', ua.as_bytes())?;
     ua.split(';').skip(1).map(str::trim_start).find(|part| {
         part.split_once('=')
             .is_some_and(|(k, _)| KNOWN.contains(&k) && k != "device_ua")
