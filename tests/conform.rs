@@ -83,11 +83,28 @@ fn run_partner(name: &str) -> (Option<i32>, Verdicts) {
     (out.status.code(), by)
 }
 
+/// Scenarios that must fail, each with its exact error codes.
+type Failing = Vec<(&'static str, &'static [&'static str])>;
+
+/// The standard suite's postback scenarios: run for partners with a `[postback]` table.
+const POSTBACK_SCENARIOS: &[&str] = &[
+    "postback-install-gaid",
+    "postback-install-referrer",
+    "postback-ios-fingerprint-ipv6",
+    "postback-event-cyrillic",
+    "postback-post-json",
+];
+
 /// `failing` lists the scenarios that must fail and their exact error codes; all others pass.
 fn assert_diagnosed(name: &str, failing: &[(&str, &[&str])]) {
+    assert_diagnosed_over(name, SCENARIOS, failing);
+}
+
+/// As `assert_diagnosed`, over `scenarios` (every scenario the run has).
+fn assert_diagnosed_over(name: &str, scenarios: &[&str], failing: &[(&str, &[&str])]) {
     let (code, got) = run_partner(name);
     let mut want = BTreeMap::new();
-    for id in SCENARIOS {
+    for id in scenarios {
         want.insert(id.to_string(), ("passed".to_owned(), BTreeSet::new()));
     }
     for (id, codes) in failing {
@@ -147,6 +164,113 @@ fn broken_partners_are_diagnosed_exactly() {
         ],
     );
     assert_diagnosed("exits-nonzero", &everywhere(&["driver-failed"]));
+}
+
+/// The example receivers of fixtures/partners/receiver.py: the correct one passes the whole
+/// standard suite, postback scenarios included; each broken one fails exactly the postback
+/// scenarios its bug breaks, with its code. Run side by side: each has a port of its own.
+#[test]
+fn postback_receivers_are_diagnosed_exactly() {
+    let all: Vec<&str> = SCENARIOS
+        .iter()
+        .chain(POSTBACK_SCENARIOS)
+        .copied()
+        .collect();
+    let each = |codes: &'static [&'static str]| -> Failing {
+        POSTBACK_SCENARIOS.iter().map(|s| (*s, codes)).collect()
+    };
+    let cases: Vec<(&str, Failing)> = vec![
+        ("postback-correct", Vec::new()),
+        ("postback-answers-204", each(&["postback-status"])),
+        (
+            "postback-rejects-repeat",
+            each(&["postback-retry-rejected"]),
+        ),
+        ("postback-ipv4-only", each(&["postback-status"])),
+        ("postback-slow", each(&["postback-timeout"])),
+        (
+            "postback-get-only",
+            vec![("postback-post-json", &["postback-status"][..])],
+        ),
+    ];
+    std::thread::scope(|s| {
+        for (name, failing) in &cases {
+            let all = &all;
+            s.spawn(move || assert_diagnosed_over(name, all, failing));
+        }
+    });
+}
+
+#[test]
+fn postback_causes_are_named() {
+    let (_, text) = conform_json(
+        "answers-204-causes.json",
+        &[
+            "--partner",
+            "fixtures/partners/postback-answers-204.toml",
+            "--only",
+            "postback-install-gaid",
+        ],
+    );
+    let v: Value = serde_json::from_str(&text).expect("json");
+    let s = &v["scenarios"][0];
+    let d = &s["diagnostics"][0];
+    assert_eq!(d["code"], "postback-status");
+    let message = d["message"].as_str().expect("message");
+    assert!(
+        message.contains("answered 204: AppMetrica counts only 200 as delivered and will repeat this postback for 24 hours"),
+        "{message}"
+    );
+    assert_eq!(
+        (d["expected"].as_str(), d["actual"].as_str()),
+        (Some("200"), Some("204"))
+    );
+    let delivery = &s["postbacks"][0];
+    assert_eq!(delivery["attempts"][0]["status"], 204);
+    assert_eq!(
+        delivery["attempts"][1]["repeat"], true,
+        "the repeat is on record"
+    );
+    let url = delivery["url"].as_str().expect("url");
+    assert!(url.contains("ip=%3A%3Affff%3A5.255.232.147"), "{url}");
+}
+
+#[test]
+fn without_a_receiver_postback_scenarios_are_listed_as_not_run() {
+    let (out, text) = conform_json(
+        "no-receiver.json",
+        &[
+            "--partner",
+            "fixtures/partners/correct.toml",
+            "--only",
+            "android-click-gaid-ipv4",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(
+        v["not_run"],
+        Value::Null,
+        "--only picked none of them: nothing to list"
+    );
+    let out = conform(&[
+        "--partner",
+        "fixtures/partners/correct.toml",
+        "--only",
+        "postback-install-gaid",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("[postback]"), "{err}");
+    let (_, text) = conform_json("all.json", &["--partner", "fixtures/partners/correct.toml"]);
+    let v: Value = serde_json::from_str(&text).expect("json");
+    let ids: Vec<&str> = v["not_run"]
+        .as_array()
+        .expect("not_run")
+        .iter()
+        .filter_map(|n| n["id"].as_str())
+        .collect();
+    assert_eq!(ids, POSTBACK_SCENARIOS);
 }
 
 #[test]
@@ -383,6 +507,57 @@ fn a_running_mock_can_be_used() {
         );
     }
     // `serve` is stopped when dropped.
+}
+
+/// Postback scenarios through a running mock: templates, conversions, deliveries and
+/// repeats all go through its admin API.
+#[test]
+fn a_running_mock_delivers_postbacks_too() {
+    let mut serve = support::start(&[]);
+    let _stderr = serve.drain_stderr();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let dir = scratch();
+    let partners = root().join("fixtures/partners");
+    let partner = dir.path().join("remote-postbacks.toml");
+    std::fs::write(
+        &partner,
+        format!(
+            "[partner]\nname = \"remote postbacks\"\n[driver]\nkind = \"exec\"\ncommand = \"sh {sender}\"\n[mock]\nurl = \"http://{click}\"\nimpression_url = \"http://{impression}\"\n[postback]\nstart = \"python3 {receiver} {port} rejects-repeat\"\nurl = \"http://127.0.0.1:{port}/pb?tx={{transaction_id}}&ip={{install_ipv6}}\"\n",
+            sender = partners.join("correct.sh").display(),
+            receiver = partners.join("receiver.py").display(),
+            click = serve.click,
+            impression = serve.impression,
+        ),
+    )
+    .expect("partner file");
+    let (out, text) = conform_json(
+        "remote-postbacks.json",
+        &[
+            "--partner",
+            partner.to_str().expect("path"),
+            "--only",
+            "postback-install-gaid",
+            "--only",
+            "postback-post-json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: Value = serde_json::from_str(&text).expect("json");
+    for s in v["scenarios"].as_array().expect("scenarios") {
+        assert_eq!(
+            s["diagnostics"][0]["code"], "postback-retry-rejected",
+            "{s}"
+        );
+        assert_eq!(s["postbacks"][0]["attempts"][1]["status"], 409);
+    }
 }
 
 /// A partner server that cannot start is the runner's failure to run, not the partner's

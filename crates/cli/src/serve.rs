@@ -3,7 +3,9 @@
 use crate::exit;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use metrica_s2s_mock::{serve, Journal, Limits, Listeners, Mode, State, Trackers};
+use metrica_s2s_mock::{
+    serve, Journal, Limits, Listeners, Mode, PostbackOptions, Postbacks, State, Trackers,
+};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -33,6 +35,22 @@ pub struct ServeArgs {
     /// Also append every journal entry to this file as one JSON line.
     #[arg(long, value_name = "PATH")]
     journal_file: Option<PathBuf>,
+    /// Divide every postback retry delay and attribution window by F, for tests that cannot
+    /// wait 3 minutes or 10 days (the 5 s answer timeout stays).
+    #[arg(long, value_name = "F", default_value_t = 1.0, value_parser = time_scale)]
+    postback_time_scale: f64,
+    /// Postback deliveries waiting for an attempt or a retry at once; beyond it new ones are
+    /// dropped, and counted in /metrics.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    postback_queue: u64,
+    /// Also append every postback delivery to this file as one JSON line each time it changes
+    /// (the last line of an id is its final state).
+    #[arg(long, value_name = "PATH")]
+    postbacks_file: Option<PathBuf>,
+    /// Also trust the CA certificates in this PEM file for https postback URLs (a receiver
+    /// with a local certificate).
+    #[arg(long, value_name = "FILE")]
+    postback_ca: Option<PathBuf>,
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -52,6 +70,15 @@ pub struct ServeArgs {
     /// slower clients (slowloris) are disconnected.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     header_read_timeout: u64,
+}
+
+fn time_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(f) if f.is_finite() && (1.0..=1e9).contains(&f) => Ok(f),
+        _ => Err(format!(
+            "{text:?} is not a factor from 1 to 1e9 (1: real time; 1000: 3-minute retries every 0.18 s)"
+        )),
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -78,6 +105,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
             .with_file(path)
             .with_context(|| format!("cannot open journal file {}", path.display()))?;
     }
+    let client = match &args.postback_ca {
+        Some(path) => metrica_s2s_mock::client::Client::with_extra_ca(path)?,
+        None => metrica_s2s_mock::client::Client::new(),
+    };
+    let options = PostbackOptions {
+        time_scale: args.postback_time_scale,
+        queue_capacity: usize::try_from(args.postback_queue).unwrap_or(usize::MAX),
+        ..PostbackOptions::default()
+    };
+    let mut postbacks = Postbacks::new(options, client);
+    if let Some(path) = &args.postbacks_file {
+        postbacks = postbacks
+            .with_file(path)
+            .with_context(|| format!("cannot open postbacks file {}", path.display()))?;
+    }
     let mode = match args.mode {
         ModeArg::Strict => Mode::Strict,
         ModeArg::Lenient => Mode::Lenient,
@@ -99,6 +141,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
                 )
             })?;
         let state = Arc::new(State::new(mode, trackers, journal)
+                .with_postbacks(postbacks)
                 .with_admin_token(args.admin_token.clone())
                 .with_click_id_capacity(usize::try_from(args.click_id_capacity).unwrap_or(usize::MAX)));
         for (what, addr) in [("clicks", click.local_addr()?), ("impressions", impression.local_addr()?)] {
@@ -146,6 +189,10 @@ fn banner(click: &SocketAddr, impression: &SocketAddr, state: &State) -> std::io
     writeln!(
         out,
         "journal    http://{click}/__admin/requests   metrics http://{click}/metrics"
+    )?;
+    writeln!(
+        out,
+        "postbacks  POST http://{click}/__admin/conversions   deliveries http://{click}/__admin/postbacks"
     )?;
     writeln!(out, "try:")?;
     writeln!(

@@ -10,6 +10,8 @@ pub enum RunError {
     Mock(#[source] std::io::Error),
     #[error("the running mock at {url} did not answer its health check: {reason}")]
     RemoteMock { url: String, reason: String },
+    #[error("--only names postback scenario {0:?}, but the partner file has no [postback] table saying where its receiver is")]
+    NoReceiver(String),
 }
 
 /// Why the runner could not judge a scenario. Never blamed on the partner: the scenario's
@@ -24,4 +26,6 @@ pub enum ScenarioError {
     PartnerServer(String),
     #[error("the scenario's task panicked: {0}")]
     Panicked(String),
+    #[error("the postback could not be set up: {0}")]
+    Postback(String),
 }

@@ -28,7 +28,7 @@ impl Finding {
         }
     }
 
-    fn with(
+    pub(crate) fn with(
         diagnostic: Diagnostic,
         expected: impl Into<String>,
         actual: impl Into<String>,

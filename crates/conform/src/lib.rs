@@ -11,6 +11,7 @@ pub mod error;
 pub mod judge;
 mod mock_handle;
 pub mod partner;
+pub mod postback;
 pub mod report;
 pub mod runner;
 mod scenario;

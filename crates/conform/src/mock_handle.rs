@@ -5,7 +5,11 @@
 use crate::driver::Endpoints;
 use crate::error::{RunError, ScenarioError};
 use crate::partner::{Partner, RemoteMock};
+use hyper::Method;
 use metrica_s2s_mock::client::Client;
+use metrica_s2s_mock::postback::deliveries::{Delivery, DeliveryFilter, DeliveryPage};
+use metrica_s2s_mock::postback::template::Template;
+use metrica_s2s_mock::postback::{convert, ConversionOutcome, ConversionRequest};
 use metrica_s2s_mock::{
     serve, Entry, Filter, Journal, Limits, Listeners, Mode, Page, State, Trackers,
 };
@@ -27,7 +31,7 @@ pub enum MockHandle {
     },
     Remote {
         mock: RemoteMock,
-        client: Client,
+        client: Box<Client>,
         /// The first sequence number of this run: older entries are not ours.
         since: u64,
         endpoints: Endpoints,
@@ -57,7 +61,7 @@ impl MockHandle {
                 };
                 Ok(MockHandle::Remote {
                     mock: mock.clone(),
-                    client,
+                    client: Box::new(client),
                     since,
                     endpoints,
                 })
@@ -193,6 +197,107 @@ impl MockHandle {
         }
     }
 
+    /// Sets the postbacks of tracker `tracking_id` (each scenario has a tracker of its own).
+    pub async fn set_postbacks(
+        &self,
+        tracking_id: u64,
+        templates: Vec<Template>,
+    ) -> Result<(), ScenarioError> {
+        match self {
+            MockHandle::Embedded { state, .. } => state
+                .postbacks
+                .set_templates(tracking_id, Some(templates))
+                .map_err(|(i, e)| ScenarioError::Postback(format!("template {i}: {e}"))),
+            MockHandle::Remote { mock, client, .. } => {
+                let url = format!("{}/__admin/trackers/{tracking_id}/postbacks", mock.url);
+                let body = serde_json::to_vec(&templates).unwrap_or_default();
+                admin_send::<serde_json::Value>(client, Method::PUT, &url, body, ADMIN_SLACK)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| ScenarioError::MockUnreadable(e.to_string()))
+            }
+        }
+    }
+
+    /// Reports a conversion; the mock attributes it and starts its postbacks.
+    pub async fn convert(
+        &self,
+        request: &ConversionRequest,
+    ) -> Result<ConversionOutcome, ScenarioError> {
+        match self {
+            MockHandle::Embedded { state, .. } => {
+                let now_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                convert(
+                    request,
+                    &state.journal,
+                    &state.trackers,
+                    &state.postbacks,
+                    now_ms,
+                )
+                .map_err(|e| ScenarioError::Postback(e.to_string()))
+            }
+            MockHandle::Remote { mock, client, .. } => {
+                let url = format!("{}/__admin/conversions", mock.url);
+                let body = serde_json::to_vec(request).unwrap_or_default();
+                admin_send(client, Method::POST, &url, body, ADMIN_SLACK)
+                    .await
+                    .map_err(|e| ScenarioError::MockUnreadable(e.to_string()))
+            }
+        }
+    }
+
+    /// Waits up to `timeout` for delivery `id` to have `attempts` attempts; returns it as it
+    /// then is.
+    pub async fn wait_delivery(
+        &self,
+        transaction_id: &str,
+        attempts: usize,
+        timeout: Duration,
+    ) -> Result<Option<Delivery>, ScenarioError> {
+        let filter = DeliveryFilter {
+            transaction_id: Some(transaction_id.to_owned()),
+            attempts: Some(attempts),
+            ..DeliveryFilter::default()
+        };
+        let page = match self {
+            MockHandle::Embedded { state, .. } => {
+                state.postbacks.deliveries().wait(&filter, 1, timeout).await
+            }
+            MockHandle::Remote { mock, client, .. } => {
+                let query = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("transaction_id", transaction_id)
+                    .append_pair("attempts", &attempts.to_string())
+                    .append_pair("timeout_ms", &timeout.as_millis().to_string())
+                    .finish();
+                let url = format!("{}/__admin/postbacks/wait?{query}", mock.url);
+                admin::<DeliveryPage>(client, &url, timeout + ADMIN_SLACK)
+                    .await
+                    .map_err(|e| ScenarioError::MockUnreadable(e.to_string()))?
+            }
+        };
+        Ok(page.postbacks.into_iter().next())
+    }
+
+    /// Has the mock send delivery `id` once more.
+    pub async fn repeat(&self, id: u64) -> Result<(), ScenarioError> {
+        match self {
+            MockHandle::Embedded { state, .. } => state
+                .postbacks
+                .repeat(id)
+                .map(|_| ())
+                .ok_or_else(|| ScenarioError::Postback(format!("delivery {id} is gone"))),
+            MockHandle::Remote { mock, client, .. } => {
+                let url = format!("{}/__admin/postbacks/{id}/repeat", mock.url);
+                admin_send::<serde_json::Value>(client, Method::POST, &url, Vec::new(), ADMIN_SLACK)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| ScenarioError::MockUnreadable(e.to_string()))
+            }
+        }
+    }
+
     pub async fn stop(self) {
         if let MockHandle::Embedded { stop, server, .. } = self {
             let _ = stop.send(());
@@ -210,6 +315,28 @@ enum AdminError {
     Status(u16),
     #[error("its answer is not the admin API's JSON: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+async fn admin_send<T: serde::de::DeserializeOwned>(
+    client: &Client,
+    method: Method,
+    url: &str,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<T, AdminError> {
+    let r = client
+        .send(
+            method,
+            url,
+            &[("content-type", "application/json")],
+            body.into(),
+            timeout,
+        )
+        .await?;
+    if !(200..300).contains(&r.status) {
+        return Err(AdminError::Status(r.status));
+    }
+    Ok(serde_json::from_slice(&r.body)?)
 }
 
 async fn admin<T: serde::de::DeserializeOwned>(

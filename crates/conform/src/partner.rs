@@ -1,5 +1,8 @@
 //! The partner file: who is being tested and how to drive their integration.
 
+use metrica_s2s_mock::postback::template::{
+    ConversionKind, PostbackMethod, Template, TemplateError,
+};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -32,6 +35,8 @@ pub enum PartnerError {
     NotLoopbackListen(SocketAddr),
     #[error("[mock] impression_url needs [mock] url")]
     ImpressionWithoutUrl,
+    #[error("[postback] {0}")]
+    Postback(TemplateError),
 }
 
 #[derive(Clone, Debug)]
@@ -43,9 +48,59 @@ pub struct Partner {
     /// Fixed listen addresses for the embedded mock; free ports when absent.
     pub click_listen: Option<SocketAddr>,
     pub impression_listen: Option<SocketAddr>,
+    /// The partner's postback receiver, when its file has a `[postback]` table: the suite's
+    /// postback scenarios run then.
+    pub postback: Option<Receiver>,
     /// Where the partner file is: commands run there.
     pub dir: PathBuf,
 }
+
+/// The partner's postback receiver: where the mock sends conversions, and how.
+#[derive(Clone, Debug)]
+pub struct Receiver {
+    /// Started before the run and stopped after, like `[driver] start`.
+    pub start: Option<String>,
+    /// A template: `{click_id}`, `{transaction_id}` and every other postback macro.
+    pub url: String,
+    pub method: PostbackMethod,
+    /// For POST: the body template; scenarios that post JSON use it when it is JSON.
+    pub body: Option<String>,
+    pub content_type: Option<String>,
+    /// Where the runner waits for the receiver to listen.
+    pub addr: SocketAddr,
+}
+
+impl Receiver {
+    /// The receiver's URL as a template for conversions of `event` (named `name`), sent by
+    /// `method`: a POST without a body of the partner's gets a JSON body of every value.
+    pub fn template(
+        &self,
+        event: ConversionKind,
+        name: Option<&str>,
+        method: PostbackMethod,
+    ) -> Template {
+        let body = match method {
+            PostbackMethod::Get => None,
+            PostbackMethod::Post => Some(
+                self.body
+                    .clone()
+                    .filter(|b| b.trim_start().starts_with('{'))
+                    .unwrap_or_else(|| DEFAULT_JSON_BODY.to_owned()),
+            ),
+        };
+        Template {
+            event,
+            event_name: name.map(str::to_owned),
+            method,
+            url: self.url.clone(),
+            content_type: body.as_ref().and(self.content_type.clone()),
+            body,
+        }
+    }
+}
+
+/// The JSON body of a postback scenario that posts one, when the partner gives none.
+pub const DEFAULT_JSON_BODY: &str = r#"{"click_id": "{click_id}", "transaction_id": "{transaction_id}", "match_type": "{match_type}", "event_name": "{conversion_event_name}", "install_ipv6": "{install_ipv6}", "click_user_agent": "{click_user_agent}", "google_aid": "{google_aid}", "ios_ifa": "{ios_ifa}"}"#;
 
 /// A running mock: its click listener's base URL, and its impression listener's when given.
 #[derive(Clone, Debug)]
@@ -78,6 +133,18 @@ struct File {
     partner: Header,
     driver: DriverDef,
     mock: Option<MockDef>,
+    postback: Option<PostbackDef>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostbackDef {
+    start: Option<String>,
+    url: String,
+    #[serde(default)]
+    method: PostbackMethod,
+    body: Option<String>,
+    content_type: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -165,15 +232,41 @@ impl Partner {
                 return Err(PartnerError::NotLoopbackListen(addr));
             }
         }
+        let postback = file.postback.map(receiver).transpose()?;
         Ok(Partner {
             name: file.partner.name,
             driver,
+            postback,
             remote,
             click_listen: mock.click_listen,
             impression_listen: mock.impression_listen,
             dir,
         })
     }
+}
+
+fn receiver(def: PostbackDef) -> Result<Receiver, PartnerError> {
+    let addr = loopback_addr(&def.url).ok_or_else(|| PartnerError::NotLoopbackUrl {
+        field: "[postback] url",
+        url: def.url.clone(),
+    })?;
+    let r = Receiver {
+        start: def.start,
+        url: def.url,
+        method: def.method,
+        body: def.body,
+        content_type: def.content_type,
+        addr,
+    };
+    if r.method == PostbackMethod::Get && r.body.is_some() {
+        return Err(PartnerError::Postback(TemplateError::BodyOnGet));
+    }
+    for method in [PostbackMethod::Get, PostbackMethod::Post] {
+        r.template(ConversionKind::Install, None, method)
+            .check()
+            .map_err(PartnerError::Postback)?;
+    }
+    Ok(r)
 }
 
 /// An http driver URL: `http://<loopback ip>:<port>/...` with a template in it.
@@ -213,6 +306,30 @@ pub fn loopback_addr(url: &str) -> Option<SocketAddr> {
 #[cfg(test)]
 mod tests {
     use crate::partner::{loopback_addr, Partner, PartnerError};
+
+    #[test]
+    fn a_postback_table_names_a_loopback_receiver() {
+        let head = "[partner]\nname='x'\n[driver]\nkind='exec'\ncommand='true'\n";
+        let p = Partner::parse(
+            &format!("{head}[postback]\nstart='python3 r.py'\nurl='http://127.0.0.1:9100/pb?c={{click_id}}'\n"),
+            Default::default(),
+        )
+        .expect("valid");
+        let r = p.postback.expect("receiver");
+        assert_eq!(r.addr.port(), 9100);
+        let e = Partner::parse(
+            &format!("{head}[postback]\nurl='http://10.1.1.1:9100/pb'\n"),
+            Default::default(),
+        )
+        .expect_err("not loopback");
+        assert!(e.to_string().contains("[postback] url"), "{e}");
+        let e = Partner::parse(
+            &format!("{head}[postback]\nurl='http://127.0.0.1:9100/pb'\nbody='x'\n"),
+            Default::default(),
+        )
+        .expect_err("a body on GET");
+        assert!(e.to_string().contains("POST"), "{e}");
+    }
 
     #[test]
     fn only_loopback_addresses_are_driven() {

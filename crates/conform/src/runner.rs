@@ -2,12 +2,12 @@
 //! scenarios concurrently, each with a fresh tracking id and click id, waiting on the journal
 //! (no sleeps) for what arrives.
 
-use crate::driver::{self, Driver};
+use crate::driver::{self, Driver, PartnerServer};
 use crate::error::{RunError, ScenarioError};
 use crate::judge::Finding;
 use crate::mock_handle::MockHandle;
 use crate::partner::Partner;
-use crate::report::{RunReport, ScenarioReport, Status, Unmatched};
+use crate::report::{NotRun, RunReport, ScenarioReport, Status, Unmatched};
 use crate::scenario::{self, Setting};
 use crate::suite::{Scenario, Suite};
 use crate::truth::Truth;
@@ -55,11 +55,12 @@ pub async fn run_with(
     mut driver: Box<dyn Driver>,
     options: &Options,
 ) -> Result<RunReport, RunError> {
-    let scenarios = selected(suite, options)?;
+    let scenarios = selected(suite, options, partner.postback.is_some())?;
     let mock = Arc::new(MockHandle::start(partner).await?);
     let endpoints = mock.endpoints().clone();
     let started = Instant::now();
     let prepared = driver.prepare(&endpoints).await;
+    let (receiver_server, receiver_ready) = start_receiver(partner).await;
     let driver: Arc<dyn Driver> = Arc::from(driver);
     let truths = fresh_truths(&scenarios);
     let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
@@ -73,7 +74,12 @@ pub async fn run_with(
             permits.clone(),
         );
         let on_done = options.on_done.clone();
-        let prepared = prepared.clone();
+        let prepared = match (&prepared, &receiver_ready) {
+            (Err(e), _) => Err(e.clone()),
+            (Ok(()), Err(e)) if scenario.postback.is_some() => Err(e.clone()),
+            (Ok(()), _) => Ok(()),
+        };
+        let receiver = partner.postback.clone();
         tasks.push(tokio::spawn(async move {
             let _permit = permits.acquire_owned().await;
             let report = match prepared {
@@ -83,6 +89,7 @@ pub async fn run_with(
                         driver: &*driver,
                         mock: &mock,
                         endpoints: &endpoints,
+                        receiver: receiver.as_ref(),
                     };
                     scenario::run(&scenario, truth, at).await
                 }
@@ -119,19 +126,35 @@ pub async fn run_with(
     if let Some(d) = Arc::get_mut(&mut driver) {
         d.finish().await;
     }
+    if let Some(server) = receiver_server {
+        server.stop().await;
+    }
     if let Ok(m) = Arc::try_unwrap(mock) {
         m.stop().await;
     }
-    Ok(RunReport::new(
-        suite,
-        &partner.name,
-        reports,
-        unmatched,
-        started.elapsed(),
-    ))
+    let not_run = suite
+        .scenarios
+        .iter()
+        .filter(|s| s.postback.is_some() && partner.postback.is_none())
+        .filter(|s| options.only.is_empty() || options.only.contains(&s.id))
+        .map(|s| NotRun {
+            id: s.id.clone(),
+            reason: "postback scenarios need a [postback] table in the partner file: where the partner's receiver listens".into(),
+        })
+        .collect();
+    Ok(
+        RunReport::new(suite, &partner.name, reports, unmatched, started.elapsed())
+            .with_not_run(not_run),
+    )
 }
 
-fn selected<'s>(suite: &'s Suite, options: &Options) -> Result<Vec<&'s Scenario>, RunError> {
+/// The scenarios to run: those `--only` names, or all; postback scenarios only for a partner
+/// with a receiver.
+fn selected<'s>(
+    suite: &'s Suite,
+    options: &Options,
+    has_receiver: bool,
+) -> Result<Vec<&'s Scenario>, RunError> {
     let unknown: Vec<&String> = options
         .only
         .iter()
@@ -140,11 +163,37 @@ fn selected<'s>(suite: &'s Suite, options: &Options) -> Result<Vec<&'s Scenario>
     if !unknown.is_empty() {
         return Err(RunError::UnknownScenarios(format!("{unknown:?}")));
     }
+    let named = |s: &&Scenario| options.only.is_empty() || options.only.contains(&s.id);
+    if !has_receiver {
+        if let Some(s) = suite
+            .scenarios
+            .iter()
+            .filter(named)
+            .find(|s| s.postback.is_some() && !options.only.is_empty())
+        {
+            return Err(RunError::NoReceiver(s.id.clone()));
+        }
+    }
     Ok(suite
         .scenarios
         .iter()
-        .filter(|s| options.only.is_empty() || options.only.contains(&s.id))
+        .filter(named)
+        .filter(|s| has_receiver || s.postback.is_none())
         .collect())
+}
+
+/// The partner's postback receiver, started when its `[postback]` table says how.
+async fn start_receiver(partner: &Partner) -> (Option<PartnerServer>, Result<(), ScenarioError>) {
+    let Some(r) = &partner.postback else {
+        return (None, Ok(()));
+    };
+    let Some(command) = &r.start else {
+        return (None, Ok(()));
+    };
+    match PartnerServer::start(command, &partner.dir, &[], r.addr).await {
+        Ok(server) => (Some(server), Ok(())),
+        Err(e) => (None, Err(ScenarioError::PartnerServer(e))),
+    }
 }
 
 /// A tracking id and click id per scenario, never used before: a base of 19 digits from the

@@ -5,9 +5,11 @@ use crate::driver::{Driver, Endpoints, Event};
 use crate::error::ScenarioError;
 use crate::judge::{self, Finding, Known};
 use crate::mock_handle::MockHandle;
+use crate::partner::Receiver;
 use crate::report::{ScenarioReport, Status};
 use crate::suite::Scenario;
 use crate::truth::Truth;
+use metrica_s2s_mock::postback::deliveries::Delivery;
 use metrica_s2s_mock::Entry;
 use metrica_s2s_rules::Code;
 use std::sync::Arc;
@@ -18,6 +20,8 @@ pub(crate) struct Setting<'a> {
     pub driver: &'a dyn Driver,
     pub mock: &'a MockHandle,
     pub endpoints: &'a Endpoints,
+    /// The partner's postback receiver, for scenarios with a postback phase.
+    pub receiver: Option<&'a Receiver>,
 }
 
 /// Runs `scenario`; `truth` gets the event's time now.
@@ -25,12 +29,13 @@ pub(crate) async fn run(scenario: &Scenario, mut truth: Truth, at: Setting<'_>) 
     let started = Instant::now();
     truth.event_time = unix_now();
     let outcome = drive_and_judge(scenario, &truth, &at, started).await;
-    let (findings, requests, driver_ms, error) = match outcome {
-        Ok(o) => (o.findings, o.requests, o.driver_ms, None),
+    let (findings, requests, driver_ms, postbacks, error) = match outcome {
+        Ok(o) => (o.findings, o.requests, o.driver_ms, o.postbacks, None),
         Err(e) => (
             Vec::new(),
             Vec::new(),
             started.elapsed().as_millis() as u64,
+            Vec::new(),
             Some(e),
         ),
     };
@@ -42,6 +47,7 @@ pub(crate) async fn run(scenario: &Scenario, mut truth: Truth, at: Setting<'_>) 
         scenario.settle_ms
     };
     report.requests = requests;
+    report.postbacks = postbacks;
     report.diagnostics = findings;
     report.judge(error);
     report
@@ -51,6 +57,7 @@ struct Judged {
     findings: Vec<Finding>,
     requests: Vec<Arc<Entry>>,
     driver_ms: u64,
+    postbacks: Vec<Delivery>,
 }
 
 async fn drive_and_judge(
@@ -99,10 +106,34 @@ async fn drive_and_judge(
             .into_iter()
             .filter(|f| !(driver_failed && f.diagnostic.code == Code::NoRequest)),
     );
+    let mut postbacks = Vec::new();
+    if let (Some(spec), Some(receiver), false) =
+        (&scenario.postback, at.receiver, requests.is_empty())
+    {
+        match crate::postback::run(
+            scenario,
+            spec,
+            truth,
+            receiver,
+            at.mock,
+            at.driver.supplies(),
+        )
+        .await
+        {
+            Ok(o) => {
+                findings.extend(o.findings);
+                postbacks.extend(o.delivery);
+            }
+            // A click the partner reported wrongly cannot be attributed: its findings say why.
+            Err(ScenarioError::Postback(_)) if findings.iter().any(Finding::is_error) => {}
+            Err(e) => return Err(e),
+        }
+    }
     Ok(Judged {
         findings,
         requests,
         driver_ms,
+        postbacks,
     })
 }
 

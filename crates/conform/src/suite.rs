@@ -1,5 +1,7 @@
 //! Suites: scenarios whose truth the runner knows (device, event, expectations).
 
+use metrica_s2s_mock::postback::attribution::MatchType;
+use metrica_s2s_mock::postback::template::{ConversionKind, PostbackMethod};
 use metrica_s2s_rules::Kind;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -26,6 +28,11 @@ pub enum SuiteError {
     BadTag { scenario: String, tag: String },
     #[error("the suite has no scenarios")]
     Empty,
+    #[error("scenario {scenario:?}: {reason}")]
+    Postback {
+        scenario: String,
+        reason: &'static str,
+    },
 }
 
 /// The standard suite, compiled in from the same file users can read and copy.
@@ -51,6 +58,25 @@ pub struct Scenario {
     pub timestamp_tolerance_secs: u64,
     pub timeout_ms: u64,
     pub settle_ms: u64,
+    /// After the click, a conversion and its postback to the partner's receiver (run only for
+    /// partners with a `[postback]` table).
+    pub postback: Option<PostbackSpec>,
+}
+
+/// The conversion a postback scenario reports, and how the mock is to attribute it.
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostbackSpec {
+    pub event: ConversionKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_name: Option<String>,
+    /// referrer: the install referrer's click id; identifier: the device's advertising id;
+    /// fingerprint: its IP and User-Agent.
+    #[serde(rename = "match")]
+    pub match_type: MatchType,
+    /// The partner's `[postback] method` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<PostbackMethod>,
 }
 
 #[derive(Clone, Debug, Deserialize, serde::Serialize)]
@@ -100,6 +126,7 @@ struct ScenarioDef {
     timestamp_tolerance_secs: Option<u64>,
     timeout_ms: Option<u64>,
     settle_ms: Option<u64>,
+    postback: Option<PostbackSpec>,
 }
 
 impl Suite {
@@ -137,7 +164,28 @@ impl Suite {
                     tag: t.clone(),
                 });
             }
+            if let Some(p) = &s.postback {
+                let reason = if s.event != Kind::Click {
+                    Some("postback scenarios attribute to a click: event must be \"click\"")
+                } else if p.match_type == MatchType::Identifier
+                    && s.device.google_aid.is_none()
+                    && s.device.ios_ifa.is_none()
+                {
+                    Some("match = \"identifier\" needs a device with google_aid or ios_ifa")
+                } else if p.event_name.is_some() && p.event != ConversionKind::Event {
+                    Some("event_name is for event = \"event\" postbacks only")
+                } else {
+                    None
+                };
+                if let Some(reason) = reason {
+                    return Err(SuiteError::Postback {
+                        scenario: s.id.clone(),
+                        reason,
+                    });
+                }
+            }
             scenarios.push(Scenario {
+                postback: s.postback,
                 required: !s.tags.iter().any(|t| t == "recommended"),
                 requests: s.requests.or(d.requests).unwrap_or(1),
                 timestamp_tolerance_secs: s
@@ -197,6 +245,25 @@ mod tests {
             .chars()
             .any(|c| ('А'..='я').contains(&c))));
         assert!(has(&|x| x.device.ua.chars().count() >= 600));
+        let pb = |m: MatchType| {
+            move |x: &Scenario| x.postback.as_ref().is_some_and(|p| p.match_type == m)
+        };
+        assert!(has(
+            &|x| pb(MatchType::Identifier)(x) && x.device.google_aid.is_some()
+        ));
+        assert!(has(&pb(MatchType::Referrer)));
+        assert!(has(&|x| pb(MatchType::Fingerprint)(x)
+            && x.device.ip.is_ipv6()
+            && x.device.ua.contains("iPhone")));
+        assert!(has(&|x| x.postback.as_ref().is_some_and(|p| p.event
+            == ConversionKind::Event
+            && p.event_name.as_ref().is_some_and(|n| n
+                .chars()
+                .any(|c| ('А'..='я').contains(&c))))));
+        assert!(has(&|x| x
+            .postback
+            .as_ref()
+            .is_some_and(|p| p.method == Some(PostbackMethod::Post))));
     }
 
     #[test]

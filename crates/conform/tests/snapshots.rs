@@ -1,13 +1,14 @@
 //! Every report format, rendered from one fixed run: a pass, a failure with expected beside
-//! actual (hostile text included), a scenario the runner could not judge, and a request that
-//! matched no scenario. A change to any format shows here as a diff to review.
+//! actual (hostile text included), a scenario the runner could not judge, a postback answered
+//! 204 with a hostile body, a scenario not run, and a request that matched no scenario. A change to any format shows here as a diff to review.
 
 use metrica_s2s_conform::judge::Finding;
 use metrica_s2s_conform::report::{
-    html, json, junit, markdown, terminal, RunReport, ScenarioReport, Status, Unmatched,
+    html, json, junit, markdown, terminal, NotRun, RunReport, ScenarioReport, Status, Unmatched,
 };
 use metrica_s2s_conform::truth::Truth;
 use metrica_s2s_conform::Suite;
+use metrica_s2s_mock::postback::deliveries::Delivery;
 use metrica_s2s_mock::Entry;
 use metrica_s2s_rules::{Code, Draft};
 use std::sync::Arc;
@@ -33,6 +34,12 @@ title = "A scenario the runner could not judge"
 event = "impression"
 tags = ["recommended"]
 device = { ua = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X)", ip = "77.88.55.242" }
+[[scenario]]
+id = "postback"
+title = "A postback answered 204"
+event = "click"
+device = { ua = "Mozilla/5.0 (Linux; Android 14; Pixel 8)", ip = "5.255.232.147", google_aid = "38400000-8cf0-11bd-b23e-10b96e40000d" }
+postback = { event = "install", match = "identifier" }
 "#;
 
 fn entry(seq: u64, target: &str, status: u16) -> Arc<Entry> {
@@ -98,6 +105,33 @@ fn fixed_run() -> RunReport {
     errors.status = Status::Error;
     errors.error = Some("the runner could not judge this scenario: the mock's journal could not be read: it answered HTTP 500".into());
 
+    let mut postback = ScenarioReport::new(
+        &suite.scenarios[3],
+        &truth(3, "postback"),
+        Duration::from_millis(88),
+    );
+    postback.requests.push(entry(4, "/serve/1000000000000000003?click_id=postback-c0ffee&device_ip=5.255.232.147&device_ua=Mozilla%2F5.0%20(Linux%3B%20Android%2014%3B%20Pixel%208)&click_timestamp=1795860000&google_aid=38400000-8cf0-11bd-b23e-10b96e40000d", 204));
+    let delivery: Delivery = serde_json::from_value(serde_json::json!({
+        "id": 1,
+        "transaction_id": "tx-1",
+        "tracking_id": "1000000000000000003",
+        "event": "install",
+        "click_id": "postback-c0ffee",
+        "method": "GET",
+        "url": "http://127.0.0.1:9100/pb?click_id=postback-c0ffee&ip=%3A%3Affff%3A5.255.232.147",
+        "delivered": false,
+        "state": "stopped",
+        "next_attempt_at": null,
+        "attempts": [
+            {"at": "2026-11-28T10:00:01.000Z", "status": 204, "error": null, "duration_ms": 2, "answer": "</pre><script>alert(1)</script>\u{1b}[2J"},
+            {"at": "2026-11-28T10:00:01.010Z", "status": 204, "error": null, "duration_ms": 1, "repeat": true}
+        ]
+    }))
+    .expect("delivery");
+    postback.diagnostics = metrica_s2s_conform::postback::judge(&delivery);
+    postback.postbacks.push(delivery);
+    postback.status = Status::Failed;
+
     let stray = Unmatched {
         resembles: Some("fails".into()),
         request: entry(
@@ -109,10 +143,14 @@ fn fixed_run() -> RunReport {
     let mut r = RunReport::new(
         &suite,
         "Snapshot <network> & co",
-        vec![passes, fails, errors],
+        vec![passes, fails, errors, postback],
         vec![stray],
         Duration::from_millis(1234),
-    );
+    )
+    .with_not_run(vec![NotRun {
+        id: "postback-post-json".into(),
+        reason: "postback scenarios need a [postback] table in the partner file".into(),
+    }]);
     r.tool.version = "0.0.0-snapshot";
     r
 }

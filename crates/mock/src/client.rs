@@ -1,12 +1,18 @@
-//! An HTTP client for the few requests metrica-s2s itself sends: hyper-util's pooled client,
-//! with a deadline per request and a cap on the answer's size.
+//! An HTTP client for the few requests metrica-s2s itself sends (postbacks, admin calls, the
+//! runner's clicks): hyper-util's pooled client over rustls for https, with a deadline per
+//! request and a cap on the answer's size.
 
 use axum::body::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method, Uri};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Largest answer body read; the rest is an error, not memory.
@@ -14,7 +20,7 @@ pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
 #[derive(Clone, Debug)]
 pub struct Client {
-    inner: hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
+    inner: hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 /// One answer, its body read whole.
@@ -56,13 +62,76 @@ impl Default for Client {
     }
 }
 
+/// Why an extra CA file cannot be trusted.
+#[derive(Debug, thiserror::Error)]
+pub enum CaError {
+    #[error("cannot read CA file {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("CA file {0} holds no PEM certificate")]
+    Empty(String),
+    #[error("CA file {path}: {reason}")]
+    Bad { path: String, reason: String },
+}
+
 impl Client {
+    /// Trusts the Mozilla root programme's CAs (webpki-roots: the same on every machine).
     pub fn new() -> Client {
+        Client::trusting(Vec::new())
+    }
+
+    /// Also trusts the certificates in the PEM file at `path` (a local CA, e.g. the one
+    /// `metrica-s2s ca` makes).
+    pub fn with_extra_ca(path: &Path) -> Result<Client, CaError> {
+        let shown = path.display().to_string();
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| CaError::Read {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| CaError::Bad {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
+        if certs.is_empty() {
+            return Err(CaError::Empty(shown));
+        }
+        let mut probe = rustls::RootCertStore::empty();
+        for c in &certs {
+            probe.add(c.clone()).map_err(|e| CaError::Bad {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
+        }
+        Ok(Client::trusting(certs))
+    }
+
+    fn trusting(extra: Vec<CertificateDer<'static>>) -> Client {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        for c in extra {
+            // Checked by `with_extra_ca`.
+            let _ = roots.add(c);
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map(|b| b.with_root_certificates(roots).with_no_client_auth());
         let mut http = HttpConnector::new();
         http.set_nodelay(true);
+        http.enforce_http(false);
+        let builder = hyper_rustls::HttpsConnectorBuilder::new();
+        let connector = match tls {
+            Ok(config) => builder.with_tls_config(config),
+            // ring offers TLS 1.2 and 1.3: never reached.
+            Err(_) => builder.with_webpki_roots(),
+        }
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
         let inner = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
-            .build(http);
+            .build(connector);
         Client { inner }
     }
 
@@ -88,7 +157,7 @@ impl Client {
         let uri: Uri = url
             .parse()
             .map_err(|_| ClientError::BadUrl(url.to_owned()))?;
-        if uri.scheme_str() != Some("http") || uri.host().is_none() {
+        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
             return Err(ClientError::BadUrl(url.to_owned()));
         }
         let mut req = hyper::Request::new(Full::new(body));

@@ -11,8 +11,16 @@
 //! name = "Example app, Android"
 //! platform = "android"          # android | ios | any
 //! store_url = "https://play.google.com/store/apps/details?id=com.example.app"
+//! attribution = { identifier_days = 10, fingerprint_hours = 24 }   # optional
+//!
+//! [[tracker.postback]]          # up to 5 per tracker, as AppMetrica allows
+//! event = "install"             # install | event | purchase
+//! method = "GET"                # or POST, with `body`
+//! url = "http://127.0.0.1:9100/pb?click_id={click_id}&tx={transaction_id}&ip={install_ipv6}"
 //! ```
 
+use crate::postback::attribution::{WindowError, Windows};
+use crate::postback::template::{Template, TemplateError};
 use metrica_s2s_rules::{Platform, TrackerStatus};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -64,7 +72,20 @@ pub enum TrackerFileError {
     StoreUrl { id: u64, url: String },
     #[error("tracker {0} is listed twice")]
     Twice(u64),
+    #[error("tracker {id}: postback {index}: {source}")]
+    Postback {
+        id: u64,
+        index: usize,
+        source: TemplateError,
+    },
+    #[error("tracker {id} has {count} postbacks; AppMetrica allows at most {MAX_POSTBACKS}")]
+    TooManyPostbacks { id: u64, count: usize },
+    #[error("tracker {id}: attribution {source}")]
+    Window { id: u64, source: WindowError },
 }
+
+/// Postbacks per tracker AppMetrica allows.
+pub const MAX_POSTBACKS: usize = 5;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -80,6 +101,8 @@ pub struct Tracker {
     pub name: String,
     pub platform: TrackerPlatform,
     pub store_url: String,
+    pub postbacks: Vec<Template>,
+    pub windows: Windows,
 }
 
 const DEFAULT_ANDROID_STORE: &str = "https://play.google.com/store/apps/details?id=com.example.app";
@@ -129,6 +152,16 @@ struct TrackerDef {
     name: String,
     platform: TrackerPlatform,
     store_url: String,
+    #[serde(default)]
+    postback: Vec<Template>,
+    attribution: Option<WindowsDef>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WindowsDef {
+    identifier_days: Option<u32>,
+    fingerprint_hours: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -174,11 +207,34 @@ impl Trackers {
                     url: def.store_url,
                 });
             }
+            if def.postback.len() > MAX_POSTBACKS {
+                return Err(TrackerFileError::TooManyPostbacks {
+                    id,
+                    count: def.postback.len(),
+                });
+            }
+            for (index, p) in def.postback.iter().enumerate() {
+                p.check().map_err(|source| TrackerFileError::Postback {
+                    id,
+                    index: index + 1,
+                    source,
+                })?;
+            }
+            let windows = match def.attribution {
+                None => Windows::default(),
+                Some(w) => Windows::new(
+                    w.identifier_days.unwrap_or(10),
+                    w.fingerprint_hours.unwrap_or(24),
+                )
+                .map_err(|source| TrackerFileError::Window { id, source })?,
+            };
             let tracker = Tracker {
                 id,
                 name: def.name,
                 platform: def.platform,
                 store_url: def.store_url,
+                postbacks: def.postback,
+                windows,
             };
             if t.by_id.insert(id, tracker).is_some() {
                 return Err(TrackerFileError::Twice(id));
@@ -201,6 +257,13 @@ impl Trackers {
 
     pub fn get(&self, id: u64) -> Option<&Tracker> {
         self.by_id.get(&id)
+    }
+
+    /// The attribution windows of tracker `id`: its own, or AppMetrica's defaults.
+    pub fn windows(&self, id: u64) -> Windows {
+        self.by_id
+            .get(&id)
+            .map_or_else(Windows::default, |t| t.windows)
     }
 
     /// What the rule engine needs to know about `id`.
@@ -272,6 +335,39 @@ mod tests {
             t.store_url(None, Some(Platform::Android)),
             DEFAULT_ANDROID_STORE
         );
+    }
+
+    #[test]
+    fn postbacks_and_windows_are_read_and_checked() {
+        let head = "[[tracker]]\nid = 1\nname = \"a\"\nplatform = \"android\"\nstore_url = \"https://x\"\n";
+        let t = Trackers::parse(&format!(
+            "{head}attribution = {{ identifier_days = 3, fingerprint_hours = 6 }}\n[[tracker.postback]]\nevent = \"install\"\nurl = \"http://127.0.0.1:9/pb?c={{click_id}}\"\n[[tracker.postback]]\nevent = \"event\"\nevent_name = \"покупка\"\nmethod = \"POST\"\nurl = \"https://example.com/pb\"\nbody = '{{\"tx\":\"{{transaction_id}}\"}}'\n"
+        ))
+        .expect("valid");
+        let tracker = t.get(1).expect("tracker");
+        assert_eq!(tracker.postbacks.len(), 2);
+        assert_eq!(t.windows(1), Windows::new(3, 6).expect("in range"));
+        assert_eq!(t.windows(2), Windows::default());
+
+        let e = Trackers::parse(&format!(
+            "{head}[[tracker.postback]]\nevent = \"install\"\nurl = \"http://{{host}}/pb\"\n"
+        ))
+        .expect_err("macro in host")
+        .to_string();
+        assert!(
+            e.contains("tracker 1: postback 1") && e.contains("host"),
+            "{e}"
+        );
+        let e = Trackers::parse(&format!("{head}attribution = {{ identifier_days = 30 }}\n"))
+            .expect_err("window")
+            .to_string();
+        assert!(e.contains("identifier_days = 30"), "{e}");
+        let six =
+            "[[tracker.postback]]\nevent = \"install\"\nurl = \"http://127.0.0.1:9/\"\n".repeat(6);
+        let e = Trackers::parse(&format!("{head}{six}"))
+            .expect_err("six")
+            .to_string();
+        assert!(e.contains("at most 5"), "{e}");
     }
 
     #[test]

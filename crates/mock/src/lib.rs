@@ -16,17 +16,21 @@ mod header_clock;
 mod journal;
 mod lock;
 mod metrics;
+mod ndjson;
+pub mod postback;
 mod problem;
 mod server;
 mod track;
+mod wire_time;
 
 pub use config::{ConfigError, Mode, Tracker, TrackerFileError, TrackerPlatform, Trackers};
 pub use journal::{Entry, Filter, Journal, Page, Record};
 pub use metrics::Metrics;
+pub use postback::{PostbackOptions, Postbacks};
 pub use server::{serve, Limits, Listeners};
 pub use track::{ListenerKind, RemoteAddr, MAX_TARGET_BYTES};
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use metrica_s2s_rules::Settings;
 use std::sync::Arc;
@@ -41,6 +45,7 @@ pub struct State {
     pub metrics: Metrics,
     /// When set, the admin API and `/metrics` answer on every listener, to this bearer token.
     pub admin_token: Option<String>,
+    pub postbacks: Arc<Postbacks>,
     clicks: clickids::ClickIds,
 }
 
@@ -52,15 +57,28 @@ pub type SharedState = Arc<State>;
 
 impl State {
     pub fn new(mode: Mode, trackers: Trackers, journal: Journal) -> State {
+        let postbacks = Arc::new(Postbacks::default());
+        let mut metrics = Metrics::new();
+        metrics.register_postbacks(postbacks.counters());
         State {
             mode,
             trackers,
             settings: Settings::default(),
             journal,
-            metrics: Metrics::new(),
+            metrics,
             admin_token: None,
+            postbacks,
             clicks: clickids::ClickIds::new(clickids::DEFAULT_CAPACITY),
         }
+    }
+
+    /// Postbacks delivered with these options (the default ones otherwise).
+    pub fn with_postbacks(mut self, postbacks: Postbacks) -> State {
+        let mut metrics = Metrics::new();
+        metrics.register_postbacks(postbacks.counters());
+        self.metrics = metrics;
+        self.postbacks = Arc::new(postbacks);
+        self
     }
 }
 
@@ -100,6 +118,20 @@ pub(crate) fn router(state: SharedState, loopback_listener: bool) -> Router {
         .route("/__admin/requests", get(admin::list).delete(admin::reset))
         .route("/__admin/requests/wait", get(admin::wait))
         .route("/__admin/requests/{seq}", get(admin::one))
+        .route("/__admin/conversions", post(admin::postbacks::conversions))
+        .route("/__admin/postbacks", get(admin::postbacks::list))
+        .route("/__admin/postbacks/wait", get(admin::postbacks::wait))
+        .route("/__admin/postbacks/{id}", get(admin::postbacks::one))
+        .route(
+            "/__admin/postbacks/{id}/repeat",
+            post(admin::postbacks::repeat),
+        )
+        .route(
+            "/__admin/trackers/{id}/postbacks",
+            get(admin::postbacks::templates)
+                .put(admin::postbacks::set_templates)
+                .delete(admin::postbacks::clear_templates),
+        )
         .route("/metrics", get(metrics::render));
     let admin = match (&state.admin_token, loopback_listener) {
         (Some(_), _) => admin.route_layer(axum::middleware::from_fn_with_state(

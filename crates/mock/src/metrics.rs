@@ -112,6 +112,30 @@ impl Metrics {
         }
     }
 
+    /// Adds the postback side's counters (kept by `Postbacks`, which counts as it delivers).
+    pub(crate) fn register_postbacks(&mut self, c: &crate::postback::Counters) {
+        self.registry.register(
+            "postback_attempts",
+            "Postback attempts, by HTTP status or timeout / unreachable / broken",
+            c.attempts.clone(),
+        );
+        self.registry.register(
+            "postbacks_finished",
+            "Postback deliveries ended, by state: delivered, failed (no 200 within the retry period), dropped (queue full), stopped (shutdown)",
+            c.finished.clone(),
+        );
+        self.registry.register(
+            "conversions",
+            "Conversions reported, by match type (none: not attributed)",
+            c.conversions.clone(),
+        );
+        self.registry.register(
+            "postbacks_pending",
+            "Postback deliveries waiting for an attempt or a retry",
+            c.pending.clone(),
+        );
+    }
+
     pub fn count_request(&self, kind: Kind, status: u16) {
         match self.hot.iter().find(|(key, _)| *key == (kind, status)) {
             Some((_, c)) => {

@@ -14,6 +14,9 @@ struct Problem<'a> {
     detail: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     seq: Option<u64>,
+    /// The request field that is wrong, for answers to JSON bodies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
     diagnostics: &'a [Diagnostic],
 }
 
@@ -33,8 +36,30 @@ pub fn problem(
         status: status.as_u16(),
         detail,
         seq,
+        field: None,
         diagnostics,
     };
     let json = serde_json::to_vec(&body).unwrap_or_default();
     (status, [(CONTENT_TYPE, "application/problem+json")], json).into_response()
+}
+
+/// A 400 problem+json naming the request field that is wrong.
+pub fn bad_field(kind: &str, title: &str, field: &str, detail: &str) -> Response {
+    let r#type = format!("https://metrica-s2s.invalid/problems/{kind}");
+    let body = Problem {
+        r#type: &r#type,
+        title,
+        status: 400,
+        detail,
+        seq: None,
+        field: Some(field),
+        diagnostics: &[],
+    };
+    let json = serde_json::to_vec(&body).unwrap_or_default();
+    (
+        StatusCode::BAD_REQUEST,
+        [(CONTENT_TYPE, "application/problem+json")],
+        json,
+    )
+        .into_response()
 }

@@ -154,7 +154,7 @@ impl Default for Limits {
 }
 
 /// Serves until `shutdown` resolves, then stops accepting, lets requests in flight finish
-/// (within the grace period) and closes the journal file.
+/// (within the grace period), ends postback retries and closes the journal and postback files.
 pub async fn serve(
     listeners: Listeners,
     state: SharedState,
@@ -204,7 +204,9 @@ pub async fn serve(
     {
         tracing::warn!(grace = ?limits.shutdown_grace, "connections still open after the grace period were closed");
     }
-    state.journal.close()
+    let postbacks = state.postbacks.shutdown().await;
+    let journal = state.journal.close();
+    postbacks.and(journal)
 }
 
 async fn accept_loop(

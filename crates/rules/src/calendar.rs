@@ -64,6 +64,59 @@ pub fn parse_rfc3339_millis(text: &str) -> Option<i64> {
     Some(unix_from_utc(i64::from(y), mo, d, h, mi, s) * 1000 + i64::from(ms))
 }
 
+/// RFC 3339 to the second, `2026-11-28T10:00:00Z`, from Unix seconds.
+pub fn format_rfc3339(secs: i64) -> String {
+    let mut text = format_rfc3339_millis(secs.saturating_mul(1000));
+    text.replace_range(19..23, "");
+    text
+}
+
+/// Unix milliseconds of any RFC 3339 time: `2026-11-28T10:00:00Z`, with a fraction of a
+/// second or not, in UTC (`Z`) or at an offset (`+03:00`).
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() < 20 || !text.is_ascii() {
+        return None;
+    }
+    let whole = format!("{}.000Z", &text[..19]);
+    let base = parse_rfc3339_millis(&whole)?;
+    let mut rest = &text[19..];
+    let mut millis = 0i64;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let first3: String = frac[..digits]
+            .chars()
+            .chain("000".chars())
+            .take(3)
+            .collect();
+        millis = first3.parse().ok()?;
+        rest = &frac[digits..];
+    }
+    let offset_secs = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (h, m) = rest[1..].split_once(':')?;
+            if h.len() != 2 || m.len() != 2 {
+                return None;
+            }
+            let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            sign * (h * 3600 + m * 60)
+        }
+    };
+    Some(base + millis - offset_secs * 1000)
+}
+
 /// Offsets from UTC that some time zone uses, in standard or daylight time, in minutes east;
 /// those at least an hour away from UTC, as a clock set to one of them is what a timestamp
 /// many hours off points at. Half-hour and three-quarter-hour zones are listed one by one.
@@ -149,6 +202,30 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_in_every_form_a_client_writes() {
+        let t = 1_795_860_000_000;
+        assert_eq!(format_rfc3339(1_795_860_000), "2026-11-28T10:00:00Z");
+        for text in [
+            "2026-11-28T10:00:00Z",
+            "2026-11-28T10:00:00.000Z",
+            "2026-11-28T13:00:00+03:00",
+            "2026-11-28T06:30:00.0-03:30",
+        ] {
+            assert_eq!(parse_rfc3339(text), Some(t), "{text}");
+        }
+        assert_eq!(parse_rfc3339("2026-11-28T10:00:00.1234567Z"), Some(t + 123));
+        for bad in [
+            "2026-11-28",
+            "2026-11-28T10:00:00",
+            "2026-11-28T10:00:00+3",
+            "2026-13-28T10:00:00Z",
+            "2026-11-28T10:00:00.Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn known_dates() {

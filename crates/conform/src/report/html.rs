@@ -43,6 +43,11 @@ pub fn render(r: &RunReport) -> String {
                         }
                     }
                 }
+                @if !r.not_run.is_empty() {
+                    p class="muted" { "Not run: "
+                        @for n in &r.not_run { code { (visible(&n.id)) } " " }
+                        "(" (visible(&r.not_run[0].reason)) ")" }
+                }
                 @for s in &r.scenarios { (scenario(s)) }
                 @if !r.unmatched.is_empty() {
                     section {
@@ -96,6 +101,25 @@ fn scenario(s: &ScenarioReport) -> Markup {
                     table {
                         @for (k, v) in &e.params { tr { th { (visible(k)) } td { pre { (visible(v)) } } } }
                         tr { th { "sender's User-Agent" } td { pre { (visible(e.user_agent.as_deref().unwrap_or("-"))) } } }
+                    }
+                }
+            }
+            @for d in &s.postbacks {
+                h3 { "Postback to the partner's receiver" }
+                p { (d.method.as_str()) " " code { (visible(&d.url)) } }
+                @if let Some(body) = &d.body { pre { (visible(body)) } }
+                table {
+                    tr { th { "attempt" } th { "answer" } th { "ms" } }
+                    @for (i, a) in d.attempts.iter().enumerate() {
+                        tr {
+                            td { (i + 1) @if a.repeat { " (repeat)" } }
+                            td {
+                                @if let Some(st) = a.status { "HTTP " (st) }
+                                @if let Some(e) = &a.error { (visible(e)) }
+                                @if let Some(t) = &a.answer { pre { (visible(t)) } }
+                            }
+                            td { (a.duration_ms) }
+                        }
                     }
                 }
             }

@@ -61,6 +61,9 @@ pub fn render(r: &RunReport) -> String {
     if !r.unmatched.is_empty() {
         let _ = writeln!(s, "\n{} request(s) matched no scenario.", r.unmatched.len());
     }
+    for n in &r.not_run {
+        let _ = writeln!(s, "\nNot run: {} ({})", code_span(&n.id), esc(&n.reason));
+    }
     s
 }
 

@@ -9,6 +9,7 @@ pub mod terminal;
 use crate::judge::Finding;
 use crate::suite::{Scenario, Suite};
 use crate::truth::Truth;
+use metrica_s2s_mock::postback::deliveries::Delivery;
 use metrica_s2s_mock::Entry;
 use metrica_s2s_rules::Kind;
 use serde::Serialize;
@@ -52,6 +53,9 @@ pub struct ScenarioReport {
     pub device: crate::suite::Device,
     pub event_time: u64,
     pub requests: Vec<Arc<Entry>>,
+    /// The postback to the partner's receiver, with every attempt (postback scenarios only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub postbacks: Vec<Delivery>,
     pub diagnostics: Vec<Finding>,
     /// Why the runner could not judge the scenario, when its status is `error`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -75,6 +79,7 @@ impl ScenarioReport {
             device: scenario.device.clone(),
             event_time: truth.event_time,
             requests: Vec::new(),
+            postbacks: Vec::new(),
             diagnostics: Vec::new(),
             error: None,
         }
@@ -143,6 +148,15 @@ pub struct RunReport {
     pub duration_ms: u64,
     pub scenarios: Vec<ScenarioReport>,
     pub unmatched: Vec<Unmatched>,
+    /// Scenarios of the suite this run left out, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_run: Vec<NotRun>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NotRun {
+    pub id: String,
+    pub reason: String,
 }
 
 impl RunReport {
@@ -176,7 +190,13 @@ impl RunReport {
             duration_ms: took.as_millis() as u64,
             scenarios,
             unmatched,
+            not_run: Vec::new(),
         }
+    }
+
+    pub fn with_not_run(mut self, not_run: Vec<NotRun>) -> RunReport {
+        self.not_run = not_run;
+        self
     }
 
     /// Failed when a required scenario failed (or nothing ran: never a pass); otherwise

@@ -45,11 +45,13 @@ pub fn render(r: &RunReport) -> String {
                     visible(e),
                     visible(a)
                 );
-                if let Some(col) = e.chars().zip(a.chars()).position(|(x, y)| x != y).or((e
-                    .chars()
-                    .count()
-                    != a.chars().count())
-                .then(|| e.chars().count().min(a.chars().count())))
+                // A caret helps find a difference in a long value, not in "200" and "204".
+                let long = e.chars().count().max(a.chars().count()) > 8;
+                if let Some(col) = long
+                    .then(|| e.chars().zip(a.chars()).position(|(x, y)| x != y))
+                    .flatten()
+                    .or((long && e.chars().count() != a.chars().count())
+                        .then(|| e.chars().count().min(a.chars().count())))
                 {
                     let _ = writeln!(
                         s,
@@ -70,6 +72,19 @@ pub fn render(r: &RunReport) -> String {
                 .as_deref()
                 .map(|id| format!(" (resembles scenario {})", visible(id)))
                 .unwrap_or_default()
+        );
+    }
+    if !r.not_run.is_empty() {
+        let ids: Vec<String> = r
+            .not_run
+            .iter()
+            .map(|n| visible(&n.id).into_owned())
+            .collect();
+        let _ = writeln!(
+            s,
+            "\nnot run: {} ({})",
+            ids.join(", "),
+            visible(&r.not_run[0].reason)
         );
     }
     let verdict = r.verdict().as_str();

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 pub struct Entry {
     pub seq: u64,
     /// RFC 3339 with milliseconds on the wire.
-    #[serde(rename = "received_at", with = "rfc3339_millis")]
+    #[serde(rename = "received_at", with = "crate::wire_time::millis")]
     pub received_at_ms: u64,
     pub kind: Kind,
     pub method: String,
@@ -64,29 +64,6 @@ pub struct Record<'a> {
     pub forwarded_for: Option<&'a str>,
     pub status: u16,
     pub diagnostics: Vec<Diagnostic>,
-}
-
-/// `received_at` as RFC 3339 with milliseconds, `2026-11-28T10:00:00.123Z`.
-mod rfc3339_millis {
-    use metrica_s2s_rules::calendar::{format_rfc3339_millis, parse_rfc3339_millis};
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(ms: &u64, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format_rfc3339_millis(
-            i64::try_from(*ms).unwrap_or(i64::MAX),
-        ))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
-        parse_rfc3339_millis(&text)
-            .and_then(|ms| u64::try_from(ms).ok())
-            .ok_or_else(|| {
-                serde::de::Error::custom(format!(
-                    "{text:?} is not an RFC 3339 time with milliseconds"
-                ))
-            })
-    }
 }
 
 #[cfg(test)]

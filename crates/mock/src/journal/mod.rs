@@ -8,7 +8,6 @@
 
 mod byte_ring;
 mod entry;
-mod file;
 mod filter;
 mod ring;
 
@@ -16,7 +15,7 @@ pub use entry::{Entry, Record};
 pub use filter::Filter;
 
 use crate::lock::lock;
-use file::FileSink;
+use crate::ndjson::FileSink;
 use ring::Ring;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -28,7 +27,7 @@ use tokio::sync::watch;
 #[derive(Debug)]
 pub struct Journal {
     ring: Mutex<Ring>,
-    file: Mutex<FileSink>,
+    file: Mutex<FileSink<Entry>>,
     /// Set once by [`Journal::with_file`], so a journal without a file never locks `file`.
     has_file: bool,
     /// The sequence number the next entry will get; advanced only under the ring's lock, read
@@ -128,6 +127,30 @@ impl Journal {
                 _ => return self.query(filter),
             }
         }
+    }
+
+    /// Up to `limit` entries from `seq` on (or from the oldest kept, when `seq` is gone), in
+    /// order: for readers that follow the journal in steps.
+    pub fn since(&self, seq: u64, limit: usize) -> Vec<Arc<Entry>> {
+        let ring = lock(&self.ring);
+        let Some(first) = ring.slots.front().map(|s| s.seq) else {
+            return Vec::new();
+        };
+        let skip = usize::try_from(seq.saturating_sub(first)).unwrap_or(usize::MAX);
+        ring.slots
+            .iter()
+            .skip(skip)
+            .take(limit)
+            .map(|slot| Arc::new(ring.entry(slot)))
+            .collect()
+    }
+
+    /// The oldest entry's sequence number, or the next one's when the journal is empty.
+    pub fn first_seq(&self) -> u64 {
+        let ring = lock(&self.ring);
+        ring.slots
+            .front()
+            .map_or_else(|| self.next_seq(), |s| s.seq)
     }
 
     pub fn get(&self, seq: u64) -> Option<Arc<Entry>> {

@@ -44,13 +44,17 @@ impl Mock {
         journal: Journal,
         limits: Limits,
     ) -> Mock {
+        Mock::start_state(State::new(mode, trackers, journal), limits).await
+    }
+
+    pub async fn start_state(state: State, limits: Limits) -> Mock {
         let click = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let impression = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let (c, i) = (
             click.local_addr().expect("addr"),
             impression.local_addr().expect("addr"),
         );
-        let state = Arc::new(State::new(mode, trackers, journal));
+        let state = Arc::new(state);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(
             Listeners { click, impression },
@@ -111,6 +115,19 @@ pub async fn get(addr: SocketAddr, target: &str) -> Response {
     raw(
         addr,
         format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+}
+
+/// `method path` with a JSON body, on a fresh connection.
+pub async fn send_json(addr: SocketAddr, method: &str, path: &str, body: &str) -> Response {
+    raw(
+        addr,
+        format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
     )
     .await
 }

@@ -1,4 +1,7 @@
-//! The admin API under `/__admin/`: health, the journal, and waiting for requests.
+//! The admin API under `/__admin/`: health, the journal, and waiting for requests; postbacks
+//! in their own module.
+
+pub mod postbacks;
 
 use crate::journal::Filter;
 use crate::problem::problem;

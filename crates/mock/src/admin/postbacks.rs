@@ -1,0 +1,236 @@
+//! The admin API's postback side: report a conversion, read and wait for deliveries, repeat
+//! one, and set a tracker's postbacks at run time.
+
+use crate::postback::deliveries::DeliveryFilter;
+use crate::postback::template::Template;
+use crate::postback::{convert, ConversionRequest};
+use crate::problem::{bad_field, problem};
+use crate::SharedState;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use metrica_s2s_rules::quote_str;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const MAX_WAIT: Duration = Duration::from_secs(60);
+const DEFAULT_WAIT: Duration = Duration::from_secs(5);
+
+/// `POST /__admin/conversions`.
+pub async fn conversions(State(state): State<SharedState>, body: Bytes) -> Response {
+    let request: ConversionRequest = match parse(&body) {
+        Ok(r) => r,
+        Err(e) => return *e,
+    };
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    match convert(
+        &request,
+        &state.journal,
+        &state.trackers,
+        &state.postbacks,
+        now_ms,
+    ) {
+        Ok(outcome) => Json(outcome).into_response(),
+        Err(e) => bad_field("bad-conversion", "Bad conversion", &e.field, &e.detail),
+    }
+}
+
+/// A JSON body, or a 400 that names the field at fault.
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response>> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let text = inner.to_string();
+        // A missing or unknown field is reported at its parent: take its name from serde.
+        let named = text
+            .split('`')
+            .nth(1)
+            .filter(|_| text.starts_with("missing field") || text.starts_with("unknown field"));
+        let field = match (named, path.as_str()) {
+            (Some(name), ".") => name.to_owned(),
+            // An unknown field is in the path already.
+            (Some(name), p) if p == name || p.ends_with(&format!(".{name}")) => p.to_owned(),
+            (Some(name), parent) => format!("{parent}.{name}"),
+            (None, ".") => "(body)".to_owned(),
+            (None, p) => p.to_owned(),
+        };
+        let detail = if inner.is_syntax() || inner.is_eof() {
+            format!("the body is not JSON: {text}")
+        } else {
+            text
+        };
+        Box::new(bad_field("bad-json", "Bad request body", &field, &detail))
+    })
+}
+
+/// `GET /__admin/postbacks`.
+pub async fn list(
+    State(state): State<SharedState>,
+    filter: Result<Query<DeliveryFilter>, QueryRejection>,
+) -> Response {
+    match filter {
+        Ok(Query(f)) => Json(state.postbacks.deliveries().query(&f)).into_response(),
+        Err(e) => bad_filter(&e),
+    }
+}
+
+/// `GET /__admin/postbacks/wait`: as soon as `count` deliveries match (a filter on
+/// `attempts` waits for retries), or at the timeout with what there is.
+pub async fn wait(
+    State(state): State<SharedState>,
+    filter: Result<Query<DeliveryFilter>, QueryRejection>,
+) -> Response {
+    let f = match filter {
+        Ok(Query(f)) => f,
+        Err(e) => return bad_filter(&e),
+    };
+    let timeout = f
+        .timeout_ms
+        .map_or(DEFAULT_WAIT, Duration::from_millis)
+        .min(MAX_WAIT);
+    let count = f.count.unwrap_or(1);
+    Json(state.postbacks.deliveries().wait(&f, count, timeout).await).into_response()
+}
+
+fn bad_filter(e: &QueryRejection) -> Response {
+    let detail = format!(
+        "{}; filters are tracking_id, click_id, transaction_id, delivered (true|false), attempts (at least N), and for wait count and timeout_ms",
+        e.body_text()
+    );
+    problem(
+        StatusCode::BAD_REQUEST,
+        "bad-filter",
+        "Bad postback filter",
+        &detail,
+        &[],
+        None,
+    )
+}
+
+fn number(text: &str, what: &str) -> Result<u64, Box<Response>> {
+    text.parse::<u64>().map_err(|_| {
+        Box::new(problem(
+            StatusCode::BAD_REQUEST,
+            "bad-id",
+            "Bad id",
+            &format!("{} is not a {what}", quote_str(text)),
+            &[],
+            None,
+        ))
+    })
+}
+
+fn no_delivery(id: u64) -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        "no-postback",
+        "No such postback",
+        &format!("no postback delivery {id}: never made, or forgotten as the store filled"),
+        &[],
+        None,
+    )
+}
+
+/// `GET /__admin/postbacks/<id>`.
+pub async fn one(State(state): State<SharedState>, Path(id): Path<String>) -> Response {
+    let id = match number(&id, "delivery id") {
+        Ok(id) => id,
+        Err(r) => return *r,
+    };
+    match state.postbacks.deliveries().get(id) {
+        Some(d) => Json(d).into_response(),
+        None => no_delivery(id),
+    }
+}
+
+/// `POST /__admin/postbacks/<id>/repeat`: one more attempt now, as AppMetrica repeats a
+/// postback; its outcome joins the delivery's attempts.
+pub async fn repeat(State(state): State<SharedState>, Path(id): Path<String>) -> Response {
+    let id = match number(&id, "delivery id") {
+        Ok(id) => id,
+        Err(r) => return *r,
+    };
+    match state.postbacks.repeat(id) {
+        Some(d) => (StatusCode::ACCEPTED, Json(d)).into_response(),
+        None => no_delivery(id),
+    }
+}
+
+/// `GET /__admin/trackers/<id>/postbacks`: the templates in force.
+pub async fn templates(State(state): State<SharedState>, Path(id): Path<String>) -> Response {
+    let id = match number(&id, "tracking id") {
+        Ok(id) => id,
+        Err(r) => return *r,
+    };
+    let (source, list) = match state.postbacks.templates_set(id) {
+        Some(list) => ("admin", list),
+        None => (
+            "tracker file",
+            state
+                .trackers
+                .get(id)
+                .map(|t| t.postbacks.clone())
+                .unwrap_or_default(),
+        ),
+    };
+    Json(json!({ "tracking_id": id.to_string(), "source": source, "postbacks": list }))
+        .into_response()
+}
+
+/// `PUT /__admin/trackers/<id>/postbacks` with a JSON array of templates: they replace the
+/// tracker file's for this tracker until deleted.
+pub async fn set_templates(
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let id = match number(&id, "tracking id") {
+        Ok(id) => id,
+        Err(r) => return *r,
+    };
+    let list: Vec<Template> = match parse(&body) {
+        Ok(l) => l,
+        Err(r) => return *r,
+    };
+    if list.len() > crate::config::MAX_POSTBACKS {
+        return bad_field(
+            "bad-postbacks",
+            "Too many postbacks",
+            "(body)",
+            &format!(
+                "{} postbacks; AppMetrica allows at most {}",
+                list.len(),
+                crate::config::MAX_POSTBACKS
+            ),
+        );
+    }
+    let count = list.len();
+    match state.postbacks.set_templates(id, Some(list)) {
+        Ok(()) => {
+            Json(json!({ "tracking_id": id.to_string(), "postbacks": count })).into_response()
+        }
+        Err((i, e)) => bad_field(
+            "bad-postbacks",
+            "Bad postback template",
+            &format!("[{i}]"),
+            &e.to_string(),
+        ),
+    }
+}
+
+/// `DELETE /__admin/trackers/<id>/postbacks`: back to the tracker file's.
+pub async fn clear_templates(State(state): State<SharedState>, Path(id): Path<String>) -> Response {
+    let id = match number(&id, "tracking id") {
+        Ok(id) => id,
+        Err(r) => return *r,
+    };
+    let _ = state.postbacks.set_templates(id, None);
+    StatusCode::NO_CONTENT.into_response()
+}
