@@ -60,3 +60,8 @@ fuzz target="parse" seconds="600":
 bench-serve-wrk rounds="5" seconds="5":
     cargo build --release -p metrica-s2s -p metrica-s2s-bench
     ROUNDS={{rounds}} DURATION={{seconds}} crates/bench/wrk/compare.sh
+
+# Conversions attributed and posted back, timed to the postback's arrival (p99 target 5 ms).
+bench-postbacks clicks="10000" conversions="2000":
+    cargo build --release -p metrica-s2s -p metrica-s2s-bench
+    target/release/s2s-bench postbacks --clicks {{clicks}} --conversions {{conversions}}

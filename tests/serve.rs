@@ -97,6 +97,71 @@ fn the_example_tracker_file_loads() {
     assert_eq!(server.child.wait().expect("wait").code(), Some(0));
 }
 
+/// The README's postback flow on the example tracker file: a click, a conversion attributed
+/// to it, a delivery attempted at once (nothing listens on the example's port 9100 here, so
+/// it is unreachable and due again in 3 s at scale 60), and on SIGTERM its final state written.
+#[test]
+fn conversions_are_posted_back_and_shutdown_writes_every_delivery() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/trackers.toml");
+    let record = temp_file("postbacks", ".ndjson");
+    let mut server = start(&[
+        "--config",
+        file,
+        "--postback-time-scale",
+        "60",
+        "--postbacks-file",
+        record.path().to_str().expect("path"),
+    ]);
+    let gaid = "38400000-8cf0-11bd-b23e-10b96e40000d";
+    let ua = "Mozilla%2F5.0%20(Linux%3B%20Android%2014%3B%20Pixel%208)";
+    let click = format!("/serve/1234567890123456789?click_id=readme&google_aid={gaid}&device_ip=5.255.232.147&device_ua={ua}&click_timestamp={}", now() - 1);
+    assert_eq!(http_get(server.click, &click), 204);
+    let (status, body) = support::http(
+        server.click,
+        "POST",
+        "/__admin/conversions",
+        &format!(
+            r#"{{"tracking_id": "1234567890123456789", "event": "install", "google_aid": "{gaid}"}}"#
+        ),
+    );
+    let c: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(
+        (status, &c["match_type"]),
+        (200, &serde_json::json!("identifier")),
+        "{c}"
+    );
+    let tx = c["transaction_id"].as_str().expect("tx");
+    let (_, body) = support::http(
+        server.click,
+        "GET",
+        &format!("/__admin/postbacks/wait?transaction_id={tx}&attempts=1&timeout_ms=10000"),
+        "",
+    );
+    let page: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let d = &page["postbacks"][0];
+    assert!(
+        d["url"]
+            .as_str()
+            .expect("url")
+            .starts_with("http://127.0.0.1:9100/pb?click_id=readme&tx="),
+        "{d}"
+    );
+    if d["attempts"][0]["status"].is_null() {
+        assert_eq!(d["attempts"][0]["error_kind"], "unreachable", "{d}");
+        assert_eq!(d["state"], "pending");
+    }
+    sigterm(&server.child);
+    assert_eq!(server.child.wait().expect("wait").code(), Some(0));
+    let text = std::fs::read_to_string(record.path()).expect("file");
+    let last: serde_json::Value =
+        serde_json::from_str(text.lines().last().expect("a line")).expect("json line");
+    assert_eq!(last["transaction_id"], tx);
+    assert!(
+        matches!(last["state"].as_str(), Some("stopped" | "delivered")),
+        "{last}"
+    );
+}
+
 /// A UA of `<script>`, `]]>`, an ANSI escape, NUL, quotes and CRLF stays inert in the
 /// problem+json answer, the logs (text and JSON) and the journal file.
 #[test]

@@ -156,3 +156,15 @@ pub fn read_response(reader: &mut impl BufRead) -> Option<(u16, Vec<u8>)> {
     reader.read_exact(&mut body).ok()?;
     Some((status, body))
 }
+
+/// `method target` with `body` on a fresh connection: the status and the body.
+pub fn http(addr: SocketAddr, method: &str, target: &str, body: &str) -> (u16, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    read_response(&mut BufReader::new(s)).expect("an answer")
+}

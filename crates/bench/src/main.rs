@@ -8,12 +8,16 @@
 //! - `serve` loads `metrica-s2s serve` and `bare-server` alike over loopback (see
 //!   `serve_bench`).
 //! - `conform` times the conformance runner over the example partners.
+//! - `postbacks` times a conversion from its report to the postback's arrival at a receiver,
+//!   against a bare loopback round trip to the same receiver.
 //!
 //! Every run is bounded by its request count or the file it reads; traffic stays on loopback.
 
+mod child;
 mod conform_bench;
 mod gen;
 mod load;
+mod postback_bench;
 mod serve_bench;
 
 use clap::{Parser, Subcommand};
@@ -73,6 +77,15 @@ enum Bench {
     },
     /// The conformance runner over the example partners.
     Conform,
+    /// Conversions attributed and posted back, against a bare round trip to the receiver.
+    Postbacks {
+        /// Clicks journaled first, each with an advertising id of its own.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+        clicks: u64,
+        /// Conversions reported one after another.
+        #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..))]
+        conversions: u64,
+    },
 }
 
 fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
@@ -81,6 +94,20 @@ fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
 
 fn main() {
     let outcome = match Cli::parse().bench {
+        Bench::Postbacks {
+            clicks,
+            conversions,
+        } => {
+            let dir = default_bin()
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .and_then(|rt| rt.block_on(postback_bench::run(&dir, clicks, conversions)))
+        }
         Bench::Conform => {
             let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
             conform_bench::run(&default_bin(), root)

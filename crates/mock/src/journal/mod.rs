@@ -136,10 +136,11 @@ impl Journal {
         let Some(first) = ring.slots.front().map(|s| s.seq) else {
             return Vec::new();
         };
-        let skip = usize::try_from(seq.saturating_sub(first)).unwrap_or(usize::MAX);
+        let skip = usize::try_from(seq.saturating_sub(first))
+            .unwrap_or(usize::MAX)
+            .min(ring.slots.len());
         ring.slots
-            .iter()
-            .skip(skip)
+            .range(skip..)
             .take(limit)
             .map(|slot| Arc::new(ring.entry(slot)))
             .collect()

@@ -27,7 +27,8 @@ struct Index {
     /// The next journal sequence number to read.
     upto: u64,
     seqs: HashMap<u64, Vec<u64>>,
-    indexed: usize,
+    /// Entries indexed since the index last forgot the ones the journal let go of.
+    since_pruned: usize,
 }
 
 /// What a conversion brings to be matched on.
@@ -69,19 +70,20 @@ impl Index {
                 }
                 for key in keys_of_entry(e) {
                     self.seqs.entry(key).or_default().push(e.seq);
-                    self.indexed += 1;
                 }
+                self.since_pruned += 1;
             }
         }
-        // Entries the journal has let go of cannot be attributed to: forget them, now and
-        // then, so the index stays about the journal's size.
-        if self.indexed > 2 * journal.capacity().max(STEP) {
+        // Entries the journal has let go of cannot be attributed to: forget them once a
+        // journal's worth of new ones came in, so the index stays about the journal's size and
+        // each entry pays for its own forgetting once.
+        if self.since_pruned > journal.capacity().max(STEP) {
             let first = journal.first_seq();
             self.seqs.retain(|_, v| {
                 v.retain(|&s| s >= first);
                 !v.is_empty()
             });
-            self.indexed = self.seqs.values().map(Vec::len).sum();
+            self.since_pruned = 0;
         }
     }
 }
@@ -166,4 +168,67 @@ pub fn touch_of(e: &Entry) -> Touch<'_> {
 pub fn is_of(e: &Entry, tracking_id: &str) -> bool {
     e.tracking_id.as_deref() == Some(tracking_id)
         && matches!(e.kind, Kind::Click | Kind::Impression)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::journal::{Journal, Record};
+    use crate::postback::attribution::DeviceIds;
+    use crate::postback::touches::{Lookup, TouchIndex};
+    use metrica_s2s_rules::Kind;
+
+    fn click(j: &Journal, target: &str) -> u64 {
+        j.record(Record {
+            received_at_ms: 1_795_860_000_000,
+            kind: Kind::Click,
+            method: "GET".into(),
+            host: None,
+            target,
+            remote_addr: None,
+            user_agent: None,
+            forwarded_for: None,
+            status: 204,
+            diagnostics: Vec::new(),
+        })
+    }
+
+    fn by_gaid<'a>(tid: &'a str, gaid: &'a str) -> Lookup<'a> {
+        Lookup {
+            tracking_id: tid,
+            referrer_click_id: None,
+            ids: DeviceIds {
+                google_aid: Some(gaid),
+                ..DeviceIds::default()
+            },
+            device_ip: None,
+            device_ua: None,
+        }
+    }
+
+    #[test]
+    fn candidates_follow_the_journal_and_forget_what_it_dropped() {
+        let j = Journal::new(4);
+        let index = TouchIndex::default();
+        click(&j, "/serve/7?click_id=a&google_aid=AAAA-1");
+        click(&j, "/serve/8?click_id=b&google_aid=aaaa-1");
+        let seqs = |tid, gaid| -> Vec<u64> {
+            index
+                .candidates(&j, &by_gaid(tid, gaid))
+                .iter()
+                .map(|e| e.seq)
+                .collect()
+        };
+        assert_eq!(
+            seqs("7", "aaaa-1"),
+            [1],
+            "per tracker, without regard to case"
+        );
+        // Entries recorded after the first lookup are found by the next one.
+        click(&j, "/serve/7?click_id=c&google_aid=%61aaa-1");
+        assert_eq!(seqs("7", "AAAA-1"), [1, 3], "decoded before indexing");
+        for i in 0..10 {
+            click(&j, &format!("/serve/9?click_id=x{i}"));
+        }
+        assert!(seqs("7", "aaaa-1").is_empty(), "the journal let both go");
+    }
 }
