@@ -53,7 +53,6 @@ pub async fn run(
             stream.get_mut().set_nodelay(true)?;
             let mut lat = Vec::new();
             let mut bad = 0u64;
-            let mut line = String::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= total {
@@ -65,30 +64,8 @@ pub async fn run(
                 );
                 let t = Instant::now();
                 stream.get_mut().write_all(req.as_bytes()).await?;
-                line.clear();
-                stream.read_line(&mut line).await?;
-                let ok = line
-                    .split_whitespace()
-                    .nth(1)
-                    .is_some_and(|s| s.starts_with('2'));
-                let mut len = 0usize;
-                loop {
-                    line.clear();
-                    stream.read_line(&mut line).await?;
-                    let l = line.trim_end();
-                    if l.is_empty() {
-                        break;
-                    }
-                    if let Some((k, v)) = l.split_once(':') {
-                        if k.eq_ignore_ascii_case("content-length") {
-                            len = v.trim().parse().unwrap_or(0);
-                        }
-                    }
-                }
-                if len > 0 {
-                    let mut body = vec![0; len];
-                    stream.read_exact(&mut body).await?;
-                }
+                let (status, _) = read_answer(&mut stream).await?;
+                let ok = (200..300).contains(&status);
                 lat.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
                 bad += u64::from(!ok);
             }
@@ -110,6 +87,34 @@ pub async fn run(
         elapsed,
         latencies_us,
     })
+}
+
+/// One answer from a kept-alive connection: its status and its body (Content-Length framed).
+pub async fn read_answer(stream: &mut BufReader<TcpStream>) -> std::io::Result<(u16, Vec<u8>)> {
+    let mut line = String::new();
+    stream.read_line(&mut line).await?;
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut len = 0usize;
+    loop {
+        line.clear();
+        stream.read_line(&mut line).await?;
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = l.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut body = vec![0; len];
+    stream.read_exact(&mut body).await?;
+    Ok((status, body))
 }
 
 /// One `GET` on a fresh connection, for reading the mock's `/metrics` after a load.

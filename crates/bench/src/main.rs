@@ -88,6 +88,25 @@ enum Bench {
     },
 }
 
+/// Where the binaries under test are: beside this one.
+fn bin_dir() -> PathBuf {
+    default_bin()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Runs a load benchmark on a runtime of one worker: the other core is the server's.
+fn on_one_worker(
+    bench: impl std::future::Future<Output = std::io::Result<()>>,
+) -> std::io::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .and_then(|rt| rt.block_on(bench))
+}
+
 fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
     clap::builder::RangedU64ValueParser::new().range(1..)
 }
@@ -97,17 +116,7 @@ fn main() {
         Bench::Postbacks {
             clicks,
             conversions,
-        } => {
-            let dir = default_bin()
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .and_then(|rt| rt.block_on(postback_bench::run(&dir, clicks, conversions)))
-        }
+        } => on_one_worker(postback_bench::run(&bin_dir(), clicks, conversions)),
         Bench::Conform => {
             let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
             conform_bench::run(&default_bin(), root)
@@ -126,15 +135,7 @@ fn main() {
                 connections,
                 mock_args,
             };
-            let dir = default_bin()
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .and_then(|rt| rt.block_on(serve_bench::run(plan, &dir)))
+            on_one_worker(serve_bench::run(plan, &bin_dir()))
         }
         Bench::Lint {
             lines,

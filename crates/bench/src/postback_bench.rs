@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -47,25 +47,7 @@ async fn receiver() -> std::io::Result<(SocketAddr, mpsc::UnboundedReceiver<(Str
 /// One request on a kept-alive connection; the answer's body.
 async fn exchange(stream: &mut BufReader<TcpStream>, request: &[u8]) -> std::io::Result<Vec<u8>> {
     stream.get_mut().write_all(request).await?;
-    let mut line = String::new();
-    stream.read_line(&mut line).await?;
-    let mut len = 0usize;
-    loop {
-        line.clear();
-        stream.read_line(&mut line).await?;
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0; len];
-    stream.read_exact(&mut body).await?;
-    Ok(body)
+    Ok(load::read_answer(stream).await?.1)
 }
 
 fn percentile(sorted: &[u32], p: f64) -> u32 {

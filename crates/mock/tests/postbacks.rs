@@ -103,6 +103,26 @@ fn fast() -> PostbackOptions {
     }
 }
 
+/// A click of tracker 7 with the test's google_aid, timestamped a second ago.
+async fn click_with_gaid(m: &Mock, click_id: &str) {
+    let target = format!(
+        "/serve/7?click_id={click_id}&google_aid={GAID}&device_ip=1.2.3.4&device_ua={UA}&click_timestamp={}",
+        now() - 1
+    );
+    assert_eq!(get(m.click, &target).await.status, 204);
+}
+
+/// An install of that device, reported through the admin API.
+async fn install_by_gaid(m: &Mock) -> support::Response {
+    send_json(
+        m.click,
+        "POST",
+        "/__admin/conversions",
+        &format!(r#"{{"tracking_id": 7, "event": "install", "google_aid": "{GAID}"}}"#),
+    )
+    .await
+}
+
 async fn wait_postbacks(m: &Mock, query: &str) -> serde_json::Value {
     get(
         m.click,
@@ -238,14 +258,8 @@ async fn a_receiver_that_never_answers_200_fails_after_the_retry_period() {
         options,
     )
     .await;
-    get(m.click, &format!("/serve/7?click_id=x&google_aid={GAID}&device_ip=1.2.3.4&device_ua={UA}&click_timestamp={}", now() - 1)).await;
-    send_json(
-        m.click,
-        "POST",
-        "/__admin/conversions",
-        &format!(r#"{{"tracking_id": 7, "event": "install", "google_aid": "{GAID}"}}"#),
-    )
-    .await;
+    click_with_gaid(&m, "x").await;
+    install_by_gaid(&m).await;
     let page = loop {
         let p = get(m.click, "/__admin/postbacks").await.json();
         if p["postbacks"][0]["state"] == "failed" {
@@ -435,13 +449,7 @@ async fn postbacks_go_only_where_the_tracker_or_the_admin_api_says() {
     let bait_url = format!("http://{bait_addr}/steal");
     let enc: String = form_urlencoded::byte_serialize(bait_url.as_bytes()).collect();
     get(m.click, &format!("/serve/7?click_id=%40{bait_addr}%2F&postback_url={enc}&url={enc}&host={bait_addr}&google_aid={GAID}&device_ip=1.2.3.4&device_ua={UA}&click_timestamp={}", now() - 1)).await;
-    send_json(
-        m.click,
-        "POST",
-        "/__admin/conversions",
-        &format!(r#"{{"tracking_id": 7, "event": "install", "google_aid": "{GAID}"}}"#),
-    )
-    .await;
+    install_by_gaid(&m).await;
     wait_postbacks(&m, "delivered=true").await;
     let seen = rx.seen();
     assert_eq!(seen.len(), 1);
@@ -487,14 +495,8 @@ async fn admin_templates_replace_the_tracker_files_at_run_time() {
     assert_eq!(put.status, 200, "{}", String::from_utf8_lossy(&put.body));
     let listed = get(m.click, "/__admin/trackers/7/postbacks").await.json();
     assert_eq!(listed["source"], "admin");
-    get(m.click, &format!("/serve/7?click_id=a&google_aid={GAID}&device_ip=1.2.3.4&device_ua={UA}&click_timestamp={}", now() - 1)).await;
-    send_json(
-        m.click,
-        "POST",
-        "/__admin/conversions",
-        &format!(r#"{{"tracking_id": 7, "event": "install", "google_aid": "{GAID}"}}"#),
-    )
-    .await;
+    click_with_gaid(&m, "a").await;
+    install_by_gaid(&m).await;
     wait_postbacks(&m, "delivered=true").await;
     assert_eq!(rx.seen()[0].uri.path(), "/runtime");
     m.stop().await.expect("stopped");
@@ -512,7 +514,7 @@ async fn the_queue_is_bounded_and_its_drops_counted() {
         options,
     )
     .await;
-    get(m.click, &format!("/serve/7?click_id=a&google_aid={GAID}&device_ip=1.2.3.4&device_ua={UA}&click_timestamp={}", now() - 1)).await;
+    click_with_gaid(&m, "a").await;
     for _ in 0..5 {
         send_json(
             m.click,
@@ -557,7 +559,7 @@ async fn shutdown_writes_every_delivery_to_the_file() {
             .expect("file"),
     );
     let m = Mock::start_state(state, Limits::default()).await;
-    get(m.click, &format!("/serve/7?click_id=a&google_aid={GAID}&device_ip=1.2.3.4&device_ua={UA}&click_timestamp={}", now() - 1)).await;
+    click_with_gaid(&m, "a").await;
     for _ in 0..3 {
         send_json(
             m.click,
