@@ -95,14 +95,28 @@ const POSTBACK_SCENARIOS: &[&str] = &[
     "postback-post-json",
 ];
 
-/// `failing` lists the scenarios that must fail and their exact error codes; all others pass.
+/// The standard suite's retry scenarios (recommended): the mock fails the first attempts.
+const RETRY_SCENARIOS: &[&str] = &[
+    "retry-after-503",
+    "retry-after-reset",
+    "retry-after-503-retry-after",
+];
+
+/// The scenarios whose failure fails nothing.
+fn recommended(id: &str) -> bool {
+    id == "ios-impression-ipv6" || RETRY_SCENARIOS.contains(&id)
+}
+
+/// `failing` lists the scenarios that must fail and their exact error codes; all others of
+/// the core scenarios pass.
 fn assert_diagnosed(name: &str, failing: &[(&str, &[&str])]) {
     assert_diagnosed_over(name, SCENARIOS, failing);
 }
 
-/// As `assert_diagnosed`, over `scenarios` (every scenario the run has).
+/// As `assert_diagnosed`, over `scenarios`; the run's other scenarios are judged elsewhere.
 fn assert_diagnosed_over(name: &str, scenarios: &[&str], failing: &[(&str, &[&str])]) {
-    let (code, got) = run_partner(name);
+    let (code, mut got) = run_partner(name);
+    got.retain(|id, _| scenarios.contains(&id.as_str()));
     let mut want = BTreeMap::new();
     for id in scenarios {
         want.insert(id.to_string(), ("passed".to_owned(), BTreeSet::new()));
@@ -117,7 +131,7 @@ fn assert_diagnosed_over(name: &str, scenarios: &[&str], failing: &[(&str, &[&st
         );
     }
     assert_eq!(got, want, "partner {name}");
-    let required_failed = failing.iter().any(|(id, _)| *id != "ios-impression-ipv6");
+    let required_failed = failing.iter().any(|(id, _)| !recommended(id));
     assert_eq!(
         code,
         Some(if required_failed { 1 } else { 0 }),
@@ -125,45 +139,116 @@ fn assert_diagnosed_over(name: &str, scenarios: &[&str], failing: &[(&str, &[&st
     );
 }
 
-fn everywhere(codes: &'static [&'static str]) -> Vec<(&'static str, &'static [&'static str])> {
+fn everywhere(codes: &'static [&'static str]) -> Failing {
     SCENARIOS.iter().map(|s| (*s, codes)).collect()
 }
 
 #[test]
 fn the_correct_partner_passes_everything() {
-    assert_diagnosed("correct", &[]);
+    let all: Vec<&str> = SCENARIOS.iter().chain(RETRY_SCENARIOS).copied().collect();
+    assert_diagnosed_over("correct", &all, &[]);
 }
 
+/// Side by side: most of these never retry, so each waits out the retry scenarios' windows.
 #[test]
 fn broken_partners_are_diagnosed_exactly() {
-    assert_diagnosed("plus-signs", &[("ua-special-characters", &["ua-mismatch"])]);
-    assert_diagnosed("truncate-255", &[("ua-long", &["ua-mismatch"])]);
-    assert_diagnosed("proxy-ip", &everywhere(&["ip-mismatch"]));
-    assert_diagnosed("milliseconds", &everywhere(&["timestamp-milliseconds"]));
-    assert_diagnosed(
-        "local-time",
-        &everywhere(&["timestamp-in-future", "timestamp-skew"]),
-    );
-    assert_diagnosed("no-click-id", &everywhere(&["click-id-mismatch"]));
-    assert_diagnosed(
-        "clicks-only",
+    let cases: Vec<(&str, Failing)> = vec![
+        (
+            "plus-signs",
+            vec![("ua-special-characters", &["ua-mismatch"][..])],
+        ),
+        ("truncate-255", vec![("ua-long", &["ua-mismatch"][..])]),
+        ("proxy-ip", everywhere(&["ip-mismatch"])),
+        ("milliseconds", everywhere(&["timestamp-milliseconds"])),
+        (
+            "local-time",
+            everywhere(&["timestamp-in-future", "timestamp-skew"]),
+        ),
+        ("no-click-id", everywhere(&["click-id-mismatch"])),
+        (
+            "clicks-only",
+            vec![
+                ("android-impression", &["wrong-endpoint"][..]),
+                ("ios-impression-ipv6", &["wrong-endpoint"][..]),
+            ],
+        ),
+        ("double-send", everywhere(&["duplicate-event"])),
+        ("own-ua", everywhere(&["ua-server-client", "ua-mismatch"])),
+        (
+            "drops-ad-ids",
+            vec![
+                ("android-click-gaid-ipv4", &["device-id-mismatch"][..]),
+                ("ios-click-idfa-ipv6", &["device-id-mismatch"][..]),
+                ("android-impression", &["device-id-mismatch"][..]),
+                ("ios-impression-ipv6", &["device-id-mismatch"][..]),
+            ],
+        ),
+        ("exits-nonzero", everywhere(&["driver-failed"])),
+    ];
+    std::thread::scope(|s| {
+        for (name, failing) in &cases {
+            s.spawn(move || assert_diagnosed(name, failing));
+        }
+    });
+}
+
+/// The example retriers: the correct one passes (above); each broken one fails every retry
+/// scenario with its code, or for a storm warns.
+#[test]
+fn retriers_are_diagnosed_exactly() {
+    let each = |codes: &'static [&'static str]| -> Failing {
+        RETRY_SCENARIOS.iter().map(|s| (*s, codes)).collect()
+    };
+    let cases: Vec<(&str, Failing)> = vec![
+        ("no-retry", each(&["retry-missing"])),
+        ("retry-new-timestamp", each(&["retry-changed"])),
+        ("retry-storm", Vec::new()),
+    ];
+    std::thread::scope(|s| {
+        for (name, failing) in &cases {
+            s.spawn(move || assert_diagnosed_over(name, RETRY_SCENARIOS, failing));
+        }
+    });
+    let (_, text) = conform_json(
+        "retry-causes.json",
         &[
-            ("android-impression", &["wrong-endpoint"]),
-            ("ios-impression-ipv6", &["wrong-endpoint"]),
+            "--partner",
+            "fixtures/partners/retry-new-timestamp.toml",
+            "--only",
+            "retry-after-503",
         ],
     );
-    assert_diagnosed("double-send", &everywhere(&["duplicate-event"]));
-    assert_diagnosed("own-ua", &everywhere(&["ua-server-client", "ua-mismatch"]));
-    assert_diagnosed(
-        "drops-ad-ids",
+    let v: Value = serde_json::from_str(&text).expect("json");
+    let d = &v["scenarios"][0]["diagnostics"][0];
+    assert_eq!(
+        (d["code"].as_str(), d["param"].as_str()),
+        (Some("retry-changed"), Some("click_timestamp"))
+    );
+    let message = d["message"].as_str().expect("message");
+    assert!(
+        message.starts_with("the retry changed click_timestamp: \"")
+            && message.ends_with("on attempt 2"),
+        "{message}"
+    );
+    let requests = v["scenarios"][0]["requests"].as_array().expect("requests");
+    assert_eq!(
+        requests[0]["fault"]["status"], 503,
+        "the faulted attempt is in the report"
+    );
+    let (_, text) = conform_json(
+        "storm.json",
         &[
-            ("android-click-gaid-ipv4", &["device-id-mismatch"]),
-            ("ios-click-idfa-ipv6", &["device-id-mismatch"]),
-            ("android-impression", &["device-id-mismatch"]),
-            ("ios-impression-ipv6", &["device-id-mismatch"]),
+            "--partner",
+            "fixtures/partners/retry-storm.toml",
+            "--only",
+            "retry-after-503-retry-after",
         ],
     );
-    assert_diagnosed("exits-nonzero", &everywhere(&["driver-failed"]));
+    let v: Value = serde_json::from_str(&text).expect("json");
+    let s = &v["scenarios"][0];
+    assert_eq!(s["status"], "passed", "a storm warns");
+    assert_eq!(s["diagnostics"][0]["code"], "retry-storm");
+    assert_eq!(s["diagnostics"][0]["severity"], "warning");
 }
 
 /// The example receivers of fixtures/partners/receiver.py: the correct one passes the whole
@@ -326,8 +411,8 @@ fn reports_name_tool_suite_and_hash_and_follow_the_contract() {
     assert_eq!(v["tool"]["name"], "metrica-s2s");
     assert_eq!(v["suite"]["id"], "standard");
     assert_eq!(v["suite"]["sha256"].as_str().map(str::len), Some(64));
-    assert_eq!(v["summary"]["total"], 8);
-    assert_eq!(v["summary"]["passed"], 8);
+    assert_eq!(v["summary"]["total"], 11);
+    assert_eq!(v["summary"]["passed"], 11);
     let s0 = &v["scenarios"][0];
     for key in [
         "id",
@@ -343,7 +428,7 @@ fn reports_name_tool_suite_and_hash_and_follow_the_contract() {
     assert_eq!(s0["requests"].as_array().map(Vec::len), Some(1));
     let xml = std::fs::read_to_string(&junit).expect("junit");
     assert!(xml.starts_with("<?xml"));
-    assert_eq!(xml.matches("<testcase").count(), 8);
+    assert_eq!(xml.matches("<testcase").count(), 11);
     assert!(xml.contains(v["suite"]["sha256"].as_str().expect("sha")));
     let markdown = std::fs::read_to_string(&md).expect("markdown");
     assert!(markdown.contains("(PASSED)"), "{markdown}");
@@ -483,7 +568,7 @@ fn a_running_mock_can_be_used() {
         std::fs::write(
             &partner,
             format!(
-                "[partner]\nname = \"{name}\"\n[driver]\nkind = \"exec\"\ncommand = \"sh {}\"\n[mock]\nurl = \"{click}\"\nimpression_url = \"{impression}\"\n",
+                "[partner]\nname = \"{name}\"\n[driver]\nkind = \"exec\"\ncommand = \"sh {}\"\ntimeout_ms = 20000\n[mock]\nurl = \"{click}\"\nimpression_url = \"{impression}\"\n",
                 sender.join(script).display()
             ),
         )
@@ -499,7 +584,7 @@ fn a_running_mock_can_be_used() {
             String::from_utf8_lossy(&out.stdout)
         );
         let v: Value = serde_json::from_str(&text).expect("json");
-        assert_eq!(v["summary"]["total"], 8, "{name}");
+        assert_eq!(v["summary"]["total"], 11, "{name}");
         let first = &v["scenarios"][0]["requests"][0];
         assert_eq!(
             first["kind"], "click",
@@ -594,7 +679,7 @@ fn a_partner_server_that_cannot_start_errors_and_exits_2() {
         String::from_utf8_lossy(&out.stdout)
     );
     let v: Value = serde_json::from_str(&text).expect("json");
-    assert_eq!(v["summary"]["errored"], 8);
+    assert_eq!(v["summary"]["errored"], 11);
     for s in v["scenarios"].as_array().expect("scenarios") {
         assert_eq!(s["status"], "error");
         assert!(
@@ -606,7 +691,7 @@ fn a_partner_server_that_cannot_start_errors_and_exits_2() {
         assert_eq!(s["diagnostics"].as_array().map(Vec::len), Some(0));
     }
     let xml = std::fs::read_to_string(&junit).expect("junit");
-    assert_eq!(xml.matches("<error ").count(), 8, "{xml}");
+    assert_eq!(xml.matches("<error ").count(), 11, "{xml}");
     assert!(!xml.contains("<failure"), "{xml}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("ERRORED"));
 }

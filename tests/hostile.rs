@@ -428,3 +428,103 @@ fn half_closed_sockets() {
         assert_eq!(journal_total(addr, "tracking_id=30"), 50);
     });
 }
+
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// The mock's own faults, at volume: 10,000 requests over 64 connections with 20% resets and
+/// 10% closes. The server keeps running, journals every request (with its fault), and holds no
+/// more file descriptors afterwards than before.
+#[test]
+fn the_mock_stays_healthy_under_its_own_faults() {
+    const REQUESTS: usize = 10_000;
+    const CONNECTIONS: usize = 64;
+    let mut server = start(&["--seed", "7", "--journal-capacity", "20000"]);
+    let _stderr = server.drain_stderr();
+    let addr = server.click;
+    let pid = server.child.id();
+    // Reset first, at 20%; of the rest, 12.5% closed: 10% of all.
+    for body in [
+        r#"{"fault": "reset", "probability": 0.2}"#,
+        r#"{"fault": "close", "probability": 0.125}"#,
+    ] {
+        let (status, _) = support::http(addr, "POST", "/__admin/faults", body);
+        assert_eq!(status, 201);
+    }
+    let before = open_fds(pid);
+    let next = Arc::new(AtomicUsize::new(0));
+    let broken: usize = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..CONNECTIONS)
+            .map(|_| {
+                let next = next.clone();
+                s.spawn(move || {
+                    let mut broken = 0;
+                    let mut conn: Option<BufReader<TcpStream>> = None;
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= REQUESTS {
+                            return broken;
+                        }
+                        let c = conn.get_or_insert_with(|| {
+                            BufReader::new(TcpStream::connect(addr).expect("connect"))
+                        });
+                        let target = clean_click(31, &format!("f{i}"));
+                        c.get_mut()
+                            .write_all(
+                                format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
+                            )
+                            .expect("write");
+                        match read_response(c) {
+                            Some((204, _)) => {}
+                            Some((status, body)) => {
+                                panic!("unexpected {status}: {}", String::from_utf8_lossy(&body))
+                            }
+                            // Reset or closed: a new connection for the next request.
+                            None => {
+                                broken += 1;
+                                conn = None;
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("client")).sum()
+    });
+    assert!(server.is_running(), "the server survived");
+    assert_eq!(
+        journal_total(addr, "tracking_id=31"),
+        REQUESTS,
+        "every request journaled"
+    );
+    assert_eq!(
+        journal_total(addr, "tracking_id=31&status=0"),
+        broken,
+        "every reset and close journaled as such, and only those"
+    );
+    let resets = journal_total(addr, "tracking_id=31&fault=reset");
+    let closes = journal_total(addr, "tracking_id=31&fault=close");
+    assert_eq!(resets + closes, broken);
+    assert!(
+        (1_700..=2_300).contains(&resets),
+        "{resets} resets of {REQUESTS}"
+    );
+    assert!(
+        (700..=1_300).contains(&closes),
+        "{closes} closes of {REQUESTS}"
+    );
+    // Connections end asynchronously: wait, bounded, for their descriptors to go.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut after = open_fds(pid);
+    while after > before + 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        after = open_fds(pid);
+    }
+    assert!(
+        after <= before + 2,
+        "file descriptors: {before} before, {after} after"
+    );
+    sigterm(&server.child);
+    assert_eq!(server.child.wait().expect("wait").code(), Some(0));
+}

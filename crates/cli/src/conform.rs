@@ -19,13 +19,16 @@ pub struct ConformArgs {
     /// Write a report: json, junit, html or markdown, as FORMAT=PATH. Repeatable.
     #[arg(long, value_name = "FORMAT=PATH")]
     report: Vec<String>,
-    /// Scenarios run at once (default: the number of cores).
+    /// Scenarios run at once (default 8: they mostly wait, on the partner or for a retry).
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
     /// Run only this scenario. Repeatable.
     #[arg(long, value_name = "ID")]
     only: Vec<String>,
 }
+
+/// Scenarios run at once unless `--jobs` says otherwise.
+const DEFAULT_JOBS: usize = 8;
 
 #[derive(Debug)]
 enum Format {
@@ -59,9 +62,7 @@ pub fn run(args: ConformArgs) -> anyhow::Result<u8> {
     );
     let shown = bar.clone();
     let options = Options {
-        jobs: args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+        jobs: args.jobs.unwrap_or(DEFAULT_JOBS),
         only: args.only.clone(),
         on_done: Some(std::sync::Arc::new(
             move |s: &metrica_s2s_conform::report::ScenarioReport| {

@@ -51,6 +51,10 @@ pub struct ServeArgs {
     /// with a local certificate).
     #[arg(long, value_name = "FILE")]
     postback_ca: Option<PathBuf>,
+    /// Seed for fault probabilities: the same requests in the same order are faulted alike in
+    /// every run.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -140,7 +144,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
                     args.impression_listen
                 )
             })?;
-        let state = Arc::new(State::new(mode, trackers, journal)
+        let mut state = State::new(mode, trackers, journal);
+        if let Some(seed) = args.seed {
+            state = state.with_fault_seed(seed);
+        }
+        let state = Arc::new(state
                 .with_postbacks(postbacks)
                 .with_admin_token(args.admin_token.clone())
                 .with_click_id_capacity(usize::try_from(args.click_id_capacity).unwrap_or(usize::MAX)));

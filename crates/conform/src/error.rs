@@ -28,4 +28,6 @@ pub enum ScenarioError {
     Panicked(String),
     #[error("the postback could not be set up: {0}")]
     Postback(String),
+    #[error("the scenario's fault could not be set: {0}")]
+    Fault(String),
 }

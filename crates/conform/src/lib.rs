@@ -13,6 +13,7 @@ mod mock_handle;
 pub mod partner;
 pub mod postback;
 pub mod report;
+pub mod retry;
 pub mod runner;
 mod scenario;
 pub mod suite;

@@ -7,6 +7,7 @@ use crate::error::{RunError, ScenarioError};
 use crate::partner::{Partner, RemoteMock};
 use hyper::Method;
 use metrica_s2s_mock::client::Client;
+use metrica_s2s_mock::fault::FaultSpec;
 use metrica_s2s_mock::postback::deliveries::{Delivery, DeliveryFilter, DeliveryPage};
 use metrica_s2s_mock::postback::template::Template;
 use metrica_s2s_mock::postback::{convert, ConversionOutcome, ConversionRequest};
@@ -193,6 +194,46 @@ impl MockHandle {
                     .await
                     .map_err(|e| ScenarioError::MockUnreadable(e.to_string()))?;
                 Ok(page.requests)
+            }
+        }
+    }
+
+    /// Sets `fault` on tracker `tracking_id`; its id, for [`MockHandle::remove_fault`].
+    pub async fn add_fault(
+        &self,
+        tracking_id: u64,
+        mut fault: FaultSpec,
+    ) -> Result<u64, ScenarioError> {
+        fault.tracking_id = Some(tracking_id.into());
+        match self {
+            MockHandle::Embedded { state, .. } => state
+                .faults
+                .add(fault)
+                .map_err(|e| ScenarioError::Fault(e.to_string())),
+            MockHandle::Remote { mock, client, .. } => {
+                let url = format!("{}/__admin/faults", mock.url);
+                let body = serde_json::to_vec(&fault).unwrap_or_default();
+                let v: serde_json::Value =
+                    admin_send(client, Method::POST, &url, body, ADMIN_SLACK)
+                        .await
+                        .map_err(|e| ScenarioError::MockUnreadable(e.to_string()))?;
+                v["id"]
+                    .as_u64()
+                    .ok_or_else(|| ScenarioError::MockUnreadable(format!("no fault id in {v}")))
+            }
+        }
+    }
+
+    pub async fn remove_fault(&self, id: u64) {
+        match self {
+            MockHandle::Embedded { state, .. } => {
+                state.faults.remove(id);
+            }
+            MockHandle::Remote { mock, client, .. } => {
+                let url = format!("{}/__admin/faults/{id}", mock.url);
+                let _ = client
+                    .send(Method::DELETE, &url, &[], Vec::new().into(), ADMIN_SLACK)
+                    .await;
             }
         }
     }

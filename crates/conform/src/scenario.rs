@@ -66,14 +66,28 @@ async fn drive_and_judge(
     at: &Setting<'_>,
     started: Instant,
 ) -> Result<Judged, ScenarioError> {
-    let mut findings = at
+    let fault = match &scenario.fault {
+        Some(f) => Some(at.mock.add_fault(truth.tracking_id, f.clone()).await?),
+        None => None,
+    };
+    let faulted = scenario.fault.as_ref().and_then(|f| f.times).unwrap_or(0) as usize;
+    let driven = at
         .driver
         .trigger(Event {
             scenario,
             truth,
             endpoints: at.endpoints,
         })
-        .await?;
+        .await;
+    let mut findings = match driven {
+        Ok(f) => f,
+        Err(e) => {
+            if let Some(id) = fault {
+                at.mock.remove_fault(id).await;
+            }
+            return Err(e);
+        }
+    };
     let driver_ms = started.elapsed().as_millis() as u64;
     let driver_failed = findings
         .iter()
@@ -89,17 +103,30 @@ async fn drive_and_judge(
         .mock
         .wait_for(
             truth.tracking_id,
-            scenario.requests,
+            scenario.requests + faulted,
             Duration::from_millis(wait),
             Duration::from_millis(scenario.settle_ms),
         )
-        .await?;
+        .await;
+    if let Some(id) = fault {
+        at.mock.remove_fault(id).await;
+    }
+    let requests = requests?;
     let refs: Vec<&Entry> = requests.iter().map(|e| &**e).collect();
     let known = Known {
         ids: at.driver.supplies().ad_ids,
         endpoint: at.mock.knows_endpoints(),
     };
-    let checked = judge::check(scenario, truth, &refs, known);
+    // The attempts the mock failed on purpose are the retry judge's; the rest are the event.
+    let answered: Vec<&Entry> = refs.iter().copied().filter(|e| e.fault.is_none()).collect();
+    let mut checked = if scenario.fault.is_some() && !refs.is_empty() && answered.is_empty() {
+        Vec::new()
+    } else {
+        judge::check(scenario, truth, &answered, known)
+    };
+    if scenario.fault.is_some() {
+        checked.extend(crate::retry::check(scenario, &refs, wait));
+    }
     // A failed driver explains a missing request: one cause, one error.
     findings.extend(
         checked

@@ -1,5 +1,6 @@
 //! Suites: scenarios whose truth the runner knows (device, event, expectations).
 
+use metrica_s2s_mock::fault::FaultSpec;
 use metrica_s2s_mock::postback::attribution::MatchType;
 use metrica_s2s_mock::postback::template::{ConversionKind, PostbackMethod};
 use metrica_s2s_rules::Kind;
@@ -29,7 +30,7 @@ pub enum SuiteError {
     #[error("the suite has no scenarios")]
     Empty,
     #[error("scenario {scenario:?}: {reason}")]
-    Postback {
+    Scenario {
         scenario: String,
         reason: &'static str,
     },
@@ -61,6 +62,9 @@ pub struct Scenario {
     /// After the click, a conversion and its postback to the partner's receiver (run only for
     /// partners with a `[postback]` table).
     pub postback: Option<PostbackSpec>,
+    /// The mock fails the scenario's first `times` requests this way; the partner is to send
+    /// the event again, unchanged.
+    pub fault: Option<FaultSpec>,
 }
 
 /// The conversion a postback scenario reports, and how the mock is to attribute it.
@@ -127,6 +131,7 @@ struct ScenarioDef {
     timeout_ms: Option<u64>,
     settle_ms: Option<u64>,
     postback: Option<PostbackSpec>,
+    fault: Option<FaultSpec>,
 }
 
 impl Suite {
@@ -178,13 +183,31 @@ impl Suite {
                     None
                 };
                 if let Some(reason) = reason {
-                    return Err(SuiteError::Postback {
+                    return Err(SuiteError::Scenario {
+                        scenario: s.id.clone(),
+                        reason,
+                    });
+                }
+            }
+            if let Some(f) = &s.fault {
+                let reason = if f.tracking_id.is_some() {
+                    Some("fault: leave tracking_id out; each run's scenario has a tracker of its own")
+                } else if f.times.is_none() || f.probability.is_some() {
+                    Some("fault: give `times` (how many attempts fail) and no probability, so the runner knows how many attempts to expect")
+                } else {
+                    f.check()
+                        .err()
+                        .map(|_| "fault: not a valid fault (see POST /__admin/faults)")
+                };
+                if let Some(reason) = reason {
+                    return Err(SuiteError::Scenario {
                         scenario: s.id.clone(),
                         reason,
                     });
                 }
             }
             scenarios.push(Scenario {
+                fault: s.fault,
                 postback: s.postback,
                 required: !s.tags.iter().any(|t| t == "recommended"),
                 requests: s.requests.or(d.requests).unwrap_or(1),

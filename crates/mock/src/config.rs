@@ -19,6 +19,7 @@
 //! url = "http://127.0.0.1:9100/pb?click_id={click_id}&tx={transaction_id}&ip={install_ipv6}"
 //! ```
 
+use crate::fault::{FaultError, FaultSpec, Faults};
 use crate::postback::attribution::{WindowError, Windows};
 use crate::postback::template::{Template, TemplateError};
 use metrica_s2s_rules::{Platform, TrackerStatus};
@@ -82,6 +83,12 @@ pub enum TrackerFileError {
     TooManyPostbacks { id: u64, count: usize },
     #[error("tracker {id}: attribution {source}")]
     Window { id: u64, source: WindowError },
+    #[error("tracker {id}: fault {index}: {source}")]
+    Fault {
+        id: u64,
+        index: usize,
+        source: FaultError,
+    },
 }
 
 /// Postbacks per tracker AppMetrica allows.
@@ -103,6 +110,8 @@ pub struct Tracker {
     pub store_url: String,
     pub postbacks: Vec<Template>,
     pub windows: Windows,
+    /// `[[tracker.fault]]`: set when the mock starts, for this tracker only.
+    pub faults: Vec<FaultSpec>,
 }
 
 const DEFAULT_ANDROID_STORE: &str = "https://play.google.com/store/apps/details?id=com.example.app";
@@ -155,6 +164,8 @@ struct TrackerDef {
     #[serde(default)]
     postback: Vec<Template>,
     attribution: Option<WindowsDef>,
+    #[serde(default)]
+    fault: Vec<FaultSpec>,
 }
 
 #[derive(Deserialize)]
@@ -228,6 +239,25 @@ impl Trackers {
                 )
                 .map_err(|source| TrackerFileError::Window { id, source })?,
             };
+            let mut faults = def.fault;
+            for (index, f) in faults.iter_mut().enumerate() {
+                if f.tracking_id.is_some() {
+                    return Err(TrackerFileError::Fault {
+                        id,
+                        index: index + 1,
+                        source: FaultError {
+                            field: "tracking_id",
+                            detail: "is the tracker's own: leave it out".into(),
+                        },
+                    });
+                }
+                f.tracking_id = Some(id.into());
+                f.check().map_err(|source| TrackerFileError::Fault {
+                    id,
+                    index: index + 1,
+                    source,
+                })?;
+            }
             let tracker = Tracker {
                 id,
                 name: def.name,
@@ -235,6 +265,7 @@ impl Trackers {
                 store_url: def.store_url,
                 postbacks: def.postback,
                 windows,
+                faults,
             };
             if t.by_id.insert(id, tracker).is_some() {
                 return Err(TrackerFileError::Twice(id));
@@ -257,6 +288,18 @@ impl Trackers {
 
     pub fn get(&self, id: u64) -> Option<&Tracker> {
         self.by_id.get(&id)
+    }
+
+    /// Sets every tracker's `[[tracker.fault]]` in `faults`.
+    pub(crate) fn add_faults(&self, faults: &Faults) {
+        let mut ids: Vec<&u64> = self.by_id.keys().collect();
+        ids.sort();
+        for id in ids {
+            for f in &self.by_id[id].faults {
+                // Checked when the file was read.
+                let _ = faults.add(f.clone());
+            }
+        }
     }
 
     /// The attribution windows of tracker `id`: its own, or AppMetrica's defaults.

@@ -12,6 +12,7 @@ mod admin;
 mod clickids;
 pub mod client;
 mod config;
+pub mod fault;
 mod header_clock;
 mod journal;
 mod lock;
@@ -21,7 +22,7 @@ pub mod postback;
 mod problem;
 mod server;
 mod track;
-mod wire_time;
+pub mod wire;
 
 pub use config::{ConfigError, Mode, Tracker, TrackerFileError, TrackerPlatform, Trackers};
 pub use journal::{Entry, Filter, Journal, Page, Record};
@@ -30,7 +31,7 @@ pub use postback::{PostbackOptions, Postbacks};
 pub use server::{serve, Limits, Listeners};
 pub use track::{ListenerKind, RemoteAddr, MAX_TARGET_BYTES};
 
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use metrica_s2s_rules::Settings;
 use std::sync::Arc;
@@ -46,6 +47,8 @@ pub struct State {
     /// When set, the admin API and `/metrics` answer on every listener, to this bearer token.
     pub admin_token: Option<String>,
     pub postbacks: Arc<Postbacks>,
+    /// Faults set through the admin API or the tracker file.
+    pub faults: fault::Faults,
     clicks: clickids::ClickIds,
 }
 
@@ -60,6 +63,8 @@ impl State {
         let postbacks = Arc::new(Postbacks::default());
         let mut metrics = Metrics::new();
         metrics.register_postbacks(postbacks.counters());
+        let faults = fault::Faults::default();
+        trackers.add_faults(&faults);
         State {
             mode,
             trackers,
@@ -68,8 +73,17 @@ impl State {
             metrics,
             admin_token: None,
             postbacks,
+            faults,
             clicks: clickids::ClickIds::new(clickids::DEFAULT_CAPACITY),
         }
+    }
+
+    /// Draws fault probabilities from a generator seeded with `seed`: the same requests in
+    /// the same order are faulted alike in every run. The tracker file's faults are kept.
+    pub fn with_fault_seed(mut self, seed: u64) -> State {
+        self.faults = fault::Faults::new(Some(seed));
+        self.trackers.add_faults(&self.faults);
+        self
     }
 
     /// Postbacks delivered with these options (the default ones otherwise).
@@ -118,6 +132,13 @@ pub(crate) fn router(state: SharedState, loopback_listener: bool) -> Router {
         .route("/__admin/requests", get(admin::list).delete(admin::reset))
         .route("/__admin/requests/wait", get(admin::wait))
         .route("/__admin/requests/{seq}", get(admin::one))
+        .route(
+            "/__admin/faults",
+            get(admin::faults::list)
+                .post(admin::faults::add)
+                .delete(admin::faults::clear),
+        )
+        .route("/__admin/faults/{id}", delete(admin::faults::remove))
         .route("/__admin/conversions", post(admin::postbacks::conversions))
         .route("/__admin/postbacks", get(admin::postbacks::list))
         .route("/__admin/postbacks/wait", get(admin::postbacks::wait))

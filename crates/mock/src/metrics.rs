@@ -25,6 +25,11 @@ pub struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FaultLabels {
+    pub fault: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CodeLabels {
     pub code: &'static str,
     pub severity: &'static str,
@@ -41,6 +46,7 @@ pub struct Metrics {
     pub journal_dropped: Gauge,
     pub journal_size: Gauge,
     pub click_ids_forgotten: Gauge,
+    pub faults: Family<FaultLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -65,6 +71,12 @@ impl Metrics {
         let journal_dropped = Gauge::default();
         let journal_size = Gauge::default();
         let click_ids_forgotten = Gauge::default();
+        let faults = Family::<FaultLabels, Counter>::default();
+        registry.register(
+            "faults",
+            "Requests faulted on purpose, by fault: status, delay, reset, close",
+            faults.clone(),
+        );
         registry.register(
             "requests",
             "S2S requests answered, by kind and HTTP status",
@@ -109,6 +121,7 @@ impl Metrics {
             journal_dropped,
             journal_size,
             click_ids_forgotten,
+            faults,
         }
     }
 
@@ -134,6 +147,14 @@ impl Metrics {
             "Postback deliveries waiting for an attempt or a retry",
             c.pending.clone(),
         );
+    }
+
+    pub fn count_fault(&self, fault: crate::fault::FaultKind) {
+        self.faults
+            .get_or_create(&FaultLabels {
+                fault: fault.as_str(),
+            })
+            .inc();
     }
 
     pub fn count_request(&self, kind: Kind, status: u16) {

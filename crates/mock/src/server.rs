@@ -2,8 +2,9 @@
 //! a header-read timeout for slow clients, a cap on header size and count (hyper answers 431),
 //! a connection cap, and graceful shutdown that lets requests in flight finish.
 
+use crate::fault::{ConnectionFault, FaultIo};
 use crate::header_clock::{HeadWait, HeaderClock};
-use crate::track::{ListenerKind, RemoteAddr};
+use crate::track::{Break, ListenerKind, RemoteAddr};
 use crate::SharedState;
 use axum::extract::Request;
 use hyper::body::Incoming;
@@ -32,6 +33,8 @@ struct Connection {
     peer: SocketAddr,
     /// The header-read timeout's view of this connection.
     wait: Arc<HeadWait>,
+    /// Set by a reset or close fault; the socket then breaks instead of answering.
+    fault: ConnectionFault,
 }
 
 impl hyper::service::Service<Request<Incoming>> for Connection {
@@ -44,9 +47,24 @@ impl hyper::service::Service<Request<Incoming>> for Connection {
         self.wait.busy();
         if req.uri().path().starts_with("/serve/") {
             let (parts, _body) = req.into_parts();
-            let response = crate::track::answer(&self.state, self.kind, Some(self.peer), &parts);
+            let answered = crate::track::answer(&self.state, self.kind, Some(self.peer), &parts);
+            match answered.then {
+                None => {}
+                Some(Break::Reset) => self.fault.reset(),
+                Some(Break::Close) => self.fault.close(),
+                Some(Break::Delay(d)) => {
+                    let response = answered.response;
+                    return Answer::Routed(
+                        Box::pin(async move {
+                            tokio::time::sleep(d).await;
+                            Ok(response)
+                        }),
+                        self.wait.clone(),
+                    );
+                }
+            }
             self.wait.waiting();
-            return Answer::Ready(Some(response));
+            return Answer::Ready(Some(answered.response));
         }
         let mut req = req;
         req.extensions_mut().insert(ListenerKind(self.kind));
@@ -235,12 +253,14 @@ async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let wait = clock.connection();
+        let fault = ConnectionFault::default();
         let svc = Connection {
             state: state.clone(),
             router: router.clone(),
             kind,
             peer,
             wait: wait.clone(),
+            fault: fault.clone(),
         };
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
@@ -251,7 +271,7 @@ async fn accept_loop(
             .half_close(true)
             .max_header_size(limits.max_head_bytes)
             .max_buf_size(limits.max_head_bytes.max(8192));
-        let conn = builder.serve_connection(TokioIo::new(stream), svc);
+        let conn = builder.serve_connection(TokioIo::new(FaultIo::new(stream, fault)), svc);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             tokio::select! {

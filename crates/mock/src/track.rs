@@ -5,6 +5,7 @@
 //! rendered when a rule fires, and parameters are only decoded for the journal when read.
 
 use crate::clickids::{Sighting, Ticket};
+use crate::fault::{Applied, FaultKind};
 use crate::problem::problem;
 use crate::{Mode, SharedState};
 use axum::extract::{Request, State};
@@ -41,7 +42,9 @@ thread_local! {
 }
 
 /// The router's fallback: the same answer as [`answer`], for routers built by [`crate::app`]
-/// (in-process tests, embedding). The server calls [`answer`] directly for `/serve/`.
+/// (in-process tests, embedding). The server calls [`answer`] directly for `/serve/`. Here a
+/// delay fault waits; reset and close faults need the connection, which only the server has:
+/// the answer goes out instead.
 pub async fn track(State(state): State<SharedState>, req: Request) -> Response {
     let (parts, _body) = req.into_parts();
     let listener = parts
@@ -49,7 +52,34 @@ pub async fn track(State(state): State<SharedState>, req: Request) -> Response {
         .get::<ListenerKind>()
         .map_or(Kind::Click, |k| k.0);
     let peer = parts.extensions.get::<RemoteAddr>().map(|r| r.0);
-    answer(&state, listener, peer, &parts)
+    let answered = answer(&state, listener, peer, &parts);
+    if let Some(Break::Delay(d)) = answered.then {
+        tokio::time::sleep(d).await;
+    }
+    answered.response
+}
+
+/// An answer, and what a fault wants done with it.
+pub(crate) struct Answered {
+    pub response: Response,
+    pub then: Option<Break>,
+}
+
+/// What a fault does instead of answering at once.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Break {
+    Delay(std::time::Duration),
+    Reset,
+    Close,
+}
+
+impl From<Response> for Answered {
+    fn from(response: Response) -> Answered {
+        Answered {
+            response,
+            then: None,
+        }
+    }
 }
 
 /// Judges, records and answers one request that came in on a `listener` of this kind.
@@ -58,7 +88,7 @@ pub(crate) fn answer(
     listener: Kind,
     peer: Option<SocketAddr>,
     parts: &Parts,
-) -> Response {
+) -> Answered {
     let started = Instant::now();
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -75,17 +105,41 @@ pub(crate) fn answer(
         .unwrap_or(listener);
     let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     if target.len() > MAX_TARGET_BYTES {
-        return target_too_long(target.len());
+        return target_too_long(target.len()).into();
     }
+    let fault = state.faults.pick(
+        || {
+            let path = target.split(['?', '#']).next().unwrap_or_default();
+            metrica_s2s_rules::tracking_segment(path.as_bytes())
+        },
+        kind,
+    );
+    // A faulted request never reached AppMetrica: its retry must not be a duplicate.
+    let answered = fault.as_ref().is_none_or(|f| f.fault == FaultKind::Delay);
 
     let Judged {
         status,
         location,
         diagnostics,
         first_click,
-    } = judge(state, &parts.method, target, kind, now_ms / 1000);
+    } = judge(state, &parts.method, target, kind, now_ms / 1000, answered);
+    let then = fault.as_ref().and_then(|f| match f.fault {
+        FaultKind::Status => None,
+        FaultKind::Delay => f.delay().map(Break::Delay),
+        FaultKind::Reset => Some(Break::Reset),
+        FaultKind::Close => Some(Break::Close),
+    });
+    // What the client gets: the fault's status, nothing at all (0) for a reset or close.
+    let status_sent = match (&fault, then) {
+        (Some(f), _) if f.fault == FaultKind::Status => f.status().unwrap_or(503),
+        (_, Some(Break::Reset | Break::Close)) => 0,
+        _ => status.as_u16(),
+    };
     let m = &state.metrics;
-    m.count_request(kind, status.as_u16());
+    m.count_request(kind, status_sent);
+    if let Some(f) = &fault {
+        m.count_fault(f.fault);
+    }
     for d in &diagnostics {
         m.diagnostics
             .get_or_create(&crate::metrics::CodeLabels {
@@ -95,7 +149,7 @@ pub(crate) fn answer(
             .inc();
     }
     // Problem answers list the diagnostics, which the journal keeps: copy them for those only.
-    let problem = status.is_client_error();
+    let problem = status.is_client_error() && status_sent == status.as_u16();
     let shown = if problem {
         diagnostics.clone()
     } else {
@@ -110,8 +164,9 @@ pub(crate) fn answer(
         remote_addr: peer,
         user_agent: headers.user_agent.map(text).as_deref(),
         forwarded_for: headers.forwarded_for.map(text).as_deref(),
-        status: status.as_u16(),
+        status: status_sent,
         diagnostics,
+        fault: fault.clone().map(Box::new),
     });
     if let Some(ticket) = first_click {
         state.clicks.confirm(ticket, seq);
@@ -123,9 +178,25 @@ pub(crate) fn answer(
     } else {
         tracing::debug!(seq, %kind, status = status.as_u16(), "answered");
     }
-    let response = respond(status, location, seq, &shown);
+    let response = match &fault {
+        Some(f) if f.fault == FaultKind::Status => fault_answer(f),
+        _ => respond(status, location, seq, &shown),
+    };
     m.latency.observe(started.elapsed().as_secs_f64());
-    response
+    Answered { response, then }
+}
+
+/// A status fault's answer: the status, `Retry-After` when asked, and a line saying so.
+fn fault_answer(f: &Applied) -> Response {
+    let status =
+        StatusCode::from_u16(f.status().unwrap_or(503)).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let text = format!("metrica-s2s fault {}: status {}\n", f.id, status.as_u16());
+    let mut r = (status, text).into_response();
+    if let Some(secs) = f.retry_after {
+        r.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    r
 }
 
 /// What judging a request decided.
@@ -149,7 +220,16 @@ impl Judged {
     }
 }
 
-fn judge(state: &SharedState, method: &Method, target: &str, kind: Kind, now: u64) -> Judged {
+/// `remember` is false for a request that will get no real answer (a fault): its click id is
+/// then not remembered, so the retry is not a duplicate.
+fn judge(
+    state: &SharedState,
+    method: &Method,
+    target: &str,
+    kind: Kind,
+    now: u64,
+    remember: bool,
+) -> Judged {
     let req = match parse_input(target.as_bytes()) {
         Ok(r) => r,
         Err(d) => return Judged::refused(StatusCode::BAD_REQUEST, d),
@@ -173,7 +253,7 @@ fn judge(state: &SharedState, method: &Method, target: &str, kind: Kind, now: u6
     let (mut diagnostics, facts) = VALIDATOR.with(|v| v.borrow_mut().judge(&req, &ctx));
     let has_error = diagnostics.iter().any(Diagnostic::is_error);
     let mut first_click = None;
-    if !has_error {
+    if !has_error && remember {
         let click_id = facts
             .click_id
             .map(|span| percent_decode(req.bytes(span), true).bytes);

@@ -94,6 +94,17 @@ impl ScenarioReport {
         }
     }
 
+    /// The codes of its warnings, comma-separated.
+    pub fn warning_codes(&self) -> String {
+        let codes: Vec<&str> = self
+            .diagnostics
+            .iter()
+            .filter(|f| !f.is_error())
+            .map(|f| f.diagnostic.code.as_str())
+            .collect();
+        codes.join(", ")
+    }
+
     /// The codes of its error-severity findings, comma-separated: the reason it failed.
     pub fn error_codes(&self) -> String {
         let codes: Vec<&str> = self

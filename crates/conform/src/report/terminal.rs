@@ -14,9 +14,15 @@ pub fn render(r: &RunReport) -> String {
     );
     for sc in &r.scenarios {
         let req = if sc.required { "" } else { " (recommended)" };
+        let warnings = sc.warning_codes();
+        let warnings = if warnings.is_empty() {
+            warnings
+        } else {
+            format!(" warning: {warnings}")
+        };
         let _ = writeln!(
             s,
-            "{:<28} {:<11} {:<9} {:>6}  {}{req}",
+            "{:<28} {:<11} {:<9} {:>6}  {}{warnings}{req}",
             visible(&sc.id),
             sc.event.as_str(),
             sc.status.as_str(),

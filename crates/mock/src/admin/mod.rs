@@ -1,6 +1,8 @@
 //! The admin API under `/__admin/`: health, the journal, and waiting for requests; postbacks
 //! in their own module.
 
+mod body;
+pub mod faults;
 pub mod postbacks;
 
 use crate::journal::Filter;
@@ -99,7 +101,7 @@ pub async fn wait(
 
 fn bad_filter(e: &QueryRejection) -> Response {
     let detail = format!(
-        "{}; filters are tracking_id, click_id, kind (click|impression), status, code, since, limit, and for wait count and timeout_ms",
+        "{}; filters are tracking_id, click_id, kind (click|impression), status, code, fault (any|status|delay|reset|close), since, limit, and for wait count and timeout_ms",
         e.body_text()
     );
     problem(

@@ -1,6 +1,7 @@
 //! The admin API's postback side: report a conversion, read and wait for deliveries, repeat
 //! one, and set a tracker's postbacks at run time.
 
+use super::body::parse;
 use crate::postback::deliveries::DeliveryFilter;
 use crate::postback::template::Template;
 use crate::postback::{convert, ConversionRequest};
@@ -13,7 +14,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use metrica_s2s_rules::quote_str;
-use serde::de::DeserializeOwned;
 use serde_json::json;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -39,35 +39,6 @@ pub async fn conversions(State(state): State<SharedState>, body: Bytes) -> Respo
         Ok(outcome) => Json(outcome).into_response(),
         Err(e) => bad_field("bad-conversion", "Bad conversion", &e.field, &e.detail),
     }
-}
-
-/// A JSON body, or a 400 that names the field at fault.
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response>> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let text = inner.to_string();
-        // A missing or unknown field is reported at its parent: take its name from serde.
-        let named = text
-            .split('`')
-            .nth(1)
-            .filter(|_| text.starts_with("missing field") || text.starts_with("unknown field"));
-        let field = match (named, path.as_str()) {
-            (Some(name), ".") => name.to_owned(),
-            // An unknown field is in the path already.
-            (Some(name), p) if p == name || p.ends_with(&format!(".{name}")) => p.to_owned(),
-            (Some(name), parent) => format!("{parent}.{name}"),
-            (None, ".") => "(body)".to_owned(),
-            (None, p) => p.to_owned(),
-        };
-        let detail = if inner.is_syntax() || inner.is_eof() {
-            format!("the body is not JSON: {text}")
-        } else {
-            text
-        };
-        Box::new(bad_field("bad-json", "Bad request body", &field, &detail))
-    })
 }
 
 /// `GET /__admin/postbacks`.

@@ -1,6 +1,7 @@
 //! One request as the mock saw and answered it: what the admin API and the journal file write,
 //! and what clients of a running mock read back (the same derived serde both ways).
 
+use crate::fault::Applied;
 use indexmap::IndexMap;
 use metrica_s2s_rules::{find_param, Diagnostic, Kind, Query};
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,7 @@ use std::net::SocketAddr;
 pub struct Entry {
     pub seq: u64,
     /// RFC 3339 with milliseconds on the wire.
-    #[serde(rename = "received_at", with = "crate::wire_time::millis")]
+    #[serde(rename = "received_at", with = "crate::wire::millis")]
     pub received_at_ms: u64,
     pub kind: Kind,
     pub method: String,
@@ -27,8 +28,12 @@ pub struct Entry {
     /// The sender's own User-Agent header (not device_ua: the runner compares the two).
     pub user_agent: Option<String>,
     pub x_forwarded_for: Option<String>,
+    /// The answer's status; 0 when a fault reset or closed the connection instead.
     pub status: u16,
     pub diagnostics: Vec<Diagnostic>,
+    /// The fault applied to this request, if any.
+    #[serde(default)]
+    pub fault: Option<Applied>,
 }
 
 impl Entry {
@@ -39,7 +44,7 @@ impl Entry {
     }
 
     /// Every field that derives from the target: its tracking id and decoded parameters.
-    pub(crate) fn derived_from(target: &str) -> (Option<String>, IndexMap<String, String>) {
+    pub fn derived_from(target: &str) -> (Option<String>, IndexMap<String, String>) {
         let path = target.split(['?', '#']).next().unwrap_or_default();
         let tracking_id = metrica_s2s_rules::tracking_segment(path.as_bytes())
             .map(|id| String::from_utf8_lossy(id).into_owned());
@@ -64,6 +69,28 @@ pub struct Record<'a> {
     pub forwarded_for: Option<&'a str>,
     pub status: u16,
     pub diagnostics: Vec<Diagnostic>,
+    /// Boxed: nearly every request has none, and a small record moves cheaply.
+    pub fault: Option<Box<Applied>>,
+}
+
+impl<'a> Record<'a> {
+    /// A click to `target` answered `status`, nothing else known: for tests.
+    #[cfg(test)]
+    pub fn click(target: &'a str, status: u16) -> Record<'a> {
+        Record {
+            received_at_ms: 1_795_860_000_000,
+            kind: Kind::Click,
+            method: "GET".into(),
+            host: None,
+            target,
+            remote_addr: None,
+            user_agent: None,
+            forwarded_for: None,
+            status,
+            diagnostics: Vec::new(),
+            fault: None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -89,6 +116,7 @@ mod tests {
             x_forwarded_for: None,
             status: 400,
             diagnostics: Vec::new(),
+            fault: None,
         };
         let json = serde_json::to_value(&e).expect("json");
         assert_eq!(json["received_at"], "2026-11-28T10:00:00.123Z");

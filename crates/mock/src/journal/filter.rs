@@ -1,5 +1,6 @@
 //! Which journal entries a query wants.
 
+use crate::fault::Applied;
 use metrica_s2s_rules::{parse_input, tracking_segment, Diagnostic, Kind};
 use serde::Deserialize;
 
@@ -13,6 +14,8 @@ pub struct Filter {
     pub status: Option<u16>,
     pub code: Option<String>,
     pub since: Option<u64>,
+    /// `any`, or a fault's kind: `status`, `delay`, `reset`, `close`.
+    pub fault: Option<String>,
     pub limit: Option<usize>,
     /// For `wait`: how many matching entries to wait for (default 1).
     pub count: Option<usize>,
@@ -27,11 +30,16 @@ pub(crate) struct Parts<'a> {
     pub status: u16,
     pub target: &'a [u8],
     pub diagnostics: &'a [Diagnostic],
+    pub fault: Option<&'a Applied>,
 }
 
 impl Filter {
     pub(crate) fn matches(&self, e: &Parts<'_>) -> bool {
         self.since.is_none_or(|s| e.seq >= s)
+            && self
+                .fault
+                .as_deref()
+                .is_none_or(|f| e.fault.is_some_and(|a| f == "any" || f == a.fault.as_str()))
             && self.kind.is_none_or(|k| e.kind == k)
             && self.status.is_none_or(|s| e.status == s)
             && self

@@ -206,22 +206,10 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use crate::journal::{Filter, Journal, Record};
-    use metrica_s2s_rules::Kind;
     use std::time::Duration;
 
     fn record(target: &str, status: u16) -> Record<'_> {
-        Record {
-            received_at_ms: 1_795_860_000_000,
-            kind: Kind::Click,
-            method: "GET".into(),
-            host: None,
-            target,
-            remote_addr: None,
-            user_agent: None,
-            forwarded_for: None,
-            status,
-            diagnostics: Vec::new(),
-        }
+        Record::click(target, status)
     }
 
     #[test]

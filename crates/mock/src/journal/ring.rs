@@ -8,6 +8,7 @@
 use super::byte_ring::ByteRing;
 use super::entry::{Entry, Record};
 use super::filter::{Filter, Parts};
+use crate::fault::Applied;
 use metrica_s2s_rules::{lossy, Diagnostic, Kind};
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -32,6 +33,9 @@ pub(super) struct Slot {
 pub(super) struct Ring {
     pub slots: VecDeque<Slot>,
     text: ByteRing,
+    /// The faults applied, by sequence number, oldest first: beside the slots rather than in
+    /// them, as nearly no request has one and a slot is moved on every request.
+    faults: VecDeque<(u64, Box<Applied>)>,
     pub capacity: usize,
     pub dropped: u64,
 }
@@ -41,6 +45,7 @@ impl Ring {
         Ring {
             slots: VecDeque::with_capacity(capacity.min(1 << 16)),
             text: ByteRing::default(),
+            faults: VecDeque::new(),
             capacity: capacity.max(1),
             dropped: 0,
         }
@@ -48,6 +53,7 @@ impl Ring {
 
     /// Appends `r` as entry `seq`; returns the evicted slot, for the caller to free after it
     /// lets go of the lock.
+    #[inline]
     pub fn push(&mut self, seq: u64, r: Record<'_>) -> Option<Slot> {
         let (layout, texts) = Layout::of([r.host, Some(r.target), r.user_agent, r.forwarded_for]);
         let evicted = if self.slots.len() >= self.capacity {
@@ -55,11 +61,19 @@ impl Ring {
             let old = self.slots.pop_front();
             self.text
                 .pop_front(old.as_ref().map_or(0, |o| o.layout.len()));
+            if let Some(o) = &old {
+                while self.faults.front().is_some_and(|(s, _)| *s <= o.seq) {
+                    self.faults.pop_front();
+                }
+            }
             old
         } else {
             None
         };
         let text_at = self.text.push(&texts);
+        if let Some(f) = r.fault {
+            self.faults.push_back((seq, f));
+        }
         self.slots.push_back(Slot {
             seq,
             received_at_ms: r.received_at_ms,
@@ -85,8 +99,20 @@ impl Ring {
         let n = self.slots.len();
         self.slots.clear();
         self.text.clear();
+        self.faults.clear();
         self.dropped = 0;
         n
+    }
+
+    fn fault_of(&self, slot: &Slot) -> Option<&Applied> {
+        if self.faults.is_empty() {
+            return None;
+        }
+        let i = self
+            .faults
+            .binary_search_by_key(&slot.seq, |(s, _)| *s)
+            .ok()?;
+        self.faults.get(i).map(|(_, f)| &**f)
     }
 
     fn text_of(&self, slot: &Slot) -> Cow<'_, [u8]> {
@@ -117,6 +143,7 @@ impl Ring {
             x_forwarded_for: part(FORWARDED_FOR),
             status: slot.status,
             diagnostics: slot.diagnostics.clone(),
+            fault: self.fault_of(slot).cloned(),
         }
     }
 
@@ -133,6 +160,7 @@ impl Ring {
             status: slot.status,
             target,
             diagnostics: &slot.diagnostics,
+            fault: self.fault_of(slot),
         })
     }
 }
@@ -188,7 +216,6 @@ impl Layout {
 mod tests {
     use crate::journal::entry::Record;
     use crate::journal::ring::Ring;
-    use metrica_s2s_rules::Kind;
 
     /// Host, target, User-Agent, X-Forwarded-For.
     type Parts<'a> = (Option<&'a str>, &'a str, Option<&'a str>, Option<&'a str>);
@@ -205,16 +232,10 @@ mod tests {
             ring.push(
                 i as u64 + 1,
                 Record {
-                    received_at_ms: 0,
-                    kind: Kind::Click,
-                    method: "GET".into(),
                     host,
-                    target,
-                    remote_addr: None,
                     user_agent: ua,
                     forwarded_for: xff,
-                    status: 204,
-                    diagnostics: Vec::new(),
+                    ..Record::click(target, 204)
                 },
             );
             let e = ring.entry(ring.get(i as u64 + 1).expect("kept"));

@@ -10,6 +10,7 @@ use super::touches::{is_of, touch_of, Lookup};
 use super::values::{value, Converted, Touched};
 use crate::config::{TrackerPlatform, Trackers};
 use crate::journal::Journal;
+use crate::wire::TextOrNumber;
 use metrica_s2s_rules::{classify_ua, quote_str, Kind, Platform};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -42,25 +43,6 @@ pub struct ConversionRequest {
     pub oaid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub referrer_click_id: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum TextOrNumber {
-    Number(serde_json::Number),
-    Text(String),
-}
-
-impl Default for TextOrNumber {
-    fn default() -> Self {
-        TextOrNumber::Text(String::new())
-    }
-}
-
-impl From<u64> for TextOrNumber {
-    fn from(n: u64) -> Self {
-        TextOrNumber::Number(n.into())
-    }
 }
 
 /// The touch a conversion went to.
@@ -108,19 +90,12 @@ struct Checked<'a> {
 }
 
 fn check(r: &ConversionRequest, now_ms: i64) -> Result<Checked<'_>, ConversionError> {
-    let tracking_id = match &r.tracking_id {
-        TextOrNumber::Number(n) => n.as_u64().filter(|n| *n > 0),
-        TextOrNumber::Text(t) => t
-            .parse::<u64>()
-            .ok()
-            .filter(|_| t.bytes().all(|b| b.is_ascii_digit())),
-    }
-    .ok_or_else(|| {
+    let tracking_id = r.tracking_id.tracking_id().ok_or_else(|| {
         bad(
             "tracking_id",
             format!(
                 "{} is not a tracking id: give the tracker's id, 1-20 decimal digits, as a string or a number",
-                shown(&r.tracking_id)
+                r.tracking_id.shown()
             ),
         )
     })?;
@@ -203,13 +178,6 @@ fn text<'a>(
             format!("{} holds a control character", quote_str(s)),
         )),
         other => Ok(other),
-    }
-}
-
-fn shown(v: &TextOrNumber) -> String {
-    match v {
-        TextOrNumber::Number(n) => n.to_string(),
-        TextOrNumber::Text(t) => quote_str(t),
     }
 }
 

@@ -40,7 +40,7 @@ pub enum FailureKind {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {
-    #[serde(with = "crate::wire_time::millis")]
+    #[serde(with = "crate::wire::millis")]
     pub at: u64,
     pub status: Option<u16>,
     pub error: Option<String>,
@@ -72,7 +72,7 @@ pub struct Delivery {
     pub content_type: Option<String>,
     pub delivered: bool,
     pub state: DeliveryState,
-    #[serde(default, with = "crate::wire_time::millis_opt")]
+    #[serde(default, with = "crate::wire::millis_opt")]
     pub next_attempt_at: Option<u64>,
     pub attempts: Vec<Attempt>,
 }

@@ -175,21 +175,9 @@ mod tests {
     use crate::journal::{Journal, Record};
     use crate::postback::attribution::DeviceIds;
     use crate::postback::touches::{Lookup, TouchIndex};
-    use metrica_s2s_rules::Kind;
 
     fn click(j: &Journal, target: &str) -> u64 {
-        j.record(Record {
-            received_at_ms: 1_795_860_000_000,
-            kind: Kind::Click,
-            method: "GET".into(),
-            host: None,
-            target,
-            remote_addr: None,
-            user_agent: None,
-            forwarded_for: None,
-            status: 204,
-            diagnostics: Vec::new(),
-        })
+        j.record(Record::click(target, 204))
     }
 
     fn by_gaid<'a>(tid: &'a str, gaid: &'a str) -> Lookup<'a> {

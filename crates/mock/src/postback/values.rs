@@ -132,6 +132,7 @@ mod tests {
             x_forwarded_for: None,
             status: 204,
             diagnostics: Vec::new(),
+            fault: None,
         }
     }
 

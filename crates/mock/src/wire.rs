@@ -1,5 +1,49 @@
-//! Times on the wire: RFC 3339 with milliseconds, `2026-11-28T10:00:00.123Z`, for the
-//! journal's and the deliveries' derived serde.
+//! Values on the wire of the admin API and the files: times as RFC 3339 with milliseconds
+//! (`2026-11-28T10:00:00.123Z`), and ids that clients send as strings or as numbers.
+
+use serde::{Deserialize, Serialize};
+
+/// A tracking id or a time as a client wrote it: `"1234567890123456789"` or `42`. Ids above
+/// 2^53 only survive JSON as strings, so both are taken.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TextOrNumber {
+    Number(serde_json::Number),
+    Text(String),
+}
+
+impl Default for TextOrNumber {
+    fn default() -> Self {
+        TextOrNumber::Text(String::new())
+    }
+}
+
+impl From<u64> for TextOrNumber {
+    fn from(n: u64) -> Self {
+        TextOrNumber::Number(n.into())
+    }
+}
+
+impl TextOrNumber {
+    /// The tracking id it holds: a positive integer, or 1-20 decimal digits within u64.
+    pub fn tracking_id(&self) -> Option<u64> {
+        match self {
+            TextOrNumber::Number(n) => n.as_u64().filter(|n| *n > 0),
+            TextOrNumber::Text(t) => t
+                .parse::<u64>()
+                .ok()
+                .filter(|_| t.bytes().all(|b| b.is_ascii_digit())),
+        }
+    }
+
+    /// As the client wrote it, quoted when text, for messages.
+    pub fn shown(&self) -> String {
+        match self {
+            TextOrNumber::Number(n) => n.to_string(),
+            TextOrNumber::Text(t) => metrica_s2s_rules::quote_str(t),
+        }
+    }
+}
 
 /// A `u64` of Unix milliseconds.
 pub mod millis {

@@ -1,0 +1,113 @@
+//! A connection the mock can break on purpose: a reset fault makes the next write set
+//! `SO_LINGER` to zero and fail, so hyper drops the socket and the kernel sends a RST (a plain
+//! close would send a FIN, which clients read as a clean end, the bug WireMock's reset fault
+//! once had); a close fault makes it fail without that, so the client sees a FIN and no answer.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+const NONE: u8 = 0;
+const RESET: u8 = 1;
+const CLOSE: u8 = 2;
+
+/// What is to happen to a connection instead of its next answer; shared by the connection's
+/// service, which decides, and its socket, which does it.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionFault(Arc<AtomicU8>);
+
+impl ConnectionFault {
+    pub fn reset(&self) {
+        self.0.store(RESET, Ordering::Release);
+    }
+
+    pub fn close(&self) {
+        self.0.store(CLOSE, Ordering::Release);
+    }
+}
+
+/// A TCP stream whose writes fail once its connection is to be broken.
+#[derive(Debug)]
+pub struct FaultIo {
+    stream: TcpStream,
+    fault: ConnectionFault,
+}
+
+impl FaultIo {
+    pub fn new(stream: TcpStream, fault: ConnectionFault) -> FaultIo {
+        FaultIo { stream, fault }
+    }
+
+    /// `Err` when the connection is to be broken now.
+    fn broken(&self) -> io::Result<()> {
+        match self.fault.0.load(Ordering::Acquire) {
+            NONE => Ok(()),
+            RESET => {
+                // Dropped with a zero linger, the socket is aborted: the kernel sends a RST.
+                let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+                Err(io::Error::new(
+                    io::ErrorKind::ConnectionReset,
+                    "reset fault",
+                ))
+            }
+            _ => Err(io::Error::new(io::ErrorKind::BrokenPipe, "close fault")),
+        }
+    }
+}
+
+impl AsyncRead for FaultIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for FaultIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let me = self.get_mut();
+        if let Err(e) = me.broken() {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut me.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let me = self.get_mut();
+        if let Err(e) = me.broken() {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut me.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let me = self.get_mut();
+        if let Err(e) = me.broken() {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut me.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
