@@ -65,3 +65,8 @@ bench-serve-wrk rounds="5" seconds="5":
 bench-postbacks clicks="10000" conversions="2000":
     cargo build --release -p metrica-s2s -p metrica-s2s-bench
     target/release/s2s-bench postbacks --clicks {{clicks}} --conversions {{conversions}}
+
+# The live dashboard in Chromium over WebDriver (Debian: chromium chromium-driver).
+e2e-dashboard:
+    cargo build -p metrica-s2s
+    python3 scripts/e2e-dashboard.py target/debug/metrica-s2s

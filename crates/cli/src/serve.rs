@@ -196,6 +196,10 @@ fn banner(click: &SocketAddr, impression: &SocketAddr, state: &State) -> std::io
     writeln!(out, "listening  impressions http://{impression}   (stands in for https://impression.appmetrica.yandex.com)")?;
     writeln!(
         out,
+        "dashboard  http://{click}/   (open it in a browser: every request, live, with its diagnosis)"
+    )?;
+    writeln!(
+        out,
         "journal    http://{click}/__admin/requests   metrics http://{click}/metrics"
     )?;
     writeln!(

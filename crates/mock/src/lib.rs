@@ -12,6 +12,7 @@ mod admin;
 mod clickids;
 pub mod client;
 mod config;
+mod dashboard;
 pub mod fault;
 mod header_clock;
 mod journal;
@@ -49,6 +50,8 @@ pub struct State {
     pub postbacks: Arc<Postbacks>,
     /// Faults set through the admin API or the tracker file.
     pub faults: fault::Faults,
+    /// Cancelled when the server starts shutting down: open event streams end then.
+    pub closing: tokio_util::sync::CancellationToken,
     clicks: clickids::ClickIds,
 }
 
@@ -74,6 +77,7 @@ impl State {
             admin_token: None,
             postbacks,
             faults,
+            closing: tokio_util::sync::CancellationToken::new(),
             clicks: clickids::ClickIds::new(clickids::DEFAULT_CAPACITY),
         }
     }
@@ -132,6 +136,8 @@ pub(crate) fn router(state: SharedState, loopback_listener: bool) -> Router {
         .route("/__admin/requests", get(admin::list).delete(admin::reset))
         .route("/__admin/requests/wait", get(admin::wait))
         .route("/__admin/requests/{seq}", get(admin::one))
+        .route("/__admin/events", get(dashboard::events))
+        .route("/__admin/rules/{code}", get(dashboard::rule))
         .route(
             "/__admin/faults",
             get(admin::faults::list)
@@ -154,13 +160,24 @@ pub(crate) fn router(state: SharedState, loopback_listener: bool) -> Router {
                 .delete(admin::postbacks::clear_templates),
         )
         .route("/metrics", get(metrics::render));
+    // The page and its assets hold no data: with a token they load without it, and ask.
+    let ui = Router::new()
+        .route("/", get(dashboard::page))
+        .route("/__admin/ui", get(dashboard::page))
+        .route("/__admin/ui/app.js", get(dashboard::script))
+        .route("/__admin/ui/app.css", get(dashboard::style))
+        // Browsers ask for it with the page: not a request worth journaling.
+        .route("/favicon.ico", get(dashboard::no_icon));
     let admin = match (&state.admin_token, loopback_listener) {
-        (Some(_), _) => admin.route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            admin::require_token,
-        )),
-        (None, true) => admin,
+        (Some(_), _) => admin
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                admin::require_token,
+            ))
+            .merge(ui),
+        (None, true) => admin.merge(ui),
         (None, false) => Router::new()
+            .route("/", axum::routing::any(admin::disabled))
             .route("/__admin/{*rest}", axum::routing::any(admin::disabled))
             .route("/metrics", axum::routing::any(admin::disabled)),
     };

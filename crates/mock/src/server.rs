@@ -209,6 +209,8 @@ pub async fn serve(
         () = shutdown => {}
         () = clock.watch() => {}
     }
+    // Open event streams end, so they do not hold the shutdown for its grace period.
+    state.closing.cancel();
     // Slow clients are still cut off while requests in flight finish.
     let drained = async {
         tokio::select! {

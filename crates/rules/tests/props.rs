@@ -91,8 +91,9 @@ fn outside_the_property(ua: &str) -> bool {
         .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit());
     // No letters, or a value that may be nothing but template placeholders (`$UA`, `<UA>`,
     // `{a}_{b}`): not a User-Agent, and said so.
-    let not_a_ua =
-        !t.chars().any(char::is_alphabetic) || t.starts_with(['{', '[', '_', '%', '#', '<', '$']);
+    let not_a_ua = !t.chars().any(char::is_alphabetic)
+        || t.starts_with(['{', '[', '_', '%', '#', '<', '$'])
+        || (!t.starts_with(char::is_alphanumeric) && t.contains(['{', '[', '%', '#', '<', '$']));
     library || wrapped || placeholder || escape || not_a_ua
 }
 

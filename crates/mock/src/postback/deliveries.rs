@@ -131,8 +131,14 @@ pub struct DeliveryPage {
 pub struct Deliveries {
     store: Mutex<Store>,
     file: Mutex<FileSink<Delivery>>,
+    /// The latest change's number, for waiters and for [`Deliveries::changed_since`].
     changed: watch::Sender<u64>,
+    /// The latest changes, as (change number, delivery id), oldest first.
+    recent: Mutex<VecDeque<(u64, u64)>>,
 }
+
+/// Changes [`Deliveries::changed_since`] can tell about.
+const RECENT: usize = 1024;
 
 #[derive(Debug)]
 struct Store {
@@ -153,6 +159,7 @@ impl Deliveries {
             }),
             file: Mutex::new(FileSink::default()),
             changed: watch::Sender::new(0),
+            recent: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -203,7 +210,41 @@ impl Deliveries {
 
     fn written(&self, d: &Delivery) {
         lock(&self.file).send(Arc::new(d.clone()));
-        self.changed.send_modify(|n| *n += 1);
+        let n = {
+            let mut recent = lock(&self.recent);
+            let n = recent.back().map_or(1, |(n, _)| n + 1);
+            recent.push_back((n, d.id));
+            if recent.len() > RECENT {
+                recent.pop_front();
+            }
+            n
+        };
+        self.changed.send_replace(n);
+    }
+
+    /// A receiver that changes with every change to a delivery.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    /// The deliveries changed after change `n` (as they are now, each once), and the latest
+    /// change's number. Only the latest changes are remembered: an older `n` gets those.
+    pub fn changed_since(&self, n: u64) -> (Vec<Delivery>, u64) {
+        let (ids, latest) = {
+            let recent = lock(&self.recent);
+            let mut ids: Vec<u64> = recent
+                .iter()
+                .filter(|(m, _)| *m > n)
+                .map(|(_, id)| *id)
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            (ids, recent.back().map_or(0, |(m, _)| *m))
+        };
+        (
+            ids.into_iter().filter_map(|id| self.get(id)).collect(),
+            latest,
+        )
     }
 
     pub fn query(&self, f: &DeliveryFilter) -> DeliveryPage {
