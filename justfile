@@ -70,3 +70,8 @@ bench-postbacks clicks="10000" conversions="2000":
 e2e-dashboard:
     cargo build -p metrica-s2s
     python3 scripts/e2e-dashboard.py target/debug/metrica-s2s
+
+# Clicks over TLS against plain HTTP on one mock (CPU per click, target 1.3x), then handshakes.
+bench-tls:
+    cargo build --release -p metrica-s2s -p metrica-s2s-bench
+    target/release/s2s-bench tls

@@ -695,3 +695,43 @@ fn a_partner_server_that_cannot_start_errors_and_exits_2() {
     assert!(!xml.contains("<failure"), "{xml}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("ERRORED"));
 }
+
+/// `[mock] tls = true`: the scenarios over https, the example sender trusting the local CA
+/// given in S2S_CA_FILE.
+#[test]
+fn a_partner_can_be_certified_over_https() {
+    let tls = scratch();
+    let dir = scratch();
+    let report = dir.path().join("tls.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_metrica-s2s"))
+        .args([
+            "conform",
+            "--partner",
+            "fixtures/partners/tls.toml",
+            "--only",
+            "android-click-gaid-ipv4",
+            "--only",
+            "ios-impression-ipv6",
+        ])
+        .args(["--report", &format!("json={}", report.display())])
+        .env("METRICA_S2S_TLS_DIR", tls.path())
+        .current_dir(root())
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
+    for s in v["scenarios"].as_array().expect("scenarios") {
+        let host = s["requests"][0]["host"].as_str().expect("host");
+        assert!(host.starts_with("localhost:"), "{host}");
+    }
+    assert!(
+        tls.path().join("ca.pem").exists(),
+        "the CA the sender trusted"
+    );
+}

@@ -92,13 +92,18 @@ impl Steady {
 
 /// Runs `attack` against a fresh server while the steady client runs, then checks the server.
 fn siege(attack_name: &str, extra: &[&str], attack: impl FnOnce(SocketAddr)) {
+    siege_server(attack_name, extra, |server| attack(server.click));
+}
+
+/// As `siege`, the attack given the whole server (its https listener, say).
+fn siege_server(attack_name: &str, extra: &[&str], attack: impl FnOnce(&support::Server)) {
     let mut args = vec!["--journal-capacity", "100000"];
     args.extend_from_slice(extra);
     let mut server = start(&args);
     let stderr = server.drain_stderr();
     let client = steady(server.click);
     client.wait_for(5);
-    attack(server.click);
+    attack(&server);
     assert!(server.is_running(), "the server died during the attack");
     let peak = server.rss_mib();
     let answered = client.finish();
@@ -527,4 +532,125 @@ fn the_mock_stays_healthy_under_its_own_faults() {
     );
     sigterm(&server.child);
     assert_eq!(server.child.wait().expect("wait").code(), Some(0));
+}
+
+/// A TLS ClientHello offering only `version` (0x0300 SSLv3, 0x0301 TLS 1.0) and one RSA suite.
+fn old_client_hello(version: [u8; 2]) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&version);
+    body.extend_from_slice(&[7u8; 32]); // random
+    body.push(0); // no session id
+    body.extend_from_slice(&[0, 2, 0x00, 0x2f]); // TLS_RSA_WITH_AES_128_CBC_SHA
+    body.extend_from_slice(&[1, 0]); // no compression
+    let mut handshake = vec![1, 0, (body.len() >> 8) as u8, body.len() as u8];
+    handshake.extend(body);
+    let mut record = vec![0x16, version[0], version[1], 0, handshake.len() as u8];
+    record.extend(handshake);
+    record
+}
+
+/// What a TLS port answers `bytes` with before it closes: it must close, bounded, and never
+/// answer with HTTP.
+fn tls_refusal(addr: SocketAddr, bytes: &[u8], what: &str) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    let _ = s.write_all(bytes);
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("{what}: not closed within 5 s ({e})"),
+        }
+    }
+    assert!(
+        !answer.starts_with(b"HTTP/"),
+        "{what}: answered over plain HTTP"
+    );
+}
+
+/// Hostile TLS on the https listener: garbage, an SSLv3 and a TLS 1.0 hello, handshakes that
+/// never finish, and clients that trust nothing. Each costs only its own connection, within
+/// the header-read timeout, while the steady client is served and https still works.
+#[test]
+fn hostile_tls_costs_only_its_own_connection() {
+    let dir = tempfile::tempdir().expect("tls dir");
+    let tls_dir = dir.path().to_str().expect("path").to_owned();
+    siege_server(
+        "hostile TLS",
+        &[
+            "--tls-listen",
+            "127.0.0.1:0",
+            "--tls-dir",
+            &tls_dir,
+            "--header-read-timeout",
+            "1",
+        ],
+        |server| {
+            let https = server.https.expect("an https listener");
+            tls_refusal(
+                https,
+                b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+                "plain HTTP to the TLS port",
+            );
+            tls_refusal(https, &[0xff; 4096], "garbage bytes");
+            tls_refusal(https, &old_client_hello([3, 0]), "an SSLv3 hello");
+            tls_refusal(https, &old_client_hello([3, 1]), "a TLS 1.0 hello");
+            // Handshakes that never finish: silence, and half a hello. Both cut off.
+            let stalled: Vec<TcpStream> = (0..20)
+                .map(|i| {
+                    let mut s = TcpStream::connect(https).expect("connect");
+                    if i % 2 == 1 {
+                        let _ = s.write_all(&old_client_hello([3, 3])[..20]);
+                    }
+                    s
+                })
+                .collect();
+            for s in &stalled {
+                let took = closed_within(s, Duration::from_secs(5)).expect("cut off");
+                assert!(took < Duration::from_secs(4), "cut off after {took:?}");
+            }
+            let ca = format!("{tls_dir}/ca.pem");
+            let url = format!(
+                "https://redirect.appmetrica.yandex.com:{}/serve/778?click_id=tls-after&device_ip=5.255.232.147&device_ua=Mozilla%2F5.0%20(Linux%3B%20Android%2014)&click_timestamp={}",
+                https.port(),
+                support::now()
+            );
+            let resolve = format!("redirect.appmetrica.yandex.com:{}:127.0.0.1", https.port());
+            let curl = |extra: &[&str]| {
+                std::process::Command::new("curl")
+                    .args([
+                        "-sS",
+                        "-o",
+                        "/dev/null",
+                        "-w",
+                        "%{http_code}",
+                        "--resolve",
+                        &resolve,
+                    ])
+                    .args(extra)
+                    .arg(&url)
+                    .output()
+                    .expect("curl runs")
+            };
+            // A client that trusts nothing of ours fails its own handshake, and only that.
+            for _ in 0..5 {
+                let refused = curl(&["--cacert", "/dev/null"]);
+                assert!(
+                    !refused.status.success(),
+                    "a client trusting nothing got through"
+                );
+            }
+            let ok = curl(&["--cacert", &ca]);
+            assert_eq!(
+                String::from_utf8_lossy(&ok.stdout),
+                "204",
+                "{}",
+                String::from_utf8_lossy(&ok.stderr)
+            );
+        },
+    );
 }

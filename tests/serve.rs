@@ -380,3 +380,40 @@ fn no_answered_request_is_lost_when_sigterm_arrives_mid_load() {
     assert!(ids.len() < 16_000, "SIGTERM landed mid-load");
     assert_all_journaled(&ids, &journaled_click_ids(path));
 }
+
+/// `metrica-s2s ca`: the CA certificate's path alone on the first line, made on first use and
+/// the same file afterwards, then how to trust it.
+#[test]
+fn ca_prints_the_certificate_path_first_and_keeps_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let run = || {
+        let out = Command::new(bin())
+            .args(["ca", "--tls-dir"])
+            .arg(dir.path())
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    let first = run();
+    let path = first.lines().next().expect("a first line");
+    assert_eq!(std::path::Path::new(path), dir.path().join("ca.pem"));
+    let pem = std::fs::read_to_string(path).expect("the CA");
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    for how in [
+        "REQUESTS_CA_BUNDLE",
+        "NODE_EXTRA_CA_CERTS",
+        "keytool",
+        "SSL_CERT_FILE",
+        "--cacert",
+    ] {
+        assert!(first.contains(how), "no word on {how}");
+    }
+    let again = run();
+    assert_eq!(again.lines().next(), Some(path));
+    assert_eq!(
+        std::fs::read_to_string(path).expect("the CA"),
+        pem,
+        "reused, not remade"
+    );
+}

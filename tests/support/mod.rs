@@ -10,6 +10,8 @@ pub struct Server {
     pub child: Child,
     pub click: SocketAddr,
     pub impression: SocketAddr,
+    /// The https listener, with `--tls-listen`.
+    pub https: Option<SocketAddr>,
     /// Kept open: the rest of the banner and later output still arrive.
     _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
 }
@@ -47,10 +49,17 @@ pub fn start(extra: &[&str]) -> Server {
     };
     let click = addr("clicks");
     let impression = addr("impressions");
+    // The banner's next line: the https listener's, when there is one.
+    let https = lines.next().and_then(Result::ok).and_then(|l| {
+        l.strip_prefix("listening  https")
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|url| url.trim_start_matches("https://").parse().ok())
+    });
     Server {
         child,
         click,
         impression,
+        https,
         _stdout: lines,
     }
 }

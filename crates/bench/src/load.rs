@@ -2,11 +2,12 @@
 //! connections share a fixed budget of requests, each recording its latency. It stops by
 //! itself when the budget is spent, and refuses any address outside 127.0.0.0/8 and ::1.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 pub struct Outcome {
@@ -38,6 +39,27 @@ pub async fn run(
     total: u64,
     target: Arc<dyn Fn(u64) -> String + Send + Sync>,
 ) -> std::io::Result<Outcome> {
+    run_over(addr, connections, total, target, |a| async move {
+        let s = TcpStream::connect(a).await?;
+        s.set_nodelay(true)?;
+        Ok(s)
+    })
+    .await
+}
+
+/// As [`run`], each connection made by `connect` (a TLS client's, say).
+pub async fn run_over<S, C, F>(
+    addr: SocketAddr,
+    connections: usize,
+    total: u64,
+    target: Arc<dyn Fn(u64) -> String + Send + Sync>,
+    connect: C,
+) -> std::io::Result<Outcome>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    C: Fn(SocketAddr) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = std::io::Result<S>> + Send,
+{
     if !addr.ip().is_loopback() {
         return Err(std::io::Error::other(format!(
             "refusing to load {addr}: loopback only"
@@ -47,10 +69,9 @@ pub async fn run(
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..connections {
-        let (next, target) = (next.clone(), target.clone());
+        let (next, target, connect) = (next.clone(), target.clone(), connect.clone());
         tasks.push(tokio::spawn(async move {
-            let mut stream = BufReader::new(TcpStream::connect(addr).await?);
-            stream.get_mut().set_nodelay(true)?;
+            let mut stream = BufReader::new(connect(addr).await?);
             let mut lat = Vec::new();
             let mut bad = 0u64;
             loop {
@@ -90,7 +111,9 @@ pub async fn run(
 }
 
 /// One answer from a kept-alive connection: its status and its body (Content-Length framed).
-pub async fn read_answer(stream: &mut BufReader<TcpStream>) -> std::io::Result<(u16, Vec<u8>)> {
+pub async fn read_answer<S: AsyncRead + Unpin>(
+    stream: &mut BufReader<S>,
+) -> std::io::Result<(u16, Vec<u8>)> {
     let mut line = String::new();
     stream.read_line(&mut line).await?;
     let status = line

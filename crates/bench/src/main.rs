@@ -8,6 +8,7 @@
 //! - `serve` loads `metrica-s2s serve` and `bare-server` alike over loopback (see
 //!   `serve_bench`).
 //! - `conform` times the conformance runner over the example partners.
+//! - `tls` compares server CPU per click over TLS and plain HTTP on one mock, then handshakes.
 //! - `postbacks` times a conversion from its report to the postback's arrival at a receiver,
 //!   against a bare loopback round trip to the same receiver.
 //!
@@ -19,6 +20,7 @@ mod gen;
 mod load;
 mod postback_bench;
 mod serve_bench;
+mod tls_bench;
 
 use clap::{Parser, Subcommand};
 use std::io::{BufRead, BufReader};
@@ -77,6 +79,19 @@ enum Bench {
     },
     /// The conformance runner over the example partners.
     Conform,
+    /// Clicks over TLS against plain HTTP on the same mock (kept-alive), then handshakes.
+    Tls {
+        /// Clicks per round and transport.
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+        requests: u64,
+        #[arg(long, default_value_t = 5, value_parser = at_least_one())]
+        rounds: usize,
+        #[arg(long, default_value_t = 64, value_parser = at_least_one())]
+        connections: usize,
+        /// New connections for the handshake measurement.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
+        handshakes: u64,
+    },
     /// Conversions attributed and posted back, against a bare round trip to the receiver.
     Postbacks {
         /// Clicks journaled first, each with an advertising id of its own.
@@ -113,6 +128,18 @@ fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
 
 fn main() {
     let outcome = match Cli::parse().bench {
+        Bench::Tls {
+            requests,
+            rounds,
+            connections,
+            handshakes,
+        } => on_one_worker(tls_bench::run(
+            &bin_dir(),
+            requests,
+            rounds,
+            connections,
+            handshakes,
+        )),
         Bench::Postbacks {
             clicks,
             conversions,

@@ -1,5 +1,6 @@
 //! `metrica-s2s`: flags in, exit codes out. The work lives in the library crates.
 
+mod ca;
 mod conform;
 mod exit;
 mod explain;
@@ -27,6 +28,8 @@ enum Command {
     Conform(conform::ConformArgs),
     /// Explain a diagnostic code: what triggers it, why it matters, a bad and a fixed example.
     Explain(explain::ExplainArgs),
+    /// Print the local CA certificate's path (making it if missing) and how to trust it.
+    Ca(ca::CaArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Conform(args) => conform::run(args),
+        Command::Ca(args) => ca::run(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

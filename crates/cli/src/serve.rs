@@ -3,6 +3,7 @@
 use crate::exit;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
+use metrica_s2s_mock::tls::{self, TlsFiles, TlsListener};
 use metrica_s2s_mock::{
     serve, Journal, Limits, Listeners, Mode, PostbackOptions, Postbacks, State, Trackers,
 };
@@ -51,6 +52,14 @@ pub struct ServeArgs {
     /// with a local certificate).
     #[arg(long, value_name = "FILE")]
     postback_ca: Option<PathBuf>,
+    /// Also serve HTTPS here: one listener for both hosts (by SNI and Host), HTTP/2 and
+    /// HTTP/1.1, with a certificate from a local CA (see `metrica-s2s ca`).
+    #[arg(long, value_name = "ADDR")]
+    tls_listen: Option<SocketAddr>,
+    /// Where the local CA and the certificate live [default: the platform's data directory;
+    /// METRICA_S2S_TLS_DIR overrides it].
+    #[arg(long, value_name = "DIR")]
+    tls_dir: Option<PathBuf>,
     /// Seed for fault probabilities: the same requests in the same order are faulted alike in
     /// every run.
     #[arg(long, value_name = "N")]
@@ -128,6 +137,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
         ModeArg::Strict => Mode::Strict,
         ModeArg::Lenient => Mode::Lenient,
     };
+    let tls = match args.tls_listen {
+        Some(addr) => {
+            let files = TlsFiles::at(args.tls_dir.as_deref())?;
+            let served = files.ensure()?;
+            let config = tls::server_config(&served).map_err(anyhow::Error::msg)?;
+            Some((addr, config, files.ca_cert()))
+        }
+        None => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -144,6 +162,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
                     args.impression_listen
                 )
             })?;
+        let https = match &tls {
+            Some((addr, config, ca)) => {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} for HTTPS"))?;
+                Some((
+                    TlsListener {
+                        listener,
+                        kind: metrica_s2s_rules::Kind::Click,
+                        config: config.clone(),
+                    },
+                    ca.clone(),
+                ))
+            }
+            None => None,
+        };
         let mut state = State::new(mode, trackers, journal);
         if let Some(seed) = args.seed {
             state = state.with_fault_seed(seed);
@@ -162,7 +196,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
             }
         }
         // A closed stdout (a supervisor that ignores it) must not stop the mock.
-        if let Err(e) = banner(&click.local_addr()?, &impression.local_addr()?, &state) {
+        let https_line = match &https {
+            Some((t, ca)) => Some((t.listener.local_addr()?, ca.clone())),
+            None => None,
+        };
+        let https = https.map(|(t, _)| t);
+        if let Err(e) = banner(&click.local_addr()?, &impression.local_addr()?, https_line.as_ref(), &state) {
             tracing::warn!(error = %e, "could not print the start-up banner");
         }
         let limits = Limits {
@@ -170,7 +209,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
             header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout),
             ..Limits::default()
         };
-        let listeners = Listeners { click, impression };
+        let mut listeners = Listeners::plain(click, impression);
+        listeners.tls.extend(https);
         serve(listeners, state.clone(), limits, shutdown_signal())
             .await
             .context("the journal file could not be completed")?;
@@ -183,7 +223,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
     })
 }
 
-fn banner(click: &SocketAddr, impression: &SocketAddr, state: &State) -> std::io::Result<()> {
+fn banner(
+    click: &SocketAddr,
+    impression: &SocketAddr,
+    https: Option<&(SocketAddr, PathBuf)>,
+    state: &State,
+) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -194,6 +239,13 @@ fn banner(click: &SocketAddr, impression: &SocketAddr, state: &State) -> std::io
     )?;
     writeln!(out, "listening  clicks      http://{click}   (stands in for https://redirect.appmetrica.yandex.com)")?;
     writeln!(out, "listening  impressions http://{impression}   (stands in for https://impression.appmetrica.yandex.com)")?;
+    if let Some((addr, ca)) = https {
+        writeln!(
+            out,
+            "listening  https       https://{addr}   (both hosts, by SNI and Host; clients trust {})",
+            ca.display()
+        )?;
+    }
     writeln!(
         out,
         "dashboard  http://{click}/   (open it in a browser: every request, live, with its diagnosis)"

@@ -11,9 +11,11 @@ use metrica_s2s_mock::fault::FaultSpec;
 use metrica_s2s_mock::postback::deliveries::{Delivery, DeliveryFilter, DeliveryPage};
 use metrica_s2s_mock::postback::template::Template;
 use metrica_s2s_mock::postback::{convert, ConversionOutcome, ConversionRequest};
+use metrica_s2s_mock::tls::{server_config, TlsFiles, TlsListener};
 use metrica_s2s_mock::{
     serve, Entry, Filter, Journal, Limits, Listeners, Mode, Page, State, Trackers,
 };
+use metrica_s2s_rules::Kind;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -59,6 +61,7 @@ impl MockHandle {
                         .impression_url
                         .clone()
                         .unwrap_or_else(|| mock.url.clone()),
+                    ca_file: None,
                 };
                 Ok(MockHandle::Remote {
                     mock: mock.clone(),
@@ -75,12 +78,21 @@ impl MockHandle {
                 let impression = bind(partner.impression_listen)
                     .await
                     .map_err(RunError::Mock)?;
-                let endpoints = Endpoints {
-                    click_base: format!("http://{}", click.local_addr().map_err(RunError::Mock)?),
-                    impression_base: format!(
-                        "http://{}",
-                        impression.local_addr().map_err(RunError::Mock)?
-                    ),
+                let mut listeners = Listeners::plain(click, impression);
+                let endpoints = if partner.tls {
+                    https_endpoints(&mut listeners).await?
+                } else {
+                    Endpoints {
+                        click_base: format!(
+                            "http://{}",
+                            listeners.click.local_addr().map_err(RunError::Mock)?
+                        ),
+                        impression_base: format!(
+                            "http://{}",
+                            listeners.impression.local_addr().map_err(RunError::Mock)?
+                        ),
+                        ca_file: None,
+                    }
                 };
                 // Lenient: the partner's code sees 204 as from production; the verdicts are
                 // ours to report.
@@ -90,14 +102,10 @@ impl MockHandle {
                     Journal::new(100_000),
                 ));
                 let (stop, stop_rx) = oneshot::channel::<()>();
-                let server = tokio::spawn(serve(
-                    Listeners { click, impression },
-                    state.clone(),
-                    Limits::default(),
-                    async {
+                let server =
+                    tokio::spawn(serve(listeners, state.clone(), Limits::default(), async {
                         let _ = stop_rx.await;
-                    },
-                ));
+                    }));
                 Ok(MockHandle::Embedded {
                     state,
                     stop,
@@ -345,6 +353,34 @@ impl MockHandle {
             let _ = server.await;
         }
     }
+}
+
+/// Two https listeners beside the plain ones, for clicks and for impressions, at
+/// `https://localhost:PORT`, with the local CA's certificate.
+async fn https_endpoints(listeners: &mut Listeners) -> Result<Endpoints, RunError> {
+    let files = TlsFiles::at(None).map_err(|e| RunError::Tls(e.to_string()))?;
+    let served = files.ensure().map_err(|e| RunError::Tls(e.to_string()))?;
+    let config = server_config(&served).map_err(RunError::Tls)?;
+    let mut bases = Vec::new();
+    for kind in [Kind::Click, Kind::Impression] {
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(RunError::Mock)?;
+        let port = listener.local_addr().map_err(RunError::Mock)?.port();
+        bases.push(format!("https://localhost:{port}"));
+        listeners.tls.push(TlsListener {
+            listener,
+            kind,
+            config: config.clone(),
+        });
+    }
+    let impression_base = bases.pop().unwrap_or_default();
+    let click_base = bases.pop().unwrap_or_default();
+    Ok(Endpoints {
+        click_base,
+        impression_base,
+        ca_file: Some(files.ca_cert()),
+    })
 }
 
 /// Why an admin answer could not be used.

@@ -35,6 +35,8 @@ pub enum PartnerError {
     NotLoopbackListen(SocketAddr),
     #[error("[mock] impression_url needs [mock] url")]
     ImpressionWithoutUrl,
+    #[error("[mock] tls = true runs the embedded mock over https; it cannot go with [mock] url")]
+    TlsWithUrl,
     #[error("[postback] {0}")]
     Postback(TemplateError),
 }
@@ -48,6 +50,8 @@ pub struct Partner {
     /// Fixed listen addresses for the embedded mock; free ports when absent.
     pub click_listen: Option<SocketAddr>,
     pub impression_listen: Option<SocketAddr>,
+    /// The embedded mock serves https (on `localhost`, its CA in `S2S_CA_FILE`).
+    pub tls: bool,
     /// The partner's postback receiver, when its file has a `[postback]` table: the suite's
     /// postback scenarios run then.
     pub postback: Option<Receiver>,
@@ -171,6 +175,8 @@ struct MockDef {
     impression_listen: Option<SocketAddr>,
     url: Option<String>,
     impression_url: Option<String>,
+    #[serde(default)]
+    tls: bool,
 }
 
 impl Partner {
@@ -210,7 +216,11 @@ impl Partner {
             impression_listen: None,
             url: None,
             impression_url: None,
+            tls: false,
         });
+        if mock.tls && mock.url.is_some() {
+            return Err(PartnerError::TlsWithUrl);
+        }
         let remote = match mock.url {
             Some(url) => Some(RemoteMock {
                 url: base_url(&url, "[mock] url")?,
@@ -240,6 +250,7 @@ impl Partner {
             remote,
             click_listen: mock.click_listen,
             impression_listen: mock.impression_listen,
+            tls: mock.tls,
             dir,
         })
     }

@@ -22,6 +22,7 @@ mod ndjson;
 pub mod postback;
 mod problem;
 mod server;
+pub mod tls;
 mod track;
 pub mod wire;
 

@@ -4,6 +4,7 @@
 
 use crate::fault::{ConnectionFault, FaultIo};
 use crate::header_clock::{HeadWait, HeaderClock};
+use crate::tls::TlsListener;
 use crate::track::{Break, ListenerKind, RemoteAddr};
 use crate::SharedState;
 use axum::extract::Request;
@@ -145,6 +146,26 @@ impl Drop for AnswerBody {
 pub struct Listeners {
     pub click: TcpListener,
     pub impression: TcpListener,
+    /// HTTPS listeners, each serving both hosts (by SNI and Host).
+    pub tls: Vec<TlsListener>,
+}
+
+impl Listeners {
+    /// The two plain listeners, no HTTPS.
+    pub fn plain(click: TcpListener, impression: TcpListener) -> Listeners {
+        Listeners {
+            click,
+            impression,
+            tls: Vec::new(),
+        }
+    }
+}
+
+/// How a listener's connections speak.
+#[derive(Clone)]
+enum Transport {
+    Plain,
+    Tls(tokio_rustls::TlsAcceptor),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -182,26 +203,27 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let clock = HeaderClock::new(limits.header_read_timeout);
+    let shared = Shared {
+        state: &state,
+        limits,
+        graceful: &graceful,
+        permits: &permits,
+        clock: &clock,
+    };
+    let tls = futures_util::future::join_all(listeners.tls.into_iter().map(|t| {
+        let acceptor = tokio_rustls::TlsAcceptor::from(t.config);
+        accept_loop(t.listener, t.kind, Transport::Tls(acceptor), &shared)
+    }));
     let accept = async {
         tokio::join!(
-            accept_loop(
-                listeners.click,
-                Kind::Click,
-                &state,
-                limits,
-                &graceful,
-                &permits,
-                &clock,
-            ),
+            accept_loop(listeners.click, Kind::Click, Transport::Plain, &shared),
             accept_loop(
                 listeners.impression,
                 Kind::Impression,
-                &state,
-                limits,
-                &graceful,
-                &permits,
-                &clock,
+                Transport::Plain,
+                &shared,
             ),
+            tls,
         )
     };
     tokio::select! {
@@ -229,19 +251,21 @@ pub async fn serve(
     postbacks.and(journal)
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    kind: Kind,
-    state: &SharedState,
+/// What every accept loop shares.
+struct Shared<'a> {
+    state: &'a SharedState,
     limits: Limits,
-    graceful: &GracefulShutdown,
-    permits: &Arc<Semaphore>,
-    clock: &HeaderClock,
-) {
+    graceful: &'a GracefulShutdown,
+    permits: &'a Arc<Semaphore>,
+    clock: &'a HeaderClock,
+}
+
+async fn accept_loop(listener: TcpListener, kind: Kind, transport: Transport, s: &Shared<'_>) {
     let loopback = listener.local_addr().is_ok_and(|a| a.ip().is_loopback());
-    let router = crate::router(state.clone(), loopback);
+    let router = crate::router(s.state.clone(), loopback);
+    let limits = s.limits;
     loop {
-        let Ok(permit) = permits.clone().acquire_owned().await else {
+        let Ok(permit) = s.permits.clone().acquire_owned().await else {
             return;
         };
         let (stream, peer) = match listener.accept().await {
@@ -254,42 +278,99 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
-        let wait = clock.connection();
+        let wait = s.clock.connection();
         let fault = ConnectionFault::default();
         let svc = Connection {
-            state: state.clone(),
+            state: s.state.clone(),
             router: router.clone(),
             kind,
             peer,
             wait: wait.clone(),
             fault: fault.clone(),
         };
-        let mut builder = hyper::server::conn::http1::Builder::new();
-        builder
-            // The header clock keeps this timeout (see `header_clock`), not hyper's timer.
-            .header_read_timeout(None)
-            // A client may shut its write side after sending a request (`nc -N`, some proxies):
-            // it still gets its answer, instead of hyper closing on the EOF.
-            .half_close(true)
-            .max_header_size(limits.max_head_bytes)
-            .max_buf_size(limits.max_head_bytes.max(8192));
-        let conn = builder.serve_connection(TokioIo::new(FaultIo::new(stream, fault)), svc);
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            tokio::select! {
-                biased;
-                ended = conn => {
-                    if let Err(e) = ended {
-                        tracing::debug!(error = %e, %peer, "connection ended with an error");
+        let io = FaultIo::new(stream, fault);
+        match &transport {
+            Transport::Plain => {
+                let conn = http1_builder(limits).serve_connection(TokioIo::new(io), svc);
+                let conn = s.graceful.watch(conn);
+                tokio::spawn(async move {
+                    tokio::select! {
+                        biased;
+                        ended = conn => {
+                            if let Err(e) = ended {
+                                tracing::debug!(error = %e, %peer, "connection ended with an error");
+                            }
+                        }
+                        () = wait.expired() => {
+                            tracing::debug!(%peer, "no whole request head within the header-read timeout: connection closed");
+                        }
                     }
-                }
-                () = wait.expired() => {
-                    tracing::debug!(%peer, "no whole request head within the header-read timeout: connection closed");
-                }
+                    drop(permit);
+                });
             }
-            drop(permit);
-        });
+            Transport::Tls(acceptor) => {
+                let (acceptor, watcher) = (acceptor.clone(), s.graceful.watcher());
+                tokio::spawn(async move {
+                    // A handshake, like a request head, must arrive within the timeout.
+                    let handshake =
+                        tokio::time::timeout(limits.header_read_timeout, acceptor.accept(io));
+                    let tls = match handshake.await {
+                        Ok(Ok(tls)) => tls,
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "no TLS handshake within the header-read timeout: connection closed");
+                            return;
+                        }
+                    };
+                    let svc = Connection {
+                        kind: crate::tls::sni_kind(tls.get_ref().1.server_name()).unwrap_or(kind),
+                        ..svc
+                    };
+                    let mut builder = hyper_util::server::conn::auto::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    );
+                    builder
+                        .http1()
+                        .header_read_timeout(None)
+                        .half_close(true)
+                        .max_buf_size(limits.max_head_bytes.max(8192));
+                    builder.http2().max_header_list_size(
+                        u32::try_from(limits.max_head_bytes).unwrap_or(u32::MAX),
+                    );
+                    let conn = builder.serve_connection(TokioIo::new(tls), svc);
+                    let conn = watcher.watch(conn);
+                    tokio::select! {
+                        biased;
+                        ended = conn => {
+                            if let Err(e) = ended {
+                                tracing::debug!(error = %e, %peer, "TLS connection ended with an error");
+                            }
+                        }
+                        () = wait.expired() => {
+                            tracing::debug!(%peer, "no whole request within the header-read timeout: TLS connection closed");
+                        }
+                    }
+                    drop(permit);
+                });
+            }
+        }
     }
+}
+
+fn http1_builder(limits: Limits) -> hyper::server::conn::http1::Builder {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        // The header clock keeps this timeout (see `header_clock`), not hyper's timer.
+        .header_read_timeout(None)
+        // A client may shut its write side after sending a request (`nc -N`, some proxies):
+        // it still gets its answer, instead of hyper closing on the EOF.
+        .half_close(true)
+        .max_header_size(limits.max_head_bytes)
+        .max_buf_size(limits.max_head_bytes.max(8192));
+    builder
 }
 
 #[cfg(test)]

@@ -302,10 +302,7 @@ async fn admin_is_off_on_non_loopback_listeners_without_a_token() {
     ));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(metrica_s2s_mock::serve(
-        metrica_s2s_mock::Listeners {
-            click: exposed_listener,
-            impression,
-        },
+        metrica_s2s_mock::Listeners::plain(exposed_listener, impression),
         state,
         Default::default(),
         async {

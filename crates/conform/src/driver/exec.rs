@@ -163,6 +163,14 @@ pub fn environment(
             "S2S_IOS_IFA",
             scenario.device.ios_ifa.clone().unwrap_or_default(),
         ),
+        (
+            "S2S_CA_FILE",
+            endpoints
+                .ca_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        ),
     ]
 }
 
@@ -183,6 +191,7 @@ mod tests {
         let endpoints = Endpoints {
             click_base: "http://127.0.0.1:1".into(),
             impression_base: "http://127.0.0.1:2".into(),
+            ca_file: None,
         };
         let exec = Exec::new(command.into(), timeout_ms, Default::default());
         exec.run(Event {

@@ -45,9 +45,15 @@ impl ClickThrough {
                 self.config.click_url
             ))
         })?;
+        let ca = endpoints
+            .ca_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         let env = [
             ("S2S_CLICK_BASE", endpoints.click_base.as_str()),
             ("S2S_IMPRESSION_BASE", endpoints.impression_base.as_str()),
+            ("S2S_CA_FILE", ca.as_str()),
         ];
         let server = PartnerServer::start(cmd, &self.dir, &env, ready)
             .await

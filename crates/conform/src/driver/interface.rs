@@ -12,6 +12,8 @@ use std::pin::Pin;
 pub struct Endpoints {
     pub click_base: String,
     pub impression_base: String,
+    /// The CA certificate the partner must trust when the bases are https (`[mock] tls`).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// What a driver hands the partner, so the runner never blames a partner for a value it was

@@ -57,7 +57,7 @@ impl Mock {
         let state = Arc::new(state);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(
-            Listeners { click, impression },
+            Listeners::plain(click, impression),
             state.clone(),
             limits,
             async {

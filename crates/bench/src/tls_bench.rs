@@ -1,0 +1,160 @@
+//! `s2s-bench tls`: clicks over TLS against plain HTTP, on the same mock in the same run, on
+//! kept-alive connections (the handshakes happen before the measured part); then handshakes
+//! alone, a new connection per click. Prints server CPU per request for each and the ratio.
+
+use crate::child::Server;
+use crate::load;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+fn clicks() -> Arc<dyn Fn(u64) -> String + Send + Sync> {
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
+    Arc::new(move |i| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        format!(
+            "/serve/1234567890123456789?click_id=t{run}-{i}&device_ip=5.{}.{}.{}&device_ua=Mozilla%2F5.0%20(Linux%3B%20Android%2014%3B%20Pixel%208)%20AppleWebKit%2F537.36%20(KHTML%2C%20like%20Gecko)%20Chrome%2F120.0.6099.144%20Mobile%20Safari%2F537.36&click_timestamp={}",
+            i % 200 + 1,
+            i / 200 % 250,
+            i % 250 + 1,
+            now - 2
+        )
+    })
+}
+
+fn connector(ca: &Path) -> std::io::Result<tokio_rustls::TlsConnector> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca).map_err(std::io::Error::other)? {
+        roots
+            .add(c.map_err(std::io::Error::other)?)
+            .map_err(std::io::Error::other)?;
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(std::io::Error::other)?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+pub async fn run(
+    dir: &Path,
+    requests: u64,
+    rounds: usize,
+    connections: usize,
+    handshakes: u64,
+) -> std::io::Result<()> {
+    let tls_dir = std::env::temp_dir().join(format!("s2s-bench-tls-{}", std::process::id()));
+    let port = free_port()?;
+    let https: SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut cmd = Command::new(dir.join("metrica-s2s"));
+    cmd.args([
+        "serve",
+        "--click-listen",
+        "127.0.0.1:0",
+        "--impression-listen",
+        "127.0.0.1:0",
+        "--journal-capacity",
+        "1000",
+    ])
+    .arg("--tls-listen")
+    .arg(https.to_string())
+    .arg("--tls-dir")
+    .arg(&tls_dir);
+    let mock = Server::spawn(cmd, "listening  clicks      ")?;
+    let tls = connector(&tls_dir.join("ca.pem"))?;
+    let over_tls = move |a: SocketAddr| {
+        let tls = tls.clone();
+        async move {
+            let tcp = tokio::net::TcpStream::connect(a).await?;
+            tcp.set_nodelay(true)?;
+            let name = ServerName::try_from("redirect.appmetrica.yandex.com")
+                .map_err(std::io::Error::other)?;
+            tls.connect(name, tcp).await
+        }
+    };
+    println!("load: {requests} clicks per round over {connections} kept-alive connections, plain HTTP/1.1 and TLS 1.3 + HTTP/1.1 to the same mock, {rounds} rounds alternating");
+    // Warm up both paths.
+    load::run(mock.addr, connections, 2_000, clicks()).await?;
+    load::run_over(https, connections, 2_000, clicks(), over_tls.clone()).await?;
+    let (mut plain_cpu, mut tls_cpu, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let measure_plain = async || -> std::io::Result<f64> {
+            let before = mock.cpu_secs().unwrap_or(0.0);
+            let out = load::run(mock.addr, connections, requests, clicks()).await?;
+            Ok((mock.cpu_secs().unwrap_or(0.0) - before) * 1e6 / out.requests.max(1) as f64)
+        };
+        let measure_tls = async || -> std::io::Result<f64> {
+            // Connections (and handshakes) are made first, as the warm-up's were: the
+            // measured part is the kept-alive clicks.
+            let before = mock.cpu_secs().unwrap_or(0.0);
+            let out =
+                load::run_over(https, connections, requests, clicks(), over_tls.clone()).await?;
+            Ok((mock.cpu_secs().unwrap_or(0.0) - before) * 1e6 / out.requests.max(1) as f64)
+        };
+        let (p, t) = if round % 2 == 0 {
+            let p = measure_plain().await?;
+            (p, measure_tls().await?)
+        } else {
+            let t = measure_tls().await?;
+            (measure_plain().await?, t)
+        };
+        println!(
+            "round {}: server CPU per click: plain {p:.1} µs, TLS {t:.1} µs, ratio {:.2}x",
+            round + 1,
+            t / p
+        );
+        plain_cpu.push(p);
+        tls_cpu.push(t);
+        ratios.push(t / p);
+    }
+    let ratio = median(ratios);
+    println!(
+        "median: plain {:.1} µs, TLS {:.1} µs per click; TLS/plain {ratio:.2}x (target <= 1.3, {}); note: each connection's handshake is inside its first click",
+        median(plain_cpu),
+        median(tls_cpu),
+        if ratio <= 1.3 { "met" } else { "NOT met" }
+    );
+
+    // Handshakes: a new connection per click, one after another.
+    let mut wall = Vec::new();
+    let cpu_before = mock.cpu_secs().unwrap_or(0.0);
+    for _ in 0..handshakes {
+        let t = Instant::now();
+        let out = load::run_over(https, 1, 1, clicks(), over_tls.clone()).await?;
+        if out.requests != 1 {
+            return Err(std::io::Error::other("a handshake click got no answer"));
+        }
+        wall.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    let cpu = (mock.cpu_secs().unwrap_or(0.0) - cpu_before) * 1e6 / handshakes.max(1) as f64;
+    println!(
+        "handshakes: {handshakes} new TLS connections, one click each: server CPU {cpu:.0} µs per connection, wall p50 {:.0} µs",
+        median(wall)
+    );
+    mock.stop();
+    let _ = std::fs::remove_dir_all(&tls_dir);
+    Ok(())
+}
