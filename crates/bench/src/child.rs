@@ -5,6 +5,22 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 
+/// `metrica-s2s serve` from `dir` on free loopback ports; more flags may be added.
+pub fn mock_command(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(dir.join("metrica-s2s"));
+    cmd.args([
+        "serve",
+        "--click-listen",
+        "127.0.0.1:0",
+        "--impression-listen",
+        "127.0.0.1:0",
+    ]);
+    cmd
+}
+
+/// The banner line that holds the click listener's URL.
+pub const MOCK_MARKER: &str = "listening  clicks      ";
+
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,

@@ -3,11 +3,10 @@
 //! reaches a receiver in this process (which answers 200 at once, so its own time is not
 //! counted). The baseline, in the same run: a bare GET round trip to the same receiver.
 
-use crate::child::Server;
+use crate::child::{mock_command, Server, MOCK_MARKER};
 use crate::load;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncWriteExt, BufReader};
@@ -78,19 +77,14 @@ pub async fn run(dir: &Path, clicks: u64, conversions: u64) -> std::io::Result<(
             "[[tracker]]\nid = {TRACKER}\nname = \"bench\"\nplatform = \"android\"\nstore_url = \"https://x\"\n[[tracker.postback]]\nevent = \"install\"\nurl = \"http://{rx_addr}/pb?tx={{transaction_id}}&cid={{click_id}}&ip={{install_ipv6}}&ua={{click_user_agent}}&m={{match_type}}\"\n"
         ),
     )?;
-    let mut cmd = Command::new(dir.join("metrica-s2s"));
+    let mut cmd = mock_command(dir);
     cmd.args([
-        "serve",
-        "--click-listen",
-        "127.0.0.1:0",
-        "--impression-listen",
-        "127.0.0.1:0",
         "--journal-capacity",
         &(clicks + conversions + 100).to_string(),
         "--config",
     ])
     .arg(&trackers);
-    let mock = Server::spawn(cmd, "listening  clicks      ")?;
+    let mock = Server::spawn(cmd, MOCK_MARKER)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

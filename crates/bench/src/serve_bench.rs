@@ -3,7 +3,7 @@
 //! request for both, the ratios, and the mock's RSS after a long run at the default journal
 //! capacity.
 
-use crate::child::Server;
+use crate::child::{mock_command, Server, MOCK_MARKER};
 use crate::load;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -78,18 +78,10 @@ fn report(name: &str, m: &Measured) {
 
 pub async fn run(plan: Plan, dir: &Path) -> std::io::Result<()> {
     let bare_bin = dir.join("bare-server");
-    let mock_bin = dir.join("metrica-s2s");
     let bare = Server::spawn(Command::new(&bare_bin), "listening ")?;
-    let mut mock_cmd = Command::new(&mock_bin);
-    mock_cmd.args([
-        "serve",
-        "--click-listen",
-        "127.0.0.1:0",
-        "--impression-listen",
-        "127.0.0.1:0",
-    ]);
+    let mut mock_cmd = mock_command(dir);
     mock_cmd.args(plan.mock_args.split_whitespace());
-    let mock = Server::spawn(mock_cmd, "listening  clicks      ")?;
+    let mock = Server::spawn(mock_cmd, MOCK_MARKER)?;
     println!("load: {} requests over {} keep-alive connections per server, loopback, both servers in this run", plan.requests, plan.connections);
     if !plan.mock_args.is_empty() {
         println!("mock flags: {}", plan.mock_args);

@@ -2,13 +2,12 @@
 //! kept-alive connections (the handshakes happen before the measured part); then handshakes
 //! alone, a new connection per click. Prints server CPU per request for each and the ratio.
 
-use crate::child::Server;
+use crate::child::{mock_command, Server, MOCK_MARKER};
 use crate::load;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -69,21 +68,13 @@ pub async fn run(
     let tls_dir = std::env::temp_dir().join(format!("s2s-bench-tls-{}", std::process::id()));
     let port = free_port()?;
     let https: SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut cmd = Command::new(dir.join("metrica-s2s"));
-    cmd.args([
-        "serve",
-        "--click-listen",
-        "127.0.0.1:0",
-        "--impression-listen",
-        "127.0.0.1:0",
-        "--journal-capacity",
-        "1000",
-    ])
-    .arg("--tls-listen")
-    .arg(https.to_string())
-    .arg("--tls-dir")
-    .arg(&tls_dir);
-    let mock = Server::spawn(cmd, "listening  clicks      ")?;
+    let mut cmd = mock_command(dir);
+    cmd.args(["--journal-capacity", "1000"])
+        .arg("--tls-listen")
+        .arg(https.to_string())
+        .arg("--tls-dir")
+        .arg(&tls_dir);
+    let mock = Server::spawn(cmd, MOCK_MARKER)?;
     let tls = connector(&tls_dir.join("ca.pem"))?;
     let over_tls = move |a: SocketAddr| {
         let tls = tls.clone();

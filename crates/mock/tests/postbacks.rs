@@ -584,3 +584,76 @@ async fn shutdown_writes_every_delivery_to_the_file() {
         assert_eq!(d["attempts"][0]["status"], 503);
     }
 }
+
+/// A receiver over https with a certificate of the local CA: delivered when the mock trusts
+/// that CA (`--postback-ca`), a failed attempt naming the certificate when it does not.
+#[tokio::test]
+async fn https_receivers_work_with_an_extra_ca() {
+    use hyper_util::rt::TokioIo;
+    use metrica_s2s_mock::tls::{server_config, TlsFiles};
+    let dir = tempfile::tempdir().expect("dir");
+    let files = TlsFiles::at(Some(dir.path())).expect("files");
+    let acceptor = tokio_rustls::TlsAcceptor::from(
+        server_config(&files.ensure().expect("certs")).expect("config"),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let hits = Arc::new(Mutex::new(0usize));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, counted) = (acceptor.clone(), counted.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let svc = hyper::service::service_fn(move |_req| {
+                    *counted.lock().expect("lock") += 1;
+                    async {
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                            http_body_util::Full::new(Bytes::from("ok")),
+                        ))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    let url = format!("https://localhost:{port}/pb?tx={{transaction_id}}");
+    for (trusted, want) in [(true, true), (false, false)] {
+        let client = if trusted {
+            Client::with_extra_ca(&files.ca_cert()).expect("the CA")
+        } else {
+            Client::new()
+        };
+        let state = State::new(
+            Mode::Strict,
+            trackers(&get_postback(&url)),
+            Journal::new(100),
+        )
+        .with_postbacks(Postbacks::new(fast(), client));
+        let m = Mock::start_state(state, Limits::default()).await;
+        click_with_gaid(&m, "tls").await;
+        install_by_gaid(&m).await;
+        let page = wait_postbacks(&m, "attempts=1").await;
+        let d = &page["postbacks"][0];
+        assert_eq!(d["delivered"], want, "{d}");
+        if !trusted {
+            let error = d["attempts"][0]["error"].as_str().unwrap_or_default();
+            assert!(
+                error.contains("certificate") || error.contains("UnknownIssuer"),
+                "{error}"
+            );
+        }
+        m.stop().await.expect("stopped");
+    }
+    assert_eq!(
+        *hits.lock().expect("lock"),
+        1,
+        "only the trusted attempt got through"
+    );
+}
