@@ -20,6 +20,13 @@ use std::time::Duration;
 const MAX_WAIT: Duration = Duration::from_secs(60);
 const DEFAULT_WAIT: Duration = Duration::from_secs(5);
 
+/// How long a `wait` call may block: `timeout_ms` as asked, 5 s by default, 60 s at most.
+pub(crate) fn wait_limit(timeout_ms: Option<u64>) -> Duration {
+    timeout_ms
+        .map_or(DEFAULT_WAIT, Duration::from_millis)
+        .min(MAX_WAIT)
+}
+
 pub async fn health(State(state): State<SharedState>) -> Response {
     Json(json!({
         "status": "ok",
@@ -92,10 +99,7 @@ pub async fn wait(
         Err(e) => return bad_filter(&e),
     };
     let want = f.count.unwrap_or(1);
-    let timeout = f
-        .timeout_ms
-        .map_or(DEFAULT_WAIT, Duration::from_millis)
-        .min(MAX_WAIT);
+    let timeout = wait_limit(f.timeout_ms);
     Json(state.journal.wait(&f, want, timeout).await).into_response()
 }
 

@@ -15,10 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use metrica_s2s_rules::quote_str;
 use serde_json::json;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-const MAX_WAIT: Duration = Duration::from_secs(60);
-const DEFAULT_WAIT: Duration = Duration::from_secs(5);
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `POST /__admin/conversions`.
 pub async fn conversions(State(state): State<SharedState>, body: Bytes) -> Response {
@@ -62,10 +59,7 @@ pub async fn wait(
         Ok(Query(f)) => f,
         Err(e) => return bad_filter(&e),
     };
-    let timeout = f
-        .timeout_ms
-        .map_or(DEFAULT_WAIT, Duration::from_millis)
-        .min(MAX_WAIT);
+    let timeout = super::wait_limit(f.timeout_ms);
     let count = f.count.unwrap_or(1);
     Json(state.postbacks.deliveries().wait(&f, count, timeout).await).into_response()
 }
