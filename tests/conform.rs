@@ -34,9 +34,15 @@ fn scratch() -> tempfile::TempDir {
 }
 
 fn conform(args: &[&str]) -> Output {
+    conform_env(args, &[])
+}
+
+/// `conform` with `env` added to its environment.
+fn conform_env(args: &[&str], env: &[(&str, &Path)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_metrica-s2s"))
         .arg("conform")
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(root())
         .output()
         .expect("runs")
@@ -44,12 +50,17 @@ fn conform(args: &[&str]) -> Output {
 
 /// Runs conform with `args` plus a JSON report named `report_name`; the outcome and the report.
 fn conform_json(report_name: &str, args: &[&str]) -> (Output, String) {
+    conform_json_env(report_name, args, &[])
+}
+
+/// `conform_json` with `env` added to the environment.
+fn conform_json_env(report_name: &str, args: &[&str], env: &[(&str, &Path)]) -> (Output, String) {
     let dir = scratch();
     let report = dir.path().join(report_name);
     let flag = format!("json={}", report.display());
     let mut all = args.to_vec();
     all.extend_from_slice(&["--report", &flag]);
-    let out = conform(&all);
+    let out = conform_env(&all, env);
     let text = std::fs::read_to_string(&report)
         .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&out.stderr)));
     (out, text)
@@ -701,31 +712,25 @@ fn a_partner_server_that_cannot_start_errors_and_exits_2() {
 #[test]
 fn a_partner_can_be_certified_over_https() {
     let tls = scratch();
-    let dir = scratch();
-    let report = dir.path().join("tls.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_metrica-s2s"))
-        .args([
-            "conform",
+    let (out, text) = conform_json_env(
+        "tls.json",
+        &[
             "--partner",
             "fixtures/partners/tls.toml",
             "--only",
             "android-click-gaid-ipv4",
             "--only",
             "ios-impression-ipv6",
-        ])
-        .args(["--report", &format!("json={}", report.display())])
-        .env("METRICA_S2S_TLS_DIR", tls.path())
-        .current_dir(root())
-        .output()
-        .expect("runs");
+        ],
+        &[("METRICA_S2S_TLS_DIR", tls.path())],
+    );
     assert_eq!(
         out.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let v: Value =
-        serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
+    let v: Value = serde_json::from_str(&text).expect("json");
     for s in v["scenarios"].as_array().expect("scenarios") {
         let host = s["requests"][0]["host"].as_str().expect("host");
         assert!(host.starts_with("localhost:"), "{host}");

@@ -130,11 +130,17 @@ pub(crate) fn answer(
         FaultKind::Close => Some(Break::Close),
     });
     // What the client gets: the fault's status, nothing at all (0) for a reset or close.
-    let status_sent = match (&fault, then) {
-        (Some(f), _) if f.fault == FaultKind::Status => f.status().unwrap_or(503),
-        (_, Some(Break::Reset | Break::Close)) => 0,
-        _ => status.as_u16(),
+    let status_sent = match then {
+        Some(Break::Reset | Break::Close) => 0,
+        _ => fault
+            .as_ref()
+            .and_then(Applied::status)
+            .unwrap_or(status.as_u16()),
     };
+    let fault_response = fault
+        .as_ref()
+        .filter(|f| f.fault == FaultKind::Status)
+        .map(fault_answer);
     let m = &state.metrics;
     m.count_request(kind, status_sent);
     if let Some(f) = &fault {
@@ -166,7 +172,7 @@ pub(crate) fn answer(
         forwarded_for: headers.forwarded_for.map(text).as_deref(),
         status: status_sent,
         diagnostics,
-        fault: fault.clone().map(Box::new),
+        fault: fault.map(Box::new),
     });
     if let Some(ticket) = first_click {
         state.clicks.confirm(ticket, seq);
@@ -178,10 +184,7 @@ pub(crate) fn answer(
     } else {
         tracing::debug!(seq, %kind, status = status.as_u16(), "answered");
     }
-    let response = match &fault {
-        Some(f) if f.fault == FaultKind::Status => fault_answer(f),
-        _ => respond(status, location, seq, &shown),
-    };
+    let response = fault_response.unwrap_or_else(|| respond(status, location, seq, &shown));
     m.latency.observe(started.elapsed().as_secs_f64());
     Answered { response, then }
 }

@@ -316,14 +316,7 @@ async fn no_touch_no_postback_and_a_repeat_is_one_more_attempt() {
         fast(),
     )
     .await;
-    let none = send_json(
-        m.click,
-        "POST",
-        "/__admin/conversions",
-        &format!(r#"{{"tracking_id": 7, "event": "install", "google_aid": "{GAID}"}}"#),
-    )
-    .await
-    .json();
+    let none = install_by_gaid(&m).await.json();
     assert_eq!(none["attributed"], false);
     assert_eq!(none["match_type"], serde_json::Value::Null);
     assert_eq!(none["postbacks"], serde_json::json!([]));
@@ -516,13 +509,7 @@ async fn the_queue_is_bounded_and_its_drops_counted() {
     .await;
     click_with_gaid(&m, "a").await;
     for _ in 0..5 {
-        send_json(
-            m.click,
-            "POST",
-            "/__admin/conversions",
-            &format!(r#"{{"tracking_id": 7, "event": "install", "google_aid": "{GAID}"}}"#),
-        )
-        .await;
+        install_by_gaid(&m).await;
     }
     let page = get(m.click, "/__admin/postbacks").await.json();
     let states: Vec<_> = page["postbacks"]
@@ -561,13 +548,7 @@ async fn shutdown_writes_every_delivery_to_the_file() {
     let m = Mock::start_state(state, Limits::default()).await;
     click_with_gaid(&m, "a").await;
     for _ in 0..3 {
-        send_json(
-            m.click,
-            "POST",
-            "/__admin/conversions",
-            &format!(r#"{{"tracking_id": 7, "event": "install", "google_aid": "{GAID}"}}"#),
-        )
-        .await;
+        install_by_gaid(&m).await;
     }
     // Each has had its first attempt and waits 3 minutes for its retry.
     wait_postbacks(&m, "attempts=1&count=3").await;
