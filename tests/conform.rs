@@ -740,3 +740,69 @@ fn a_partner_can_be_certified_over_https() {
         "the CA the sender trusted"
     );
 }
+
+/// A report that cannot be written is found before the partner runs; a partner command that
+/// would leave a mark shows it never ran.
+#[test]
+fn report_paths_are_checked_before_anything_runs() {
+    let dir = scratch();
+    let marker = dir.path().join("ran");
+    let partner = dir.path().join("marks.toml");
+    std::fs::write(
+        &partner,
+        format!(
+            "[partner]\nname = \"marks\"\n[driver]\nkind = \"exec\"\ncommand = \"touch {}\"\ntimeout_ms = 5000\n",
+            toml_string(&marker.display().to_string()).trim_matches('"')
+        ),
+    )
+    .expect("partner file");
+    let missing = dir.path().join("no/such/dir/r.json");
+    for bad in [
+        format!("json={}", missing.display()),
+        format!("html={}", dir.path().display()),
+    ] {
+        let out = conform(&[
+            "--partner",
+            partner.to_str().expect("path"),
+            "--report",
+            &bad,
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {err}");
+        assert!(err.contains("checked before running anything"), "{err}");
+        assert!(
+            !marker.exists(),
+            "the partner ran before the report path was checked"
+        );
+    }
+}
+
+/// A running mock that accepts connections and never answers: the run ends, bounded, as an
+/// error naming it, never hangs.
+#[test]
+fn a_running_mock_that_never_answers_cannot_hang_the_run() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = silent.local_addr().expect("addr");
+    // Accepted by the kernel's backlog, never read or answered.
+    let dir = scratch();
+    let partner = dir.path().join("silent.toml");
+    std::fs::write(
+        &partner,
+        format!("[partner]\nname = \"silent mock\"\n[driver]\nkind = \"exec\"\ncommand = \"true\"\ntimeout_ms = 1000\n[mock]\nurl = \"http://{addr}\"\n"),
+    )
+    .expect("partner file");
+    let started = std::time::Instant::now();
+    let out = conform(&["--partner", partner.to_str().expect("path")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&addr.to_string()) && err.contains("no answer within"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(silent);
+}

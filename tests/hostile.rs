@@ -129,7 +129,7 @@ fn admin_get(addr: SocketAddr, target: &str) -> serde_json::Value {
     let mut s = TcpStream::connect(addr).expect("connect");
     write!(
         s,
-        "GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
     )
     .expect("write");
     let (status, body) = read_response(&mut BufReader::new(s)).expect("admin answer");

@@ -9,6 +9,7 @@
 //!   `serve_bench`).
 //! - `conform` times the conformance runner over the example partners.
 //! - `tls` compares server CPU per click over TLS and plain HTTP on one mock, then handshakes.
+//! - `waiters` measures clicks with and without a thousand pending journal `wait` calls.
 //! - `postbacks` times a conversion from its report to the postback's arrival at a receiver,
 //!   against a bare loopback round trip to the same receiver.
 //!
@@ -21,6 +22,7 @@ mod load;
 mod postback_bench;
 mod serve_bench;
 mod tls_bench;
+mod waiters_bench;
 
 use clap::{Parser, Subcommand};
 use std::io::{BufRead, BufReader};
@@ -92,6 +94,16 @@ enum Bench {
         #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
         handshakes: u64,
     },
+    /// Clicks with and without pending journal `wait` calls, on the same mock, alternating.
+    Waiters {
+        #[arg(long, default_value_t = 1_000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=3_000))]
+        waiters: usize,
+        /// Clicks per measurement.
+        #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..))]
+        requests: u64,
+        #[arg(long, default_value_t = 3, value_parser = at_least_one())]
+        rounds: usize,
+    },
     /// Conversions attributed and posted back, against a bare round trip to the receiver.
     Postbacks {
         /// Clicks journaled first, each with an advertising id of its own.
@@ -144,6 +156,11 @@ fn main() {
             clicks,
             conversions,
         } => on_one_worker(postback_bench::run(&bin_dir(), clicks, conversions)),
+        Bench::Waiters {
+            waiters,
+            requests,
+            rounds,
+        } => on_one_worker(waiters_bench::run(&bin_dir(), waiters, requests, rounds)),
         Bench::Conform => {
             let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
             conform_bench::run(&default_bin(), root)

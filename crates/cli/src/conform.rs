@@ -20,7 +20,7 @@ pub struct ConformArgs {
     #[arg(long, value_name = "FORMAT=PATH")]
     report: Vec<String>,
     /// Scenarios run at once (default 8: they mostly wait, on the partner or for a retry).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256))]
     jobs: Option<usize>,
     /// Run only this scenario. Repeatable.
     #[arg(long, value_name = "ID")]
@@ -82,6 +82,8 @@ pub fn run(args: ConformArgs) -> anyhow::Result<u8> {
     let outcome = runtime.block_on(runner::run(&suite, &partner, &options));
     bar.finish_and_clear();
     let report = outcome?;
+    // Every report is attempted and the table printed, whatever fails first.
+    let mut unwritten = Vec::new();
     for (format, path) in &reports {
         let text = match format {
             Format::Html => html::render(&report),
@@ -89,10 +91,14 @@ pub fn run(args: ConformArgs) -> anyhow::Result<u8> {
             Format::Junit => junit::render(&report),
             Format::Markdown => markdown::render(&report),
         };
-        std::fs::write(path, text)
-            .with_context(|| format!("cannot write report {}", path.display()))?;
+        if let Err(e) = std::fs::write(path, text) {
+            unwritten.push(format!("cannot write report {}: {e}", path.display()));
+        }
     }
     print!("{}", terminal::render(&report));
+    if !unwritten.is_empty() {
+        bail!("{}", unwritten.join("; "));
+    }
     Ok(match report.verdict() {
         Verdict::Passed => exit::SUCCESS,
         Verdict::Failed => exit::FINDINGS,
@@ -114,5 +120,30 @@ fn parse_report(spec: &str) -> anyhow::Result<(Format, PathBuf)> {
     if path.is_empty() {
         bail!("--report {spec:?} names no file");
     }
-    Ok((format, PathBuf::from(path)))
+    let path = PathBuf::from(path);
+    writable(&path).with_context(|| {
+        format!(
+            "--report {spec:?}: cannot write {} (checked before running anything)",
+            path.display()
+        )
+    })?;
+    Ok((format, path))
+}
+
+/// `path` can be written: its directory exists and takes a new file, and it is not a
+/// directory itself. Checked with a scratch file, so an existing report is left as it is.
+fn writable(path: &std::path::Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        bail!("it is a directory");
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!("its directory {} does not exist", dir.display());
+    }
+    tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("its directory {} does not take a new file", dir.display()))?;
+    Ok(())
 }

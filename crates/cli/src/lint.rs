@@ -21,13 +21,13 @@ pub struct LintArgs {
     format: FormatArg,
     /// Judge the time rules as if it were this Unix time (default: the system clock). An
     /// access-log line is judged at the time it logged instead.
-    #[arg(long, value_name = "UNIX_SECONDS")]
+    #[arg(long, value_name = "UNIX_SECONDS", value_parser = clap::value_parser!(u64).range(0..=253_402_300_799))]
     now: Option<u64>,
     /// The event kind of inputs whose host does not say (request targets, other hosts).
     #[arg(long, value_enum)]
     kind: Option<KindArg>,
-    /// Worker threads (default: the number of cores).
-    #[arg(long, value_name = "N")]
+    /// Worker threads (default: the number of cores; at most 64).
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
     jobs: Option<usize>,
 }
 
@@ -58,9 +58,11 @@ pub fn run(args: LintArgs) -> anyhow::Result<u8> {
         }),
         format,
         color: format == Format::Text && use_color(&stdout),
-        jobs: args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+        jobs: args.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map_or(1, usize::from)
+                .min(64)
+        }),
     };
     let input = Input {
         args: args.urls,

@@ -23,7 +23,7 @@ enum Command {
     /// Check tracking URLs, request targets, request lines or access logs against the rules.
     Lint(lint::LintArgs),
     /// Run the mock AppMetrica S2S endpoints: judge, answer like AppMetrica, keep a journal.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Drive a partner's integration against the mock and report pass/fail per scenario.
     Conform(conform::ConformArgs),
     /// Explain a diagnostic code: what triggers it, why it matters, a bad and a fixed example.
@@ -37,7 +37,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Lint(args) => lint::run(args),
         Command::Explain(args) => explain::run(args),
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Conform(args) => conform::run(args),
         Command::Ca(args) => ca::run(args),
     };

@@ -27,8 +27,12 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = ModeArg::Strict)]
     mode: ModeArg,
     /// Journal entries kept in memory; the oldest are dropped first, and counted.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
     journal_capacity: usize,
+    /// Bytes the journal's texts may take in memory (targets, User-Agents, hosts); beyond it
+    /// the oldest entries are dropped first, and counted, however few entries are kept.
+    #[arg(long, value_name = "BYTES", default_value_t = metrica_s2s_mock::DEFAULT_JOURNAL_BYTES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..=(1 << 34)))]
+    journal_max_bytes: usize,
     /// Click ids remembered for click-id-duplicate (7-day window); beyond it the oldest are
     /// forgotten early, and counted in /metrics.
     #[arg(long, value_name = "N", default_value_t = metrica_s2s_mock::DEFAULT_CLICK_ID_CAPACITY as u64, value_parser = clap::value_parser!(u64).range(1..=metrica_s2s_mock::MAX_CLICK_ID_CAPACITY as u64))]
@@ -73,16 +77,29 @@ pub struct ServeArgs {
         long,
         value_name = "TOKEN",
         env = "METRICA_S2S_ADMIN_TOKEN",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = admin_token
     )]
     admin_token: Option<String>,
     /// Connections open at once.
-    #[arg(long, value_name = "N", default_value_t = 4096)]
+    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     max_connections: usize,
     /// Seconds a client has to send a whole request head, idle keep-alive time included;
     /// slower clients (slowloris) are disconnected.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     header_read_timeout: u64,
+}
+
+/// A token that can protect: not empty, no spaces or control characters (it travels in a
+/// header).
+fn admin_token(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err("the admin token is empty: an empty token would protect nothing; give one (`openssl rand -hex 16` makes one), or leave the flag and METRICA_S2S_ADMIN_TOKEN unset for a loopback-only admin API".into());
+    }
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("the admin token has a space or a control character; it travels in an Authorization header, so use printable characters only".into());
+    }
+    Ok(text.to_owned())
 }
 
 fn time_scale(text: &str) -> Result<f64, String> {
@@ -112,7 +129,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
         Some(path) => Trackers::load(path)?,
         None => Trackers::default(),
     };
-    let mut journal = Journal::new(args.journal_capacity);
+    let mut journal = Journal::bounded(args.journal_capacity, args.journal_max_bytes);
     if let Some(path) = &args.journal_file {
         journal = journal
             .with_file(path)
@@ -150,7 +167,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    let outcome = runtime.block_on(async {
         let click = tokio::net::TcpListener::bind(args.click_listen)
             .await
             .with_context(|| format!("cannot listen on {} for clicks", args.click_listen))?;
@@ -211,17 +228,34 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
         };
         let mut listeners = Listeners::plain(click, impression);
         listeners.tls.extend(https);
-        serve(listeners, state.clone(), limits, shutdown_signal())
-            .await
-            .context("the journal file could not be completed")?;
-        tracing::info!(
-            journaled = state.journal.next_seq() - 1,
-            dropped = state.journal.dropped(),
-            "stopped"
-        );
-        Ok(exit::SUCCESS)
-    })
+        let (first, second) = signals()?;
+        tokio::select! {
+            served = serve(listeners, state.clone(), limits, first) => {
+                served.context("the journal or postbacks file could not be completed")?;
+                tracing::info!(
+                    journaled = state.journal.next_seq() - 1,
+                    dropped = state.journal.dropped(),
+                    "stopped"
+                );
+                Ok(exit::SUCCESS)
+            }
+            () = second => {
+                // Asked twice: no more grace for connections, only what the files need.
+                let files = state.journal.close(SECOND_SIGNAL_FLUSH);
+                let _ = state.postbacks.deliveries().close(SECOND_SIGNAL_FLUSH);
+                files.context("the journal file could not be completed")?;
+                tracing::warn!("stopped at once on a second signal; connections were cut off");
+                Ok(exit::SUCCESS)
+            }
+        }
+    });
+    // Tasks still running (connections cut off by a second signal) are not waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    outcome
 }
+
+/// How long a second signal lets the files take to be completed.
+const SECOND_SIGNAL_FLUSH: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn banner(
     click: &SocketAddr,
@@ -246,18 +280,25 @@ fn banner(
             ca.display()
         )?;
     }
-    writeln!(
-        out,
-        "dashboard  http://{click}/   (open it in a browser: every request, live, with its diagnosis)"
-    )?;
-    writeln!(
-        out,
-        "journal    http://{click}/__admin/requests   metrics http://{click}/metrics"
-    )?;
-    writeln!(
-        out,
-        "postbacks  POST http://{click}/__admin/conversions   deliveries http://{click}/__admin/postbacks"
-    )?;
+    if click.ip().is_loopback() || state.admin_token.is_some() {
+        writeln!(
+            out,
+            "dashboard  http://{click}/   (open it in a browser: every request, live, with its diagnosis)"
+        )?;
+        writeln!(
+            out,
+            "journal    http://{click}/__admin/requests   metrics http://{click}/metrics"
+        )?;
+        writeln!(
+            out,
+            "postbacks  POST http://{click}/__admin/conversions   deliveries http://{click}/__admin/postbacks"
+        )?;
+    } else {
+        writeln!(
+            out,
+            "admin      off on {click} (not loopback, no --admin-token): no dashboard, journal, metrics or postbacks API here"
+        )?;
+    }
     writeln!(out, "try:")?;
     writeln!(
         out,
@@ -278,24 +319,59 @@ fn init_logs(format: LogFormat) {
     }
 }
 
-/// SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT: shutting down"),
-        () = term => tracing::info!("SIGTERM: shutting down"),
+/// The first SIGINT (Ctrl-C), SIGTERM or SIGHUP starts a graceful shutdown; the second ends
+/// the mock at once (after completing the journal file). SIGHUP is taken as a stop, not a
+/// reload: a mock started from a terminal that closes should stop cleanly, not die.
+fn signals() -> anyhow::Result<(
+    impl std::future::Future<Output = ()>,
+    impl std::future::Future<Output = ()>,
+)> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut streams = Vec::new();
+    for (kind, name) in [
+        (SignalKind::interrupt(), "SIGINT"),
+        (SignalKind::terminate(), "SIGTERM"),
+        (SignalKind::hangup(), "SIGHUP"),
+    ] {
+        streams.push((
+            signal(kind).with_context(|| format!("cannot handle {name}"))?,
+            name,
+        ));
     }
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel::<()>();
+    let (second_tx, second_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let mut first = Some(first_tx);
+        loop {
+            let received = futures_util::future::select_all(
+                streams
+                    .iter_mut()
+                    .map(|(s, name)| Box::pin(async move { s.recv().await.map(|()| *name) })),
+            )
+            .await
+            .0;
+            let Some(name) = received else { return };
+            match first.take() {
+                Some(tx) => {
+                    tracing::info!(signal = name, "shutting down: requests in flight get up to 5 s; send it again to stop at once");
+                    let _ = tx.send(());
+                }
+                None => {
+                    tracing::warn!(signal = name, "second signal: stopping at once");
+                    let _ = second_tx.send(());
+                    return;
+                }
+            }
+        }
+    });
+    Ok((
+        async move {
+            let _ = first_rx.await;
+        },
+        async move {
+            if second_rx.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        },
+    ))
 }

@@ -12,6 +12,7 @@ pub mod judge;
 mod mock_handle;
 pub mod partner;
 pub mod postback;
+mod process;
 pub mod report;
 pub mod retry;
 pub mod runner;

@@ -24,6 +24,8 @@ use tokio::task::JoinHandle;
 
 /// How long one admin call to a running mock may take beyond its own wait.
 const ADMIN_SLACK: Duration = Duration::from_secs(5);
+/// Pages of a running mock's journal read at most for one run's arrivals.
+const MAX_PAGES: usize = 1_000;
 
 pub enum MockHandle {
     Embedded {
@@ -197,11 +199,25 @@ impl MockHandle {
                 since,
                 ..
             } => {
-                let url = format!("{}/__admin/requests?since={since}", mock.url);
-                let page: Page = admin(client, &url, ADMIN_SLACK)
-                    .await
-                    .map_err(|e| ScenarioError::MockUnreadable(e.to_string()))?;
-                Ok(page.requests)
+                // Page by page, each call with its own deadline, the whole bounded in pages.
+                let mut all = Vec::new();
+                let mut from = *since;
+                for _ in 0..MAX_PAGES {
+                    let url = format!(
+                        "{}/__admin/requests?since={from}&limit={}",
+                        mock.url,
+                        metrica_s2s_mock::MAX_PAGE
+                    );
+                    let page: Page = admin(client, &url, ADMIN_SLACK)
+                        .await
+                        .map_err(|e| ScenarioError::MockUnreadable(e.to_string()))?;
+                    all.extend(page.requests);
+                    match page.next {
+                        Some(next) if next > from => from = next,
+                        _ => break,
+                    }
+                }
+                Ok(all)
             }
         }
     }

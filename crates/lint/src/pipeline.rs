@@ -1,10 +1,14 @@
 //! Reader thread → `jobs` workers → the caller's thread, which writes results in input order.
-//! The channels are bounded, so at most a few batches are in memory whatever the input's size.
+//!
+//! Memory is bounded by bytes, whatever the input: a batch ends at [`BATCH_LINES`] lines or
+//! [`BATCH_BYTES`] bytes, at most [`IN_FLIGHT`] batches are read but not yet written, and a line
+//! longer than [`MAX_LINE`] is reported (`not-a-url`, with its length) from its first bytes
+//! while the rest of it is skipped, never held.
 
 use crate::json::{self, LineReport};
 use crate::tally::Tally;
 use crate::{text, Config, Format};
-use metrica_s2s_rules::{lossy, parse_input, Context, Validator};
+use metrica_s2s_rules::{lossy, parse_input, Code, Context, Diagnostic, Draft, Span, Validator};
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::ops::Range;
@@ -12,9 +16,17 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 
-/// Lines per batch: enough to make handing a batch over cheap, few enough that the batches in
-/// flight stay a few megabytes.
+/// Lines per batch at most: enough to make handing a batch over cheap.
 const BATCH_LINES: usize = 4096;
+/// Bytes per batch at most (a batch holds at least one line).
+const BATCH_BYTES: usize = 256 * 1024;
+/// Batches read but not yet written, at most.
+const IN_FLIGHT: usize = 16;
+/// The longest line judged; no tracking request comes near it (the mock answers targets over
+/// 16 KiB with 414).
+pub const MAX_LINE: usize = 64 * 1024;
+/// Bytes of a longer line kept, to show which line it was.
+const LONG_LINE_SHOWN: usize = 120;
 
 /// What to lint: arguments first, then the lines of a file (`-` for stdin). Without either,
 /// stdin.
@@ -25,7 +37,8 @@ pub struct Input {
 }
 
 /// Lints `input` into `out`; the tally says how many inputs broke error rules. A closed pipe
-/// on `out` (`| head`) ends the run early without an error.
+/// on `out` (`| head`) stops the writing, not the judging: the tally, and so the exit status,
+/// still covers every line.
 pub fn run(input: &Input, config: &Config, out: &mut dyn Write) -> io::Result<Tally> {
     let mut tally = Tally::default();
     let result = pipeline(input, config, out, &mut tally).and_then(|()| {
@@ -45,20 +58,39 @@ pub fn run(input: &Input, config: &Config, out: &mut dyn Write) -> io::Result<Ta
 #[derive(Default)]
 struct Batch {
     buf: Vec<u8>,
-    lines: Vec<(u64, Range<usize>)>,
+    lines: Vec<Line>,
+}
+
+struct Line {
+    no: u64,
+    range: Range<usize>,
+    /// The whole line's length, when it was longer than [`MAX_LINE`] and only its start kept.
+    cut_from: Option<usize>,
 }
 
 impl Batch {
-    fn push(&mut self, line_no: u64, line: &[u8]) {
+    fn push(&mut self, no: u64, line: &[u8], cut_from: Option<usize>) {
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let trimmed = line.trim_ascii_start();
         if trimmed.is_empty() || trimmed.starts_with(b"#") {
             return;
         }
+        let line = match cut_from {
+            Some(_) => &line[..line.len().min(LONG_LINE_SHOWN)],
+            None => line,
+        };
         let start = self.buf.len();
         self.buf.extend_from_slice(line);
-        self.lines.push((line_no, start..self.buf.len()));
+        self.lines.push(Line {
+            no,
+            range: start..self.buf.len(),
+            cut_from,
+        });
+    }
+
+    fn full(&self) -> bool {
+        self.lines.len() >= BATCH_LINES || self.buf.len() >= BATCH_BYTES
     }
 }
 
@@ -69,25 +101,29 @@ fn pipeline(
     tally: &mut Tally,
 ) -> io::Result<()> {
     let jobs = config.jobs.max(1);
-    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Batch)>(jobs * 2);
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Batch)>(IN_FLIGHT);
     let work_rx = Mutex::new(work_rx);
-    let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Vec<u8>, Tally)>(jobs * 2);
-    let stop = AtomicBool::new(false);
+    let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Vec<u8>, Tally)>(IN_FLIGHT);
+    // One token per batch in flight: the reader takes one per batch, the writer gives it back
+    // once the batch is written, so results waiting for an earlier batch cannot pile up.
+    let (token_tx, token_rx) = mpsc::sync_channel::<()>(IN_FLIGHT);
+    for _ in 0..IN_FLIGHT {
+        let _ = token_tx.send(());
+    }
+    // Set once the output is closed: workers then judge without rendering.
+    let silent = AtomicBool::new(false);
     std::thread::scope(|s| {
-        let reader = s.spawn(|| read_batches(input, work_tx, &stop));
+        let reader = s.spawn(move || read_batches(input, work_tx, &token_rx));
         for _ in 0..jobs {
             let done_tx = done_tx.clone();
-            let (work_rx, stop) = (&work_rx, &stop);
+            let (work_rx, silent) = (&work_rx, &silent);
             s.spawn(move || {
                 let mut validator = Validator::new(config.settings.ua_cache_entries);
-                // After a stop, keep draining so the reader is never left blocked.
                 while let Some((idx, batch)) = next_batch(work_rx) {
-                    if stop.load(Ordering::Relaxed) {
-                        continue;
-                    }
-                    let (bytes, t) = judge(config, &mut validator, &batch);
+                    let render = !silent.load(Ordering::Relaxed);
+                    let (bytes, t) = judge(config, &mut validator, &batch, render);
                     if done_tx.send((idx, bytes, t)).is_err() {
-                        stop.store(true, Ordering::Relaxed);
+                        break;
                     }
                 }
             });
@@ -99,16 +135,17 @@ fn pipeline(
         for (idx, bytes, t) in done_rx.iter() {
             pending.insert(idx, (bytes, t));
             while let Some((bytes, t)) = pending.remove(&next) {
-                written = written.and_then(|()| out.write_all(&bytes));
+                if written.is_ok() {
+                    written = out.write_all(&bytes);
+                    if written.is_err() {
+                        silent.store(true, Ordering::Relaxed);
+                    }
+                }
                 tally.add(t);
                 next += 1;
-            }
-            if written.is_err() {
-                stop.store(true, Ordering::Relaxed);
-                break;
+                let _ = token_tx.send(());
             }
         }
-        drop(done_rx);
         let read = reader
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the input reader panicked")));
@@ -120,24 +157,29 @@ fn next_batch(rx: &Mutex<mpsc::Receiver<(u64, Batch)>>) -> Option<(u64, Batch)> 
     rx.lock().ok()?.recv().ok()
 }
 
-/// Sends the arguments, then the file or stdin, in numbered batches.
+/// Sends the arguments, then the file or stdin, in numbered batches, each once a token says
+/// there is room for it.
 fn read_batches(
     input: &Input,
     tx: mpsc::SyncSender<(u64, Batch)>,
-    stop: &AtomicBool,
+    tokens: &mpsc::Receiver<()>,
 ) -> io::Result<()> {
     let mut idx = 0u64;
     let mut send = |batch: &mut Batch| -> bool {
         if batch.lines.is_empty() {
             return true;
         }
-        let ok = !stop.load(Ordering::Relaxed) && tx.send((idx, std::mem::take(batch))).is_ok();
+        let ok = tokens.recv().is_ok() && tx.send((idx, std::mem::take(batch))).is_ok();
         idx += 1;
         ok
     };
     let mut batch = Batch::default();
     for (i, url) in input.args.iter().enumerate() {
-        batch.push(i as u64 + 1, url.as_bytes());
+        let cut = (url.len() > MAX_LINE).then_some(url.len());
+        batch.push(i as u64 + 1, url.as_bytes(), cut);
+        if batch.full() && !send(&mut batch) {
+            return Ok(());
+        }
     }
     if !send(&mut batch) {
         return Ok(());
@@ -160,7 +202,7 @@ fn read_batches(
     let mut line_no = 0u64;
     loop {
         line.clear();
-        let n = match reader.read_until(b'\n', &mut line) {
+        let n = match read_line(&mut reader, &mut line) {
             Ok(n) => n,
             Err(e) => {
                 // What was read is still judged and written before the error is reported.
@@ -175,8 +217,13 @@ fn read_batches(
             break;
         }
         line_no += 1;
-        batch.push(line_no, &line);
-        if batch.lines.len() >= BATCH_LINES && !send(&mut batch) {
+        // A byte-order mark (an editor on Windows) is not part of the first line.
+        let text = match line_no {
+            1 => line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line),
+            _ => &line,
+        };
+        batch.push(line_no, text, (n > MAX_LINE).then_some(n));
+        if batch.full() && !send(&mut batch) {
             return Ok(());
         }
     }
@@ -184,28 +231,68 @@ fn read_batches(
     Ok(())
 }
 
-/// One batch judged and rendered, with its counts.
-fn judge(config: &Config, validator: &mut Validator, batch: &Batch) -> (Vec<u8>, Tally) {
+/// Reads one line (its `\n` included) into `line`, keeping at most [`MAX_LINE`] + 1 bytes of
+/// it; returns the whole line's length, 0 at the end of the input.
+fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<usize> {
+    let mut total = 0;
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok(total);
+        }
+        let (take, done) = match memchr::memchr(b'\n', buf) {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        let room = (MAX_LINE + 1).saturating_sub(line.len());
+        line.extend_from_slice(&buf[..take.min(room)]);
+        reader.consume(take);
+        total += take;
+        if done {
+            return Ok(total);
+        }
+    }
+}
+
+/// One batch judged and rendered (unless `render` is off), with its counts.
+fn judge(
+    config: &Config,
+    validator: &mut Validator,
+    batch: &Batch,
+    render: bool,
+) -> (Vec<u8>, Tally) {
     let mut ctx = Context::new(config.now, &config.settings);
     ctx.kind = config.kind;
-    let mut out = Vec::with_capacity(batch.buf.len() + batch.lines.len() * 64);
+    let mut out = Vec::with_capacity(if render {
+        batch.buf.len() + batch.lines.len() * 64
+    } else {
+        0
+    });
     let mut tally = Tally::default();
-    for (line_no, range) in &batch.lines {
-        let input = &batch.buf[range.clone()];
-        let (kind, diags) = match parse_input(input) {
-            Ok(req) => {
+    for line in &batch.lines {
+        let input = &batch.buf[line.range.clone()];
+        let (kind, diags) = match (line.cut_from, parse_input(input)) {
+            (Some(len), _) => (None, vec![too_long(input, len)]),
+            (None, Ok(req)) => {
                 let (diags, facts) = validator.judge(&req, &ctx);
                 tally.note(&facts);
                 (req.kind().or(config.kind), diags)
             }
-            Err(d) => (None, vec![d]),
+            (None, Err(d)) => (None, vec![d]),
         };
         let valid = tally.count(&diags);
+        if !render {
+            continue;
+        }
         match config.format {
             Format::Json => json::write_line(
                 &mut out,
                 &LineReport {
-                    line: *line_no,
+                    line: line.no,
                     input: &lossy(input),
                     kind,
                     valid,
@@ -213,12 +300,27 @@ fn judge(config: &Config, validator: &mut Validator, batch: &Batch) -> (Vec<u8>,
                 },
             ),
             Format::Text if !diags.is_empty() => {
-                text::line_report(&mut out, *line_no, input, &diags, config.color)
+                text::line_report(&mut out, line.no, input, &diags, config.color)
             }
             Format::Text => {}
         }
     }
     (out, tally)
+}
+
+/// A line too long to be a tracking request, shown by its first bytes.
+fn too_long(start: &[u8], len: usize) -> Diagnostic {
+    Draft::new(Code::NotAUrl)
+        .value(start)
+        .arg(
+            "reason",
+            format!(
+                "the line is {len} bytes long, over lint's limit of {MAX_LINE} bytes (its first {} are shown); no tracking request is that long: the line is probably not a request, or several were joined without line breaks",
+                start.len()
+            ),
+        )
+        .span(Span::new(0, start.len()))
+        .finish()
 }
 
 #[cfg(test)]
@@ -288,6 +390,71 @@ mod tests {
             numbers[1..].windows(2).all(|w| w[0] < w[1]),
             "line numbers rise"
         );
+    }
+
+    #[test]
+    fn long_lines_are_reported_by_their_start_and_the_run_goes_on() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("log.txt");
+        let long = format!("/serve/1?click_id={}", "x".repeat(3 << 20));
+        let text = format!("\u{feff}/serve/1?click_id=bom\n{long}\n/serve/1?click_id=after\n");
+        std::fs::write(&path, text).expect("log");
+        let input = Input {
+            args: Vec::new(),
+            file: Some(path),
+        };
+        let mut out = Vec::new();
+        let tally = run(&input, &config(2), &mut out).expect("runs");
+        assert_eq!(tally.inputs, 3);
+        let lines: Vec<serde_json::Value> = String::from_utf8(out)
+            .expect("utf-8")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect();
+        assert_eq!(
+            lines[0]["input"], "/serve/1?click_id=bom",
+            "the BOM is not the line's"
+        );
+        assert_ne!(lines[0]["diagnostics"][0]["code"], "not-a-url");
+        assert_eq!(lines[1]["diagnostics"][0]["code"], "not-a-url");
+        let message = lines[1]["diagnostics"][0]["message"]
+            .as_str()
+            .expect("message");
+        assert!(
+            message.contains(&format!("{} bytes long", long.len() + 1)),
+            "{message}"
+        );
+        assert!(
+            lines[1]["input"].as_str().expect("input").len() <= crate::pipeline::LONG_LINE_SHOWN
+        );
+        assert_eq!(lines[2]["line"], 3);
+        assert_eq!(lines[2]["input"], "/serve/1?click_id=after");
+    }
+
+    #[test]
+    fn a_closed_output_still_counts_every_line() {
+        struct Closed;
+        impl std::io::Write for Closed {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let args: Vec<String> = (0..20_000)
+            .map(|i| {
+                if i == 19_999 {
+                    "not a url".into()
+                } else {
+                    format!("/serve/1?click_id={i}")
+                }
+            })
+            .collect();
+        let input = Input { args, file: None };
+        let tally = run(&input, &config(2), &mut Closed).expect("a closed pipe is no error");
+        assert_eq!(tally.inputs, 20_000);
+        assert!(tally.invalid >= 1, "the last line's verdict counts");
     }
 
     #[test]

@@ -69,8 +69,12 @@ pub enum TrackerFileError {
     NegativeId(i64),
     #[error("tracker id {0:?} is not 1-20 decimal digits within u64")]
     BadId(String),
-    #[error("tracker {id}: store_url {url:?} is not an http(s) URL")]
-    StoreUrl { id: u64, url: String },
+    #[error("{place} {url:?} {why}; a store URL is sent as the 302's Location: use an absolute http(s) URL without spaces or control characters")]
+    StoreUrl {
+        place: String,
+        url: String,
+        why: &'static str,
+    },
     #[error("tracker {0} is listed twice")]
     Twice(u64),
     #[error("tracker {id}: postback {index}: {source}")]
@@ -195,6 +199,37 @@ impl Trackers {
     }
 
     pub fn parse(text: &str) -> Result<Trackers, TrackerFileError> {
+        /// A store URL the 302 can carry as it is, or why not.
+        fn checked_store_url(
+            url: &str,
+            place: impl FnOnce() -> String,
+        ) -> Result<(), TrackerFileError> {
+            let why = if url.chars().any(|c| c.is_control()) {
+                Some("has a control character (CR, LF, NUL, ...), which would break the Location header")
+            } else if url.contains(' ') {
+                Some("has a space")
+            } else if !(url.starts_with("https://") || url.starts_with("http://")) {
+                Some("is not an http(s) URL")
+            } else if url
+                .parse::<axum::http::Uri>()
+                .ok()
+                .and_then(|u| u.host().map(|h| !h.is_empty()))
+                != Some(true)
+            {
+                Some("names no host")
+            } else {
+                None
+            };
+            match why {
+                None => Ok(()),
+                Some(why) => Err(TrackerFileError::StoreUrl {
+                    place: place(),
+                    url: url.to_owned(),
+                    why,
+                }),
+            }
+        }
+
         let file: File = toml::from_str(text)
             .map_err(|e| TrackerFileError::Toml(e.to_string().replace('\n', " ")))?;
         let mut t = Trackers::default();
@@ -202,6 +237,10 @@ impl Trackers {
             t.allow_unknown = d.allow_unknown.unwrap_or(true);
             t.android_store_url = d.android_store_url.unwrap_or(t.android_store_url);
             t.ios_store_url = d.ios_store_url.unwrap_or(t.ios_store_url);
+            checked_store_url(&t.android_store_url, || {
+                "[defaults] android_store_url".into()
+            })?;
+            checked_store_url(&t.ios_store_url, || "[defaults] ios_store_url".into())?;
         }
         for def in file.tracker {
             let id = match def.id {
@@ -212,12 +251,7 @@ impl Trackers {
                     .filter(|_| s.bytes().all(|b| b.is_ascii_digit()))
                     .ok_or(TrackerFileError::BadId(s))?,
             };
-            if !(def.store_url.starts_with("https://") || def.store_url.starts_with("http://")) {
-                return Err(TrackerFileError::StoreUrl {
-                    id,
-                    url: def.store_url,
-                });
-            }
+            checked_store_url(&def.store_url, || format!("tracker {id}: store_url"))?;
             if def.postback.len() > MAX_POSTBACKS {
                 return Err(TrackerFileError::TooManyPostbacks {
                     id,
@@ -430,5 +464,35 @@ mod tests {
             .expect_err("typo")
             .to_string();
         assert!(e.contains("trackers"), "{e}");
+    }
+
+    #[test]
+    fn store_urls_that_would_break_the_redirect_are_refused_at_load() {
+        let tracker = |url: &str| {
+            format!(
+                "[[tracker]]\nid = 1\nname = \"a\"\nplatform = \"android\"\nstore_url = \"{url}\""
+            )
+        };
+        for (url, why) in [
+            ("https://x/a\\r\\nSet-Cookie: a=b", "control character"),
+            ("https://x/\\u0000", "control character"),
+            ("javascript:alert(1)", "not an http(s) URL"),
+            ("https://x/a b", "space"),
+            ("https://", "no host"),
+        ] {
+            let e = Trackers::parse(&tracker(url)).expect_err(url).to_string();
+            assert!(
+                e.contains(why) && e.contains("tracker 1: store_url"),
+                "{url}: {e}"
+            );
+        }
+        let e = Trackers::parse("[defaults]\nandroid_store_url = \"javascript:alert(1)\"")
+            .expect_err("defaults")
+            .to_string();
+        assert!(e.contains("[defaults] android_store_url"), "{e}");
+        assert!(Trackers::parse(&tracker(
+            "https://play.google.com/store/apps/details?id=a.b"
+        ))
+        .is_ok());
     }
 }

@@ -27,7 +27,9 @@ mod track;
 pub mod wire;
 
 pub use config::{ConfigError, Mode, Tracker, TrackerFileError, TrackerPlatform, Trackers};
-pub use journal::{Entry, Filter, Journal, Page, Record};
+pub use journal::{
+    Entry, Filter, Journal, Page, Record, DEFAULT_MAX_BYTES as DEFAULT_JOURNAL_BYTES, MAX_PAGE,
+};
 pub use metrics::Metrics;
 pub use postback::{PostbackOptions, Postbacks};
 pub use server::{serve, Limits, Listeners};
@@ -124,14 +126,16 @@ impl State {
 
 /// The mock's routes, as served on a loopback listener.
 pub fn app(state: SharedState) -> Router {
-    router(state, true)
+    router(state, true, None)
 }
 
 /// The routes for one listener. The admin API and `/metrics` expose every request's data, so
 /// they answer on loopback listeners only, unless an admin token is set, in which case they
 /// answer everywhere but only to `Authorization: Bearer <token>`. There is no CORS: browsers
-/// on other origins get nothing from them.
-pub(crate) fn router(state: SharedState, loopback_listener: bool) -> Router {
+/// on other origins get nothing from them, and without a token they answer only to requests
+/// that name the mock itself (see [`admin::guard`]). `port` is the listener's (`None` in
+/// process).
+pub(crate) fn router(state: SharedState, loopback_listener: bool, port: Option<u16>) -> Router {
     let admin = Router::new()
         .route("/__admin/health", get(admin::health))
         .route("/__admin/requests", get(admin::list).delete(admin::reset))
@@ -176,7 +180,12 @@ pub(crate) fn router(state: SharedState, loopback_listener: bool) -> Router {
                 admin::require_token,
             ))
             .merge(ui),
-        (None, true) => admin.merge(ui),
+        (None, true) => admin
+            .merge(ui)
+            .route_layer(axum::middleware::from_fn_with_state(
+                admin::guard::OwnAuthority { port },
+                admin::guard::same_origin_only,
+            )),
         (None, false) => Router::new()
             .route("/", axum::routing::any(admin::disabled))
             .route("/__admin/{*rest}", axum::routing::any(admin::disabled))

@@ -30,6 +30,11 @@ pub struct FaultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FileLabels {
+    pub file: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CodeLabels {
     pub code: &'static str,
     pub severity: &'static str,
@@ -45,6 +50,9 @@ pub struct Metrics {
     pub latency: Histogram,
     pub journal_dropped: Gauge,
     pub journal_size: Gauge,
+    pub journal_bytes: Gauge,
+    pub file_lost: Family<FileLabels, Gauge>,
+    pub file_errors: Family<FileLabels, Gauge>,
     pub click_ids_forgotten: Gauge,
     pub faults: Family<FaultLabels, Counter>,
 }
@@ -70,6 +78,24 @@ impl Metrics {
         let latency = Histogram::new(exponential_buckets(0.000_01, 2.5, 15));
         let journal_dropped = Gauge::default();
         let journal_size = Gauge::default();
+        let journal_bytes = Gauge::default();
+        let file_lost = Family::<FileLabels, Gauge>::default();
+        let file_errors = Family::<FileLabels, Gauge>::default();
+        registry.register(
+            "journal_bytes",
+            "Bytes the journal ring's entries take, roughly (bounded by --journal-max-bytes)",
+            journal_bytes.clone(),
+        );
+        registry.register(
+            "file_lost_records",
+            "Records that never reached their file (journal, postbacks): its writer fell behind or its writes failed",
+            file_lost.clone(),
+        );
+        registry.register(
+            "file_write_errors",
+            "Failed writes to a file (journal, postbacks)",
+            file_errors.clone(),
+        );
         let click_ids_forgotten = Gauge::default();
         let faults = Family::<FaultLabels, Counter>::default();
         registry.register(
@@ -120,6 +146,9 @@ impl Metrics {
             latency,
             journal_dropped,
             journal_size,
+            journal_bytes,
+            file_lost,
+            file_errors,
             click_ids_forgotten,
             faults,
         }
@@ -192,6 +221,22 @@ pub async fn render(State(state): State<crate::SharedState>) -> Response {
         .set(i64::try_from(state.journal.dropped()).unwrap_or(i64::MAX));
     m.journal_size
         .set(i64::try_from(state.journal.len()).unwrap_or(i64::MAX));
+    m.journal_bytes
+        .set(i64::try_from(state.journal.bytes().0).unwrap_or(i64::MAX));
+    for (file, health) in [
+        ("journal", state.journal.file_health()),
+        ("postbacks", state.postbacks.deliveries().file_health()),
+    ] {
+        if let Some(h) = health {
+            let labels = FileLabels { file };
+            m.file_lost
+                .get_or_create(&labels)
+                .set(i64::try_from(h.lost()).unwrap_or(i64::MAX));
+            m.file_errors
+                .get_or_create(&labels)
+                .set(i64::try_from(h.errors()).unwrap_or(i64::MAX));
+        }
+    }
     m.click_ids_forgotten
         .set(i64::try_from(state.forgotten_click_ids()).unwrap_or(i64::MAX));
     (

@@ -2,7 +2,7 @@
 //! a header-read timeout for slow clients, a cap on header size and count (hyper answers 431),
 //! a connection cap, and graceful shutdown that lets requests in flight finish.
 
-use crate::fault::{ConnectionFault, FaultIo};
+use crate::fault::{ClientSocket, ConnectionFault, FaultIo};
 use crate::header_clock::{HeadWait, HeaderClock};
 use crate::tls::TlsListener;
 use crate::track::{Break, ListenerKind, RemoteAddr};
@@ -36,6 +36,8 @@ struct Connection {
     wait: Arc<HeadWait>,
     /// Set by a reset or close fault; the socket then breaks instead of answering.
     fault: ConnectionFault,
+    /// For routed handlers that wait, to see their client leave.
+    socket: ClientSocket,
 }
 
 impl hyper::service::Service<Request<Incoming>> for Connection {
@@ -46,6 +48,23 @@ impl hyper::service::Service<Request<Incoming>> for Connection {
     fn call(&self, req: Request<Incoming>) -> Answer {
         // hyper calls with a whole head in hand: the wait for one is over until the answer.
         self.wait.busy();
+        if req
+            .headers()
+            .get_all(axum::http::header::HOST)
+            .iter()
+            .nth(1)
+            .is_some()
+        {
+            self.wait.waiting();
+            return Answer::Ready(Some(crate::problem::problem(
+                axum::http::StatusCode::BAD_REQUEST,
+                "duplicate-host",
+                "More than one Host header",
+                "the request has two Host headers; HTTP/1.1 (RFC 9112, section 3.2) requires exactly one, and servers must answer 400: fix the client or proxy that adds the second",
+                &[],
+                None,
+            )));
+        }
         if req.uri().path().starts_with("/serve/") {
             let (parts, _body) = req.into_parts();
             let answered = crate::track::answer(&self.state, self.kind, Some(self.peer), &parts);
@@ -70,6 +89,7 @@ impl hyper::service::Service<Request<Incoming>> for Connection {
         let mut req = req;
         req.extensions_mut().insert(ListenerKind(self.kind));
         req.extensions_mut().insert(RemoteAddr(self.peer));
+        req.extensions_mut().insert(self.socket.clone());
         Answer::Routed(
             Box::pin(self.router.clone().oneshot(req)),
             self.wait.clone(),
@@ -246,8 +266,8 @@ pub async fn serve(
     {
         tracing::warn!(grace = ?limits.shutdown_grace, "connections still open after the grace period were closed");
     }
-    let postbacks = state.postbacks.shutdown().await;
-    let journal = state.journal.close();
+    let postbacks = state.postbacks.shutdown(limits.shutdown_grace).await;
+    let journal = state.journal.close(limits.shutdown_grace);
     postbacks.and(journal)
 }
 
@@ -261,8 +281,9 @@ struct Shared<'a> {
 }
 
 async fn accept_loop(listener: TcpListener, kind: Kind, transport: Transport, s: &Shared<'_>) {
-    let loopback = listener.local_addr().is_ok_and(|a| a.ip().is_loopback());
-    let router = crate::router(s.state.clone(), loopback);
+    let own = listener.local_addr().ok();
+    let loopback = own.is_some_and(|a| a.ip().is_loopback());
+    let router = crate::router(s.state.clone(), loopback, own.map(|a| a.port()));
     let limits = s.limits;
     loop {
         let Ok(permit) = s.permits.clone().acquire_owned().await else {
@@ -280,15 +301,16 @@ async fn accept_loop(listener: TcpListener, kind: Kind, transport: Transport, s:
         let _ = stream.set_nodelay(true);
         let wait = s.clock.connection();
         let fault = ConnectionFault::default();
+        let io = FaultIo::new(stream, fault.clone());
         let svc = Connection {
             state: s.state.clone(),
             router: router.clone(),
             kind,
             peer,
             wait: wait.clone(),
-            fault: fault.clone(),
+            fault,
+            socket: io.socket(),
         };
-        let io = FaultIo::new(stream, fault);
         match &transport {
             Transport::Plain => {
                 let conn = http1_builder(limits).serve_connection(TokioIo::new(io), svc);
@@ -366,7 +388,8 @@ fn http1_builder(limits: Limits) -> hyper::server::conn::http1::Builder {
         // The header clock keeps this timeout (see `header_clock`), not hyper's timer.
         .header_read_timeout(None)
         // A client may shut its write side after sending a request (`nc -N`, some proxies):
-        // it still gets its answer, instead of hyper closing on the EOF.
+        // it still gets its answer, instead of hyper closing on the EOF. (A `wait` watches
+        // for its client leaving itself: see `fault::io::client_left`.)
         .half_close(true)
         .max_header_size(limits.max_head_bytes)
         .max_buf_size(limits.max_head_bytes.max(8192));

@@ -21,9 +21,11 @@ async fn read_events(
     meanwhile: impl std::future::Future<Output = ()>,
 ) -> String {
     let mut s = TcpStream::connect(addr).await.expect("connect");
-    s.write_all(format!("GET /__admin/events HTTP/1.1\r\nHost: x\r\n{headers}\r\n").as_bytes())
-        .await
-        .expect("write");
+    s.write_all(
+        format!("GET /__admin/events HTTP/1.1\r\nHost: {addr}\r\n{headers}\r\n").as_bytes(),
+    )
+    .await
+    .expect("write");
     let read = async {
         let mut text = String::new();
         let mut buf = [0u8; 8192];
@@ -192,7 +194,7 @@ async fn with_a_token_the_page_loads_and_the_data_needs_the_token() {
 async fn an_open_stream_does_not_hold_up_shutdown() {
     let m = Mock::default().await;
     let mut s = TcpStream::connect(m.click).await.expect("connect");
-    s.write_all(b"GET /__admin/events HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.write_all(format!("GET /__admin/events HTTP/1.1\r\nHost: {}\r\n\r\n", m.click).as_bytes())
         .await
         .expect("write");
     let mut buf = [0u8; 1024];

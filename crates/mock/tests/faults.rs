@@ -138,7 +138,11 @@ async fn a_delay_answers_late_and_faults_match_by_kind_and_tracker() {
     assert_eq!(other["requests"][1]["fault"], serde_json::Value::Null);
     let r = support::raw(
         m.click,
-        b"DELETE /__admin/faults HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        format!(
+            "DELETE /__admin/faults HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            m.click
+        )
+        .as_bytes(),
     )
     .await;
     assert_eq!(r.json()["cleared"], 1);

@@ -342,7 +342,7 @@ async fn no_touch_no_postback_and_a_repeat_is_one_more_attempt() {
     wait_postbacks(&m, "delivered=true").await;
     let again = support::raw(
         m.click,
-        format!("POST /__admin/postbacks/{id}/repeat HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes(),
+        format!("POST /__admin/postbacks/{id}/repeat HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", m.click).as_bytes(),
     )
     .await;
     assert_eq!(again.status, 202);

@@ -4,6 +4,7 @@
 use super::interface::{BoxFuture, Driver, Endpoints, Event, Supplies};
 use crate::error::ScenarioError;
 use crate::judge::Finding;
+use crate::process::spawn_group;
 use crate::suite::Scenario;
 use crate::truth::Truth;
 use metrica_s2s_rules::{Code, Draft};
@@ -39,50 +40,61 @@ impl Exec {
             .map(|(k, v)| ((*k).to_owned(), v.clone().into()))
             .collect();
         let command = &self.command;
-        let mut child = tokio::process::Command::new("sh")
-            .arg("-c")
-            .arg(command)
-            .current_dir(if self.dir.as_os_str().is_empty() {
-                std::path::Path::new(".")
-            } else {
-                &self.dir
-            })
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| ScenarioError::DriverStart(format!("`sh -c {command}`: {e}")))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            // A command that ignores stdin closes it early; that is its right.
-            let _ = stdin
-                .write_all(serde_json::Value::Object(json).to_string().as_bytes())
-                .await;
-        }
+        let (mut child, mut group) = spawn_group(
+            tokio::process::Command::new("sh")
+                .arg("-c")
+                .arg(command)
+                .current_dir(if self.dir.as_os_str().is_empty() {
+                    std::path::Path::new(".")
+                } else {
+                    &self.dir
+                })
+                .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+        .map_err(|e| ScenarioError::DriverStart(format!("`sh -c {command}`: {e}")))?;
+        let mut stdin = child.stdin.take();
         let mut stderr = child.stderr.take();
         let mut stdout = child.stdout.take();
-        let wait = async {
-            let mut err = Vec::new();
-            let mut out = Vec::new();
-            let (status, _, _) = tokio::join!(
-                child.wait(),
+        let input = serde_json::Value::Object(json).to_string();
+        // Everything, writing stdin included, within the timeout.
+        let whole = async {
+            let mut err = Tail::default();
+            let mut out = Tail::default();
+            let (status, (), (), ()) = tokio::join!(
+                async {
+                    let status = child.wait().await;
+                    // What the command left running (a backgrounded process holding its
+                    // output open) ends with it.
+                    group.kill();
+                    status
+                },
+                async {
+                    if let Some(mut i) = stdin.take() {
+                        // A command that ignores stdin closes it early; that is its right.
+                        let _ = i.write_all(input.as_bytes()).await;
+                    }
+                },
                 async {
                     if let Some(e) = stderr.as_mut() {
-                        let _ = e.read_to_end(&mut err).await;
+                        err.drain(e).await;
                     }
                 },
                 async {
                     if let Some(o) = stdout.as_mut() {
-                        let _ = o.read_to_end(&mut out).await;
+                        out.drain(o).await;
                     }
                 }
             );
             (status, err)
         };
-        let failure = match tokio::time::timeout(self.timeout, wait).await {
+        let outcome = tokio::time::timeout(self.timeout, whole).await;
+        group.kill();
+        let failure = match outcome {
             Err(_) => format!(
-                "the command did not finish within {} ms and was stopped",
+                "the command did not finish within {} ms and was stopped with every process it started",
                 self.timeout.as_millis()
             ),
             Ok((Err(e), _)) => {
@@ -92,9 +104,7 @@ impl Exec {
             }
             Ok((Ok(status), _)) if status.success() => return Ok(Vec::new()),
             Ok((Ok(status), err)) => {
-                let tail = String::from_utf8_lossy(&err[err.len().saturating_sub(OUTPUT_TAIL)..])
-                    .trim()
-                    .to_owned();
+                let tail = err.text();
                 format!(
                     "the command exited with {status}{}",
                     if tail.is_empty() {
@@ -109,6 +119,30 @@ impl Exec {
             .arg("reason", failure)
             .finish();
         Ok(vec![Finding::plain(d)])
+    }
+}
+
+/// The last [`OUTPUT_TAIL`] bytes of a stream read to its end: a command printing gigabytes
+/// costs the runner no more than this.
+#[derive(Default)]
+struct Tail(std::collections::VecDeque<u8>);
+
+impl Tail {
+    async fn drain(&mut self, from: &mut (impl tokio::io::AsyncRead + Unpin)) {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = from.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            self.0.extend(&buf[..n]);
+            let over = self.0.len().saturating_sub(OUTPUT_TAIL);
+            self.0.drain(..over);
+        }
+    }
+
+    fn text(&self) -> String {
+        let bytes: Vec<u8> = self.0.iter().copied().collect();
+        String::from_utf8_lossy(&bytes).trim().to_owned()
     }
 }
 
@@ -182,7 +216,14 @@ mod tests {
     use crate::truth::Truth;
 
     async fn trigger(command: &str, timeout_ms: u64) -> Vec<String> {
-        let suite = Suite::standard().expect("suite");
+        trigger_ua(command, timeout_ms, None).await
+    }
+
+    async fn trigger_ua(command: &str, timeout_ms: u64, ua: Option<String>) -> Vec<String> {
+        let mut suite = Suite::standard().expect("suite");
+        if let Some(ua) = ua {
+            suite.scenarios[0].device.ua = ua;
+        }
         let truth = Truth {
             tracking_id: 7,
             click_id: "c-1".into(),
@@ -231,6 +272,65 @@ mod tests {
             found[0].contains("did not finish within 200 ms"),
             "{}",
             found[0]
+        );
+    }
+
+    /// Processes named by a unique marker in their command line, from /proc.
+    fn running(marker: &str) -> usize {
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| {
+                std::fs::read(e.path().join("cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
+            })
+            .count()
+    }
+
+    #[tokio::test]
+    async fn no_process_the_command_started_survives_it() {
+        // `sleep` with an odd duration is the marker: nothing else runs it.
+        let started = std::time::Instant::now();
+        let found = trigger("(sleep 31.4159) & (sleep 31.4159 &) ; sleep 31.4159", 300).await;
+        assert!(
+            found[0].contains("did not finish within 300 ms"),
+            "{}",
+            found[0]
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(
+            running("31.4159"),
+            0,
+            "processes left behind after a timeout"
+        );
+        // A command that ends at once but leaves a process holding its output open: the run
+        // goes on at once, and the process is gone.
+        let started = std::time::Instant::now();
+        let found = trigger("(sleep 27.1828) & exit 0", 5_000).await;
+        assert!(found.is_empty(), "{found:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(4));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(running("27.1828"), 0, "a backgrounded process left behind");
+    }
+
+    #[tokio::test]
+    async fn the_timeout_covers_stdin_and_output_is_kept_as_a_bounded_tail() {
+        // A command that never reads its stdin, given more than a pipe holds (a 100 KB UA):
+        // the input cannot hold the runner past the timeout.
+        let found = trigger_ua("sleep 30", 300, Some("U".repeat(100_000))).await;
+        assert!(
+            found[0].contains("did not finish within 300 ms"),
+            "{}",
+            found[0]
+        );
+        let found = trigger("head -c 50000000 /dev/zero | tr '\\0' x; echo END >&2; head -c 10000000 /dev/zero | tr '\\0' y >&2; exit 4", 20_000).await;
+        assert!(found[0].contains("exit status: 4"), "{}", found[0]);
+        assert!(
+            found[0].len() < 3 * crate::driver::exec::OUTPUT_TAIL,
+            "a bounded tail: {} bytes",
+            found[0].len()
         );
     }
 }

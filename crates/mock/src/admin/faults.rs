@@ -1,11 +1,12 @@
 //! `/__admin/faults`: set, list and remove faults.
 
 use super::body::parse;
+use super::segment::Segment;
 use crate::fault::FaultSpec;
 use crate::problem::{bad_field, problem};
 use crate::SharedState;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -31,7 +32,7 @@ pub async fn clear(State(state): State<SharedState>) -> Response {
     Json(json!({ "cleared": state.faults.clear() })).into_response()
 }
 
-pub async fn remove(State(state): State<SharedState>, Path(id): Path<String>) -> Response {
+pub async fn remove(State(state): State<SharedState>, Segment(id): Segment) -> Response {
     match id.parse::<u64>() {
         Ok(n) if state.faults.remove(n) => StatusCode::NO_CONTENT.into_response(),
         _ => problem(

@@ -3,16 +3,20 @@
 
 mod body;
 pub mod faults;
+pub mod guard;
 pub mod postbacks;
+pub(crate) mod segment;
 
-use crate::journal::Filter;
+use crate::fault::ClientSocket;
+use crate::journal::{Filter, MAX_PAGE};
 use crate::problem::problem;
 use crate::SharedState;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
+use segment::Segment;
 use serde_json::json;
 use std::time::Duration;
 
@@ -27,19 +31,47 @@ pub(crate) fn wait_limit(timeout_ms: Option<u64>) -> Duration {
         .min(MAX_WAIT)
 }
 
+/// 200 while every file the mock writes is being written; 503 naming the file and its error
+/// otherwise, so a supervisor or a CI step notices a journal that is silently incomplete.
 pub async fn health(State(state): State<SharedState>) -> Response {
-    Json(json!({
-        "status": "ok",
+    let (bytes, max_bytes) = state.journal.bytes();
+    let files: Vec<_> = [
+        ("journal", state.journal.file_health()),
+        ("postbacks", state.postbacks.deliveries().file_health()),
+    ]
+    .into_iter()
+    .filter_map(|(what, h)| h.map(|h| (what, h)))
+    .map(|(what, h)| {
+        json!({
+            "file": what,
+            "path": h.path.display().to_string(),
+            "error": h.error(),
+            "errors": h.errors(),
+            "lost": h.lost(),
+        })
+    })
+    .collect();
+    let failing = files.iter().any(|f| !f["error"].is_null());
+    let body = Json(json!({
+        "status": if failing { "error" } else { "ok" },
         "mode": state.mode.as_str(),
         "journal": {
             "entries": state.journal.len(),
             "capacity": state.journal.capacity(),
+            "bytes": bytes,
+            "max_bytes": max_bytes,
             "dropped": state.journal.dropped(),
             "next_seq": state.journal.next_seq(),
+            "waiting": state.journal.waiting(),
         },
+        "files": files,
         "trackers": state.trackers.len(),
-    }))
-    .into_response()
+    }));
+    if failing {
+        (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+    } else {
+        body.into_response()
+    }
 }
 
 pub async fn list(
@@ -47,12 +79,12 @@ pub async fn list(
     filter: Result<Query<Filter>, QueryRejection>,
 ) -> Response {
     match filter {
-        Ok(Query(f)) => Json(state.journal.query(&f)).into_response(),
+        Ok(Query(f)) => Json(state.journal.page_of(&f, MAX_PAGE)).into_response(),
         Err(e) => bad_filter(&e),
     }
 }
 
-pub async fn one(State(state): State<SharedState>, Path(seq): Path<String>) -> Response {
+pub async fn one(State(state): State<SharedState>, Segment(seq): Segment) -> Response {
     let Ok(seq) = seq.parse::<u64>() else {
         let detail = format!(
             "{} is not a sequence number",
@@ -89,9 +121,18 @@ pub async fn reset(State(state): State<SharedState>) -> Response {
     Json(json!({ "cleared": cleared })).into_response()
 }
 
+/// Resolves when the client of a waiting request is gone; never without a socket (in process).
+pub(crate) async fn gone(socket: Option<Extension<ClientSocket>>) {
+    match socket {
+        Some(Extension(ClientSocket(s))) => crate::fault::client_left(&s).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Answers as soon as `count` matching entries exist, or at the timeout with what there is.
 pub async fn wait(
     State(state): State<SharedState>,
+    socket: Option<Extension<ClientSocket>>,
     filter: Result<Query<Filter>, QueryRejection>,
 ) -> Response {
     let f = match filter {
@@ -100,12 +141,19 @@ pub async fn wait(
     };
     let want = f.count.unwrap_or(1);
     let timeout = wait_limit(f.timeout_ms);
-    Json(state.journal.wait(&f, want, timeout).await).into_response()
+    // At shutdown a wait answers with what there is, rather than being cut off.
+    let page = tokio::select! {
+        page = state.journal.wait_most(&f, want, timeout, MAX_PAGE) => page,
+        () = state.closing.cancelled() => state.journal.page_of(&f, MAX_PAGE),
+        // The client hung up: the waiter is filed away now, not at its timeout.
+        () = gone(socket) => return StatusCode::NO_CONTENT.into_response(),
+    };
+    Json(page).into_response()
 }
 
 fn bad_filter(e: &QueryRejection) -> Response {
     let detail = format!(
-        "{}; filters are tracking_id, click_id, kind (click|impression), status, code, fault (any|status|delay|reset|close), since, limit, and for wait count and timeout_ms",
+        "{}; filters are tracking_id, click_id, kind (click|impression), status, code, fault (any|status|delay|reset|close), since, limit (default 100, at most 1,000; follow `next` for more), and for wait count and timeout_ms",
         e.body_text()
     );
     problem(
@@ -128,10 +176,9 @@ pub async fn require_token(
     let given = req
         .headers()
         .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| bearer(v.as_bytes()))
         .unwrap_or_default();
-    if !want.is_empty() && same(given.as_bytes(), want.as_bytes()) {
+    if !want.is_empty() && same(given, want.as_bytes()) {
         return next.run(req).await;
     }
     let mut r = problem(
@@ -149,9 +196,24 @@ pub async fn require_token(
     r
 }
 
-/// Comparison whose time does not depend on where the first difference is.
+/// The credentials of an `Authorization: Bearer` header; the scheme is case-insensitive
+/// (RFC 9110 §11.1), as are the spaces after it.
+fn bearer(header: &[u8]) -> Option<&[u8]> {
+    let (scheme, rest) = header.split_at(header.iter().position(|b| *b == b' ')?);
+    scheme
+        .eq_ignore_ascii_case(b"bearer")
+        .then(|| rest.trim_ascii())
+}
+
+/// Comparison whose time depends neither on where the first difference is nor on the token's
+/// length: both sides are hashed to 32 bytes first.
 fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use sha2::{Digest, Sha256};
+    let (a, b) = (Sha256::digest(a), Sha256::digest(b));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 /// The admin API on a non-loopback listener without a token.

@@ -2,6 +2,7 @@
 //! one, and set a tracker's postbacks at run time.
 
 use super::body::parse;
+use super::segment::Segment;
 use crate::postback::deliveries::DeliveryFilter;
 use crate::postback::template::Template;
 use crate::postback::{convert, ConversionRequest};
@@ -9,7 +10,7 @@ use crate::problem::{bad_field, problem};
 use crate::SharedState;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -53,6 +54,7 @@ pub async fn list(
 /// `attempts` waits for retries), or at the timeout with what there is.
 pub async fn wait(
     State(state): State<SharedState>,
+    socket: Option<axum::Extension<crate::fault::ClientSocket>>,
     filter: Result<Query<DeliveryFilter>, QueryRejection>,
 ) -> Response {
     let f = match filter {
@@ -61,7 +63,14 @@ pub async fn wait(
     };
     let timeout = super::wait_limit(f.timeout_ms);
     let count = f.count.unwrap_or(1);
-    Json(state.postbacks.deliveries().wait(&f, count, timeout).await).into_response()
+    let deliveries = state.postbacks.deliveries();
+    // At shutdown a wait answers with what there is, rather than being cut off.
+    let page = tokio::select! {
+        page = deliveries.wait(&f, count, timeout) => page,
+        () = state.closing.cancelled() => deliveries.query(&f),
+        () = super::gone(socket) => return StatusCode::NO_CONTENT.into_response(),
+    };
+    Json(page).into_response()
 }
 
 fn bad_filter(e: &QueryRejection) -> Response {
@@ -104,7 +113,7 @@ fn no_delivery(id: u64) -> Response {
 }
 
 /// `GET /__admin/postbacks/<id>`.
-pub async fn one(State(state): State<SharedState>, Path(id): Path<String>) -> Response {
+pub async fn one(State(state): State<SharedState>, Segment(id): Segment) -> Response {
     let id = match number(&id, "delivery id") {
         Ok(id) => id,
         Err(r) => return *r,
@@ -117,7 +126,7 @@ pub async fn one(State(state): State<SharedState>, Path(id): Path<String>) -> Re
 
 /// `POST /__admin/postbacks/<id>/repeat`: one more attempt now, as AppMetrica repeats a
 /// postback; its outcome joins the delivery's attempts.
-pub async fn repeat(State(state): State<SharedState>, Path(id): Path<String>) -> Response {
+pub async fn repeat(State(state): State<SharedState>, Segment(id): Segment) -> Response {
     let id = match number(&id, "delivery id") {
         Ok(id) => id,
         Err(r) => return *r,
@@ -129,7 +138,7 @@ pub async fn repeat(State(state): State<SharedState>, Path(id): Path<String>) ->
 }
 
 /// `GET /__admin/trackers/<id>/postbacks`: the templates in force.
-pub async fn templates(State(state): State<SharedState>, Path(id): Path<String>) -> Response {
+pub async fn templates(State(state): State<SharedState>, Segment(id): Segment) -> Response {
     let id = match number(&id, "tracking id") {
         Ok(id) => id,
         Err(r) => return *r,
@@ -153,7 +162,7 @@ pub async fn templates(State(state): State<SharedState>, Path(id): Path<String>)
 /// tracker file's for this tracker until deleted.
 pub async fn set_templates(
     State(state): State<SharedState>,
-    Path(id): Path<String>,
+    Segment(id): Segment,
     body: Bytes,
 ) -> Response {
     let id = match number(&id, "tracking id") {
@@ -191,7 +200,7 @@ pub async fn set_templates(
 }
 
 /// `DELETE /__admin/trackers/<id>/postbacks`: back to the tracker file's.
-pub async fn clear_templates(State(state): State<SharedState>, Path(id): Path<String>) -> Response {
+pub async fn clear_templates(State(state): State<SharedState>, Segment(id): Segment) -> Response {
     let id = match number(&id, "tracking id") {
         Ok(id) => id,
         Err(r) => return *r,

@@ -10,7 +10,7 @@ mod events;
 
 pub use events::events;
 
-use axum::extract::Path;
+use crate::admin::segment::Segment;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -59,7 +59,7 @@ pub async fn no_icon() -> StatusCode {
 }
 
 /// `GET /__admin/rules/<code>`: what `metrica-s2s explain CODE` prints.
-pub async fn rule(Path(code): Path<String>) -> Response {
+pub async fn rule(Segment(code): Segment) -> Response {
     match Code::from_name(&code) {
         Some(c) => (
             [(CONTENT_TYPE, "text/plain; charset=utf-8")],

@@ -18,12 +18,13 @@ pub(crate) struct ByteRing {
 }
 
 impl ByteRing {
-    /// Appends `parts` end to end and returns the position of the first byte.
-    pub(crate) fn push(&mut self, parts: &[&str]) -> u64 {
+    /// Appends `parts` end to end and returns the position of the first byte. The buffer
+    /// grows by doubling, but not past `most` unless one push needs more.
+    pub(crate) fn push(&mut self, parts: &[&str], most: usize) -> u64 {
         let start = self.dropped + self.len as u64;
         let n: usize = parts.iter().map(|p| p.len()).sum();
         if self.len + n > self.buf.len() {
-            self.grow(self.len + n);
+            self.grow(self.len + n, most);
         }
         // One division per push, not per part: the journal pushes four parts per request.
         let cap = self.buf.len();
@@ -82,9 +83,9 @@ impl ByteRing {
         }
     }
 
-    /// At least doubles, keeping the bytes in order from index 0.
-    fn grow(&mut self, needed: usize) {
-        let cap = needed.max(self.buf.len() * 2).max(4096);
+    /// At least doubles (up to `most`), keeping the bytes in order from index 0.
+    fn grow(&mut self, needed: usize, most: usize) {
+        let cap = needed.max((self.buf.len() * 2).max(4096).min(most));
         let mut buf = Vec::with_capacity(cap);
         buf.extend_from_slice(&self.read_from_oldest(0, self.len));
         buf.resize(cap, 0);
@@ -106,7 +107,7 @@ mod tests {
         for round in 0..2_000 {
             seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
             let text = format!("{round}-{}", "x".repeat((seed >> 16) as usize % 300));
-            let at = ring.push(&[&text, "|"]);
+            let at = ring.push(&[&text, "|"], usize::MAX);
             assert_eq!(ring.read(at, text.len()).as_ref(), text.as_bytes());
             model.extend(text.bytes().chain(*b"|"));
             let drop = (seed >> 8) as usize % (text.len() + 2);

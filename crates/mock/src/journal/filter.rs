@@ -59,7 +59,7 @@ impl Filter {
     }
 }
 
-fn tracking_id_in(target: &[u8]) -> Option<&[u8]> {
+pub(super) fn tracking_id_in(target: &[u8]) -> Option<&[u8]> {
     let end = memchr::memchr2(b'?', b'#', target).unwrap_or(target.len());
     tracking_segment(&target[..end])
 }

@@ -1,130 +1,266 @@
-//! The journal: every request the mock answered, in a bounded ring, optionally appended to an
-//! NDJSON file.
+//! The journal: every request the mock answered, in a ring bounded in entries and in bytes,
+//! optionally appended to an NDJSON file.
 //!
 //! The ring drops its oldest entry when full and counts it, so memory stays bounded however
-//! long the mock runs. Entries become [`Entry`] values only when read, their parameters
-//! decoded then, once. Waiters are woken through a `watch` channel carrying the next sequence
-//! number: no polling.
+//! long the mock runs. Under the ring's lock only bytes are copied: entries are decoded, and
+//! pages built, after it is released, and long scans let go of it every few thousand entries,
+//! so a reader never stalls the request path for long. Waiters are filed by what they wait
+//! for and woken only by an entry they match (see `waiters`).
 
 mod byte_ring;
 mod entry;
 mod filter;
+mod layout;
 mod ring;
+mod waiters;
 
 pub use entry::{Entry, Record};
 pub use filter::Filter;
 
 use crate::lock::lock;
-use crate::ndjson::FileSink;
-use ring::Ring;
+use crate::ndjson::{FileHealth, FileSink};
+use filter::Parts;
+use ring::{Raw, Ring};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
+use waiters::{Waiter, Waiters};
+
+/// The byte budget of a journal unless told otherwise: 10,000 entries of 1.6 KB.
+pub const DEFAULT_MAX_BYTES: usize = 16 << 20;
+/// Entries a page holds unless `limit` says otherwise, and at most.
+pub const DEFAULT_PAGE: usize = 100;
+pub const MAX_PAGE: usize = 1_000;
+/// Slots looked at per hold of the ring's lock by a scan.
+const SCAN_STEP: usize = 2_048;
 
 #[derive(Debug)]
 pub struct Journal {
     ring: Mutex<Ring>,
-    file: Mutex<FileSink<Entry>>,
+    file: Mutex<FileSink<Raw>>,
     /// Set once by [`Journal::with_file`], so a journal without a file never locks `file`.
     has_file: bool,
+    file_health: Option<Arc<FileHealth>>,
     /// The sequence number the next entry will get; advanced only under the ring's lock, read
     /// without it.
     next_seq: AtomicU64,
-    /// Tells waiters an entry was recorded; only sent to when one is listening.
-    next: watch::Sender<u64>,
+    waiters: Mutex<Waiters>,
+    /// How many waiters are filed: read on every record without taking `waiters`' lock.
+    waiting: AtomicUsize,
+    /// Tells followers of every entry (the dashboard's streams) that one was recorded; only
+    /// sent to when one is listening.
+    recorded: watch::Sender<u64>,
 }
 
 /// A snapshot answer to a query, as the admin API writes it and its clients read it.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Page {
     pub requests: Vec<Arc<Entry>>,
+    /// Entries matching the filter, on this page or not.
     pub total: usize,
     pub dropped: u64,
+    /// When more matching entries follow this page: the `since` that reads the next one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
 }
 
 impl Journal {
     pub fn new(capacity: usize) -> Journal {
+        Journal::bounded(capacity, DEFAULT_MAX_BYTES)
+    }
+
+    /// A journal keeping at most `capacity` entries and about `max_bytes` bytes of them.
+    pub fn bounded(capacity: usize, max_bytes: usize) -> Journal {
         Journal {
-            ring: Mutex::new(Ring::new(capacity)),
+            ring: Mutex::new(Ring::new(capacity, max_bytes)),
             file: Mutex::new(FileSink::default()),
             has_file: false,
+            file_health: None,
             next_seq: AtomicU64::new(1),
-            next: watch::Sender::new(1),
+            waiters: Mutex::new(Waiters::default()),
+            waiting: AtomicUsize::new(0),
+            recorded: watch::Sender::new(1),
         }
     }
 
-    /// Also append every entry, as one JSON line, to `path`.
+    /// Also append every entry, as one JSON line, to `path`. Sequence numbers go on from the
+    /// file's last entry, so a reused file never repeats one.
     pub fn with_file(mut self, path: &Path) -> std::io::Result<Journal> {
-        *lock(&self.file) = FileSink::open(path)?;
+        let opened = FileSink::open(path)?;
+        if let Some(last) = opened.last_line.as_deref().and_then(last_seq) {
+            self.next_seq = AtomicU64::new(last.saturating_add(1));
+        }
+        self.file_health = opened.sink.health().cloned();
+        *lock(&self.file) = opened.sink;
         self.has_file = true;
         Ok(self)
     }
 
+    /// The journal file's health, when there is one.
+    pub fn file_health(&self) -> Option<&FileHealth> {
+        self.file_health.as_deref()
+    }
+
     /// Records one request and returns its sequence number.
     ///
-    /// Under the lock: a sequence number, a slot written over the evicted one's place and a
-    /// copy of the texts into the byte buffer. An evicted entry's diagnostics, if any, are freed
-    /// after the lock is released.
+    /// Under the lock: a sequence number, the waiters this entry is news to, a slot written
+    /// over the evicted one's place and a copy of the texts into the byte buffer. An evicted
+    /// entry's diagnostics, if any, are freed after the lock is released.
     pub fn record(&self, r: Record<'_>) -> u64 {
         let seq;
         let evicted;
+        let mut woken = Vec::new();
         {
             let mut ring = lock(&self.ring);
             // Taken under the ring's lock, so sequence numbers follow ring order.
             seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+            if self.waiting.load(Ordering::Acquire) > 0 {
+                woken = lock(&self.waiters).matching(&Parts {
+                    seq,
+                    kind: r.kind,
+                    status: r.status,
+                    target: r.target.as_bytes(),
+                    diagnostics: &r.diagnostics,
+                    fault: r.fault.as_deref(),
+                });
+            }
             evicted = ring.push(seq, r);
             // Sent while the ring is locked, so the file keeps sequence order.
             if self.has_file {
                 if let Some(slot) = ring.slots.back() {
-                    lock(&self.file).send(Arc::new(ring.entry(slot)));
+                    let raw = ring.copy(slot);
+                    let bytes = raw.bytes();
+                    lock(&self.file).send(Arc::new(raw), bytes);
                 }
             }
         }
         drop(evicted);
-        // A waiter subscribes before it queries the ring, and the entry is in the ring by now:
-        // one that subscribes after this check finds the entry by querying.
-        if self.next.receiver_count() > 0 {
-            self.next.send_replace(seq + 1);
+        for w in woken {
+            w.wake();
+        }
+        // A follower subscribes before it reads, and the entry is in the ring by now: one that
+        // subscribes after this check finds the entry by reading.
+        if self.recorded.receiver_count() > 0 {
+            self.recorded.send_replace(seq + 1);
         }
         seq
     }
 
+    /// Entries matching `filter`: the first `limit` of them (all when `limit` is `None`), how
+    /// many match in all, and where the next page starts.
     pub fn query(&self, filter: &Filter) -> Page {
-        let ring = lock(&self.ring);
-        let limit = filter.limit.unwrap_or(usize::MAX);
-        let mut requests = Vec::new();
+        self.page(filter, filter.limit.unwrap_or(usize::MAX))
+    }
+
+    /// As [`Journal::query`], with a page of at most `most` entries ([`DEFAULT_PAGE`] when
+    /// the filter's `limit` does not say): what the admin API answers.
+    pub fn page_of(&self, filter: &Filter, most: usize) -> Page {
+        self.page(filter, filter.limit.unwrap_or(DEFAULT_PAGE).min(most))
+    }
+
+    fn page(&self, filter: &Filter, limit: usize) -> Page {
+        let mut raws = Vec::new();
         let mut total = 0;
-        for slot in ring.slots.iter().filter(|s| ring.matches(s, filter)) {
-            if total < limit {
-                requests.push(Arc::new(ring.entry(slot)));
+        let mut next = None;
+        let dropped = self.scan(filter, |ring, slot| {
+            if raws.len() < limit {
+                raws.push(ring.copy(slot));
+            } else if next.is_none() {
+                next = Some(slot.seq);
             }
             total += 1;
-        }
+        });
         Page {
-            requests,
+            requests: raws.iter().map(|r| Arc::new(r.entry())).collect(),
             total,
-            dropped: ring.dropped,
+            dropped,
+            next,
+        }
+    }
+
+    /// Visits every entry matching `filter`, oldest first, letting go of the ring's lock
+    /// every [`SCAN_STEP`] slots; returns the drop count at the end.
+    fn scan(&self, filter: &Filter, mut visit: impl FnMut(&Ring, &ring::Slot)) -> u64 {
+        let mut at = filter.since.unwrap_or(0);
+        loop {
+            let ring = lock(&self.ring);
+            let Some(start) = ring.index_of(at) else {
+                return ring.dropped;
+            };
+            let mut seen = 0;
+            for slot in ring
+                .slots
+                .range(start.min(ring.slots.len())..)
+                .take(SCAN_STEP)
+            {
+                if ring.matches(slot, filter) {
+                    visit(&ring, slot);
+                }
+                seen += 1;
+                at = slot.seq + 1;
+            }
+            if seen < SCAN_STEP {
+                return ring.dropped;
+            }
         }
     }
 
     /// Answers as soon as `count` entries match `filter`, or at `timeout` with what there is.
-    /// Woken by every append; never sleeps on a timer loop.
+    /// Woken only by a matching entry; never sleeps on a timer loop. Dropping the future (the
+    /// client left) files the waiter away at once.
     pub async fn wait(&self, filter: &Filter, count: usize, timeout: Duration) -> Page {
+        self.wait_most(filter, count, timeout, usize::MAX).await
+    }
+
+    /// As [`Journal::wait`], its page at most `most` entries long.
+    pub async fn wait_most(
+        &self,
+        filter: &Filter,
+        count: usize,
+        timeout: Duration,
+        most: usize,
+    ) -> Page {
         let deadline = tokio::time::Instant::now() + timeout;
-        let mut changes = self.subscribe();
-        loop {
-            // Mark the current value seen before querying, so an append in between wakes us.
-            changes.borrow_and_update();
-            let page = self.query(filter);
-            if page.total >= count {
-                return page;
+        let (waiter, found) = self.file_waiter(filter);
+        let filed = Filed {
+            journal: self,
+            waiter,
+        };
+        while found + filed.waiter.hits() < count {
+            if tokio::time::timeout_at(deadline, filed.waiter.woken())
+                .await
+                .is_err()
+            {
+                break;
             }
-            match tokio::time::timeout_at(deadline, changes.changed()).await {
-                Ok(Ok(())) => continue,
-                _ => return self.query(filter),
+        }
+        drop(filed);
+        self.page(filter, filter.limit.unwrap_or(most).min(most))
+    }
+
+    /// Counts what already matches `filter` and files a waiter for what is to come, the last
+    /// step under the same hold of the ring's lock as the filing, so no entry is missed or
+    /// counted twice.
+    fn file_waiter(&self, filter: &Filter) -> (Arc<Waiter>, usize) {
+        let mut found = 0;
+        let mut at = filter.since.unwrap_or(0);
+        loop {
+            let ring = lock(&self.ring);
+            let start = ring.index_of(at).unwrap_or(0).min(ring.slots.len());
+            let mut seen = 0;
+            for slot in ring.slots.range(start..).take(SCAN_STEP) {
+                found += usize::from(ring.matches(slot, filter));
+                seen += 1;
+                at = slot.seq + 1;
+            }
+            if seen < SCAN_STEP {
+                let waiter = Arc::new(Waiter::new(filter.clone(), self.next_seq()));
+                lock(&self.waiters).add(waiter.clone());
+                self.waiting.fetch_add(1, Ordering::AcqRel);
+                return (waiter, found);
             }
         }
     }
@@ -132,18 +268,18 @@ impl Journal {
     /// Up to `limit` entries from `seq` on (or from the oldest kept, when `seq` is gone), in
     /// order: for readers that follow the journal in steps.
     pub fn since(&self, seq: u64, limit: usize) -> Vec<Arc<Entry>> {
-        let ring = lock(&self.ring);
-        let Some(first) = ring.slots.front().map(|s| s.seq) else {
-            return Vec::new();
+        let raws: Vec<Raw> = {
+            let ring = lock(&self.ring);
+            let Some(skip) = ring.index_of(seq) else {
+                return Vec::new();
+            };
+            ring.slots
+                .range(skip.min(ring.slots.len())..)
+                .take(limit)
+                .map(|slot| ring.copy(slot))
+                .collect()
         };
-        let skip = usize::try_from(seq.saturating_sub(first))
-            .unwrap_or(usize::MAX)
-            .min(ring.slots.len());
-        ring.slots
-            .range(skip..)
-            .take(limit)
-            .map(|slot| Arc::new(ring.entry(slot)))
-            .collect()
+        raws.iter().map(|r| Arc::new(r.entry())).collect()
     }
 
     /// The oldest entry's sequence number, or the next one's when the journal is empty.
@@ -155,8 +291,11 @@ impl Journal {
     }
 
     pub fn get(&self, seq: u64) -> Option<Arc<Entry>> {
-        let ring = lock(&self.ring);
-        ring.get(seq).map(|slot| Arc::new(ring.entry(slot)))
+        let raw = {
+            let ring = lock(&self.ring);
+            ring.get(seq).map(|slot| ring.copy(slot))
+        };
+        raw.map(|r| Arc::new(r.entry()))
     }
 
     /// Forgets every entry and the drop count; sequence numbers keep counting up.
@@ -176,8 +315,24 @@ impl Journal {
         lock(&self.ring).capacity
     }
 
+    /// What the kept entries weigh, and the most they may.
+    pub fn bytes(&self) -> (usize, usize) {
+        let ring = lock(&self.ring);
+        (ring.bytes, ring.max_bytes)
+    }
+
     pub fn dropped(&self) -> u64 {
         lock(&self.ring).dropped
+    }
+
+    /// A receiver that changes whenever an entry is recorded: for followers of every entry.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.recorded.subscribe()
+    }
+
+    /// Waiters filed now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
     }
 
     /// The sequence number the next entry will get.
@@ -185,22 +340,39 @@ impl Journal {
         self.next_seq.load(Ordering::Relaxed)
     }
 
-    /// A receiver that changes whenever an entry is recorded.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.next.subscribe()
-    }
-
-    /// Flushes and closes the journal file: after this returns, every entry recorded so far is
-    /// in it. Later entries go to the ring only.
-    pub fn close(&self) -> std::io::Result<()> {
+    /// Flushes and closes the journal file, waiting at most `within` for a slow disk: after
+    /// this returns `Ok`, every entry recorded so far is in it. Later entries go to the ring
+    /// only.
+    pub fn close(&self, within: Duration) -> std::io::Result<()> {
         let writer = lock(&self.file).finish();
         match writer {
-            Some(w) => w
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("the journal file writer panicked"))),
+            Some(w) => w.join_within(within),
             None => Ok(()),
         }
     }
+}
+
+/// A filed waiter, filed away again when dropped: by an answer, a timeout, or a client that
+/// left (hyper drops the handler's future).
+struct Filed<'a> {
+    journal: &'a Journal,
+    waiter: Arc<Waiter>,
+}
+
+impl Drop for Filed<'_> {
+    fn drop(&mut self) {
+        lock(&self.journal.waiters).remove(&self.waiter);
+        self.journal.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The `seq` of a journal file's line.
+fn last_seq(line: &str) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Seq {
+        seq: u64,
+    }
+    serde_json::from_str::<Seq>(line).ok().map(|s| s.seq)
 }
 
 #[cfg(test)]

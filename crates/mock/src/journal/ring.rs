@@ -4,12 +4,17 @@
 //! Recording allocates and frees nothing once the ring has grown: the slot and the bytes of
 //! the entry it evicts are simply reused. The evicted entry was recorded thousands of requests
 //! ago, so freeing its heap blocks would touch cold memory on every request.
+//!
+//! The ring is bounded twice: in entries, and in bytes (texts and diagnostics), so a flood of
+//! legal but long requests cannot grow it past its byte budget.
 
 use super::byte_ring::ByteRing;
 use super::entry::{Entry, Record};
 use super::filter::{Filter, Parts};
+use super::layout::{Layout, FORWARDED_FOR, HOST, TARGET, USER_AGENT};
 use crate::fault::Applied;
 use metrica_s2s_rules::{lossy, Diagnostic, Kind};
+use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -29,6 +34,27 @@ pub(super) struct Slot {
     text_at: u64,
 }
 
+impl Slot {
+    /// What the entry costs the ring in bytes, roughly: its texts, its diagnostics and itself.
+    fn weight(&self) -> usize {
+        weight(self.layout.len(), &self.diagnostics)
+    }
+}
+
+fn weight(text: usize, diagnostics: &[Diagnostic]) -> usize {
+    std::mem::size_of::<Slot>()
+        + text
+        + diagnostics
+            .iter()
+            .map(|d| {
+                std::mem::size_of::<Diagnostic>()
+                    + d.message.len()
+                    + d.hint.len()
+                    + d.param.as_ref().map_or(0, String::len)
+            })
+            .sum::<usize>()
+}
+
 #[derive(Debug)]
 pub(super) struct Ring {
     pub slots: VecDeque<Slot>,
@@ -37,43 +63,45 @@ pub(super) struct Ring {
     /// them, as nearly no request has one and a slot is moved on every request.
     faults: VecDeque<(u64, Box<Applied>)>,
     pub capacity: usize,
+    /// The byte budget, and what the kept entries weigh now.
+    pub max_bytes: usize,
+    pub bytes: usize,
     pub dropped: u64,
 }
 
 impl Ring {
-    pub fn new(capacity: usize) -> Ring {
+    pub fn new(capacity: usize, max_bytes: usize) -> Ring {
         Ring {
             slots: VecDeque::with_capacity(capacity.min(1 << 16)),
             text: ByteRing::default(),
             faults: VecDeque::new(),
             capacity: capacity.max(1),
+            max_bytes,
+            bytes: 0,
             dropped: 0,
         }
     }
 
-    /// Appends `r` as entry `seq`; returns the evicted slot, for the caller to free after it
-    /// lets go of the lock.
+    /// Appends `r` as entry `seq`; returns the first slot evicted, for the caller to free after
+    /// it lets go of the lock (more than one is evicted only when a long entry needs the room).
     #[inline]
     pub fn push(&mut self, seq: u64, r: Record<'_>) -> Option<Slot> {
         let (layout, texts) = Layout::of([r.host, Some(r.target), r.user_agent, r.forwarded_for]);
-        let evicted = if self.slots.len() >= self.capacity {
-            self.dropped += 1;
-            let old = self.slots.pop_front();
-            self.text
-                .pop_front(old.as_ref().map_or(0, |o| o.layout.len()));
-            if let Some(o) = &old {
-                while self.faults.front().is_some_and(|(s, _)| *s <= o.seq) {
-                    self.faults.pop_front();
-                }
+        let w = weight(layout.len(), &r.diagnostics);
+        let mut evicted = None;
+        while !self.slots.is_empty()
+            && (self.slots.len() >= self.capacity || self.bytes + w > self.max_bytes)
+        {
+            let old = self.pop_oldest();
+            if evicted.is_none() {
+                evicted = old;
             }
-            old
-        } else {
-            None
-        };
-        let text_at = self.text.push(&texts);
+        }
+        let text_at = self.text.push(&texts, self.max_bytes);
         if let Some(f) = r.fault {
             self.faults.push_back((seq, f));
         }
+        self.bytes += w;
         self.slots.push_back(Slot {
             seq,
             received_at_ms: r.received_at_ms,
@@ -88,11 +116,27 @@ impl Ring {
         evicted
     }
 
+    fn pop_oldest(&mut self) -> Option<Slot> {
+        let old = self.slots.pop_front()?;
+        self.dropped += 1;
+        self.bytes = self.bytes.saturating_sub(old.weight());
+        self.text.pop_front(old.layout.len());
+        while self.faults.front().is_some_and(|(s, _)| *s <= old.seq) {
+            self.faults.pop_front();
+        }
+        Some(old)
+    }
+
     /// The slot holding entry `seq`.
     pub fn get(&self, seq: u64) -> Option<&Slot> {
-        let first = self.slots.front()?.seq;
-        let i = usize::try_from(seq.checked_sub(first)?).ok()?;
+        let i = self.index_of(seq)?;
         self.slots.get(i).filter(|s| s.seq == seq)
+    }
+
+    /// Where entry `seq` is, or would be: the oldest's index when `seq` is older than it.
+    pub fn index_of(&self, seq: u64) -> Option<usize> {
+        let first = self.slots.front()?.seq;
+        Some(usize::try_from(seq.saturating_sub(first)).unwrap_or(usize::MAX))
     }
 
     pub fn clear(&mut self) -> usize {
@@ -100,6 +144,7 @@ impl Ring {
         self.slots.clear();
         self.text.clear();
         self.faults.clear();
+        self.bytes = 0;
         self.dropped = 0;
         n
     }
@@ -119,96 +164,101 @@ impl Ring {
         self.text.read(slot.text_at, slot.layout.len())
     }
 
-    /// The slot as an [`Entry`] of its own, its parameters decoded once.
-    pub fn entry(&self, slot: &Slot) -> Entry {
-        let text = self.text_of(slot);
-        let part = |i: usize| {
-            slot.layout
-                .range(i)
-                .map(|r| lossy(text.get(r).unwrap_or_default()).into_owned())
-        };
-        let target = part(TARGET).unwrap_or_default();
-        let (tracking_id, params) = Entry::derived_from(&target);
-        Entry {
+    /// The slot copied out as it is kept: a copy of bytes, to be decoded into an [`Entry`]
+    /// once the lock is released.
+    pub fn copy(&self, slot: &Slot) -> Raw {
+        Raw {
             seq: slot.seq,
             received_at_ms: slot.received_at_ms,
             kind: slot.kind,
-            method: slot.method.clone().into_owned(),
-            host: part(HOST),
-            tracking_id,
-            target,
-            params,
+            method: slot.method.clone(),
             remote_addr: slot.remote_addr,
-            user_agent: part(USER_AGENT),
-            x_forwarded_for: part(FORWARDED_FOR),
             status: slot.status,
             diagnostics: slot.diagnostics.clone(),
+            layout: slot.layout,
+            text: self.text_of(slot).into_owned(),
             fault: self.fault_of(slot).cloned(),
         }
     }
 
-    pub fn matches(&self, slot: &Slot, filter: &Filter) -> bool {
-        let text = self.text_of(slot);
+    /// The parts of `slot` a filter reads.
+    pub fn parts<'a>(&'a self, slot: &'a Slot, text: &'a [u8]) -> Parts<'a> {
         let target = slot
             .layout
             .range(TARGET)
             .and_then(|r| text.get(r))
             .unwrap_or_default();
-        filter.matches(&Parts {
+        Parts {
             seq: slot.seq,
             kind: slot.kind,
             status: slot.status,
             target,
             diagnostics: &slot.diagnostics,
             fault: self.fault_of(slot),
-        })
+        }
+    }
+
+    pub fn matches(&self, slot: &Slot, filter: &Filter) -> bool {
+        let text = self.text_of(slot);
+        filter.matches(&self.parts(slot, &text))
     }
 }
 
-/// Where each of an entry's four texts (host, target, User-Agent, X-Forwarded-For) ends in its
-/// run of the byte buffer, and which were sent at all (an absent part and an empty one differ).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Layout {
-    ends: [u32; 4],
-    /// Bit i set when part i was present.
-    present: u8,
+/// An entry copied out of the ring, not yet decoded.
+#[derive(Debug)]
+pub struct Raw {
+    seq: u64,
+    received_at_ms: u64,
+    kind: Kind,
+    method: Cow<'static, str>,
+    remote_addr: Option<SocketAddr>,
+    status: u16,
+    diagnostics: Vec<Diagnostic>,
+    layout: Layout,
+    text: Vec<u8>,
+    fault: Option<Applied>,
 }
 
-const HOST: usize = 0;
-const TARGET: usize = 1;
-const USER_AGENT: usize = 2;
-const FORWARDED_FOR: usize = 3;
-
-impl Layout {
-    /// The layout of `parts` joined end to end. Parts past 4 GiB in total, which the server's
-    /// 64 KiB head limit rules out, are left out.
-    fn of(parts: [Option<&str>; 4]) -> (Layout, [&str; 4]) {
-        let mut layout = Layout::default();
-        let mut kept = [""; 4];
-        let mut end = 0u32;
-        for (i, part) in parts.iter().enumerate() {
-            if let Some(p) = part {
-                if let Some(e) = u32::try_from(p.len()).ok().and_then(|n| end.checked_add(n)) {
-                    end = e;
-                    kept[i] = p;
-                }
-                layout.present |= 1 << i;
-            }
-            layout.ends[i] = end;
-        }
-        (layout, kept)
+impl Raw {
+    /// About what the copy holds in memory.
+    pub fn bytes(&self) -> usize {
+        weight(self.text.len(), &self.diagnostics)
     }
 
-    fn len(&self) -> usize {
-        self.ends[FORWARDED_FOR] as usize
-    }
-
-    fn range(&self, i: usize) -> Option<std::ops::Range<usize>> {
-        if self.present & (1 << i) == 0 {
-            return None;
+    /// The entry, its parameters decoded once.
+    pub fn entry(&self) -> Entry {
+        let part = |i: usize| {
+            self.layout
+                .range(i)
+                .map(|r| lossy(self.text.get(r).unwrap_or_default()).into_owned())
+        };
+        let target = part(TARGET).unwrap_or_default();
+        let (host, user_agent, x_forwarded_for) =
+            (part(HOST), part(USER_AGENT), part(FORWARDED_FOR));
+        let (tracking_id, params) = Entry::derived_from(&target);
+        Entry {
+            seq: self.seq,
+            received_at_ms: self.received_at_ms,
+            kind: self.kind,
+            method: self.method.clone().into_owned(),
+            host,
+            tracking_id,
+            target,
+            params,
+            remote_addr: self.remote_addr,
+            user_agent,
+            x_forwarded_for,
+            status: self.status,
+            diagnostics: self.diagnostics.clone(),
+            fault: self.fault.clone(),
         }
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        Some(start..self.ends[i] as usize)
+    }
+}
+
+/// Written as the entry it holds: the journal file's writer decodes it, off the request path.
+impl Serialize for Raw {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.entry().serialize(s)
     }
 }
 
@@ -222,7 +272,7 @@ mod tests {
 
     #[test]
     fn absent_and_empty_parts_differ() {
-        let mut ring = Ring::new(4);
+        let mut ring = Ring::new(4, 1 << 20);
         let cases: &[Parts<'_>] = &[
             (None, "/serve/1?a=b", None, None),
             (Some("h"), "", Some(""), Some("1.2.3.4, 5.6.7.8")),
@@ -238,7 +288,7 @@ mod tests {
                     ..Record::click(target, 204)
                 },
             );
-            let e = ring.entry(ring.get(i as u64 + 1).expect("kept"));
+            let e = ring.copy(ring.get(i as u64 + 1).expect("kept")).entry();
             assert_eq!(
                 (
                     e.host.as_deref(),

@@ -3,7 +3,7 @@
 
 use super::template::{ConversionKind, PostbackMethod};
 use crate::lock::lock;
-use crate::ndjson::FileSink;
+use crate::ndjson::{FileHealth, FileSink};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::path::Path;
@@ -131,6 +131,7 @@ pub struct DeliveryPage {
 pub struct Deliveries {
     store: Mutex<Store>,
     file: Mutex<FileSink<Delivery>>,
+    file_health: Option<Arc<FileHealth>>,
     /// The latest change's number, for waiters and for [`Deliveries::changed_since`].
     changed: watch::Sender<u64>,
     /// The latest changes, as (change number, delivery id), oldest first.
@@ -158,6 +159,7 @@ impl Deliveries {
                 evicted: 0,
             }),
             file: Mutex::new(FileSink::default()),
+            file_health: None,
             changed: watch::Sender::new(0),
             recent: Mutex::new(VecDeque::new()),
         }
@@ -165,9 +167,16 @@ impl Deliveries {
 
     /// Also append each delivery, as one JSON line, whenever it changes: the last line of an
     /// id is its final state.
-    pub fn with_file(self, path: &Path) -> std::io::Result<Deliveries> {
-        *lock(&self.file) = FileSink::open(path)?;
+    pub fn with_file(mut self, path: &Path) -> std::io::Result<Deliveries> {
+        let opened = FileSink::open(path)?;
+        self.file_health = opened.sink.health().cloned();
+        *lock(&self.file) = opened.sink;
         Ok(self)
+    }
+
+    /// The deliveries file's health, when there is one.
+    pub fn file_health(&self) -> Option<&FileHealth> {
+        self.file_health.as_deref()
     }
 
     /// Stores a new delivery, giving it its id.
@@ -209,7 +218,9 @@ impl Deliveries {
     }
 
     fn written(&self, d: &Delivery) {
-        lock(&self.file).send(Arc::new(d.clone()));
+        let bytes =
+            std::mem::size_of::<Delivery>() + d.url.len() + d.body.as_ref().map_or(0, String::len);
+        lock(&self.file).send(Arc::new(d.clone()), bytes);
         let n = {
             let mut recent = lock(&self.recent);
             let n = recent.back().map_or(1, |(n, _)| n + 1);
@@ -285,12 +296,10 @@ impl Deliveries {
     }
 
     /// Flushes and closes the file: every change made so far is in it after this returns.
-    pub fn close(&self) -> std::io::Result<()> {
+    pub fn close(&self, within: std::time::Duration) -> std::io::Result<()> {
         let writer = lock(&self.file).finish();
         match writer {
-            Some(w) => w.join().unwrap_or_else(|_| {
-                Err(std::io::Error::other("the postback file writer panicked"))
-            }),
+            Some(w) => w.join_within(within),
             None => Ok(()),
         }
     }

@@ -170,8 +170,9 @@ impl Postbacks {
     }
 
     /// Stops retrying: attempts in flight finish (each within the timeout), deliveries whose
-    /// retries were still due are recorded as stopped, and the file is completed.
-    pub async fn shutdown(&self) -> std::io::Result<()> {
+    /// retries were still due are recorded as stopped, and the file is completed (its writer
+    /// waited for at most `within`).
+    pub async fn shutdown(&self, within: Duration) -> std::io::Result<()> {
         let c = &self.courier;
         c.stop.cancel();
         self.tasks.close();
@@ -188,6 +189,6 @@ impl Postbacks {
                 d.next_attempt_at = None;
             });
         }
-        c.deliveries.close()
+        c.deliveries.close(within)
     }
 }
