@@ -32,6 +32,25 @@ impl Outcome {
     }
 }
 
+/// Clean clicks, a distinct click id each (`{tag}{run}-{i}`, a run per call), from 50,000
+/// device IPs, timestamped now.
+pub fn clicks(tag: &'static str) -> Arc<dyn Fn(u64) -> String + Send + Sync> {
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
+    Arc::new(move |i| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        format!(
+            "/serve/1234567890123456789?click_id={tag}{run}-{i}&device_ip=5.{}.{}.{}&device_ua=Mozilla%2F5.0%20(Linux%3B%20Android%2014%3B%20Pixel%208)%20AppleWebKit%2F537.36%20(KHTML%2C%20like%20Gecko)%20Chrome%2F120.0.6099.144%20Mobile%20Safari%2F537.36&click_timestamp={}",
+            i % 200 + 1,
+            i / 200 % 250,
+            i % 250 + 1,
+            now - 2
+        )
+    })
+}
+
 /// `target(i)` builds the i-th request target.
 pub async fn run(
     addr: SocketAddr,

@@ -12,23 +12,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-fn clicks() -> Arc<dyn Fn(u64) -> String + Send + Sync> {
-    static RUNS: AtomicU64 = AtomicU64::new(0);
-    let run = RUNS.fetch_add(1, Ordering::Relaxed);
-    Arc::new(move |i| {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        format!(
-            "/serve/1234567890123456789?click_id=t{run}-{i}&device_ip=5.{}.{}.{}&device_ua=Mozilla%2F5.0%20(Linux%3B%20Android%2014%3B%20Pixel%208)%20AppleWebKit%2F537.36%20(KHTML%2C%20like%20Gecko)%20Chrome%2F120.0.6099.144%20Mobile%20Safari%2F537.36&click_timestamp={}",
-            i % 200 + 1,
-            i / 200 % 250,
-            i % 250 + 1,
-            now - 2
-        )
-    })
-}
-
 fn connector(ca: &Path) -> std::io::Result<tokio_rustls::TlsConnector> {
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(ca).map_err(std::io::Error::other)? {
@@ -88,21 +71,34 @@ pub async fn run(
     };
     println!("load: {requests} clicks per round over {connections} kept-alive connections, plain HTTP/1.1 and TLS 1.3 + HTTP/1.1 to the same mock, {rounds} rounds alternating");
     // Warm up both paths.
-    load::run(mock.addr, connections, 2_000, clicks()).await?;
-    load::run_over(https, connections, 2_000, clicks(), over_tls.clone()).await?;
+    load::run(mock.addr, connections, 2_000, load::clicks("t")).await?;
+    load::run_over(
+        https,
+        connections,
+        2_000,
+        load::clicks("t"),
+        over_tls.clone(),
+    )
+    .await?;
     let (mut plain_cpu, mut tls_cpu, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         let measure_plain = async || -> std::io::Result<f64> {
             let before = mock.cpu_secs().unwrap_or(0.0);
-            let out = load::run(mock.addr, connections, requests, clicks()).await?;
+            let out = load::run(mock.addr, connections, requests, load::clicks("t")).await?;
             Ok((mock.cpu_secs().unwrap_or(0.0) - before) * 1e6 / out.requests.max(1) as f64)
         };
         let measure_tls = async || -> std::io::Result<f64> {
             // Connections (and handshakes) are made first, as the warm-up's were: the
             // measured part is the kept-alive clicks.
             let before = mock.cpu_secs().unwrap_or(0.0);
-            let out =
-                load::run_over(https, connections, requests, clicks(), over_tls.clone()).await?;
+            let out = load::run_over(
+                https,
+                connections,
+                requests,
+                load::clicks("t"),
+                over_tls.clone(),
+            )
+            .await?;
             Ok((mock.cpu_secs().unwrap_or(0.0) - before) * 1e6 / out.requests.max(1) as f64)
         };
         let (p, t) = if round % 2 == 0 {
@@ -134,7 +130,7 @@ pub async fn run(
     let cpu_before = mock.cpu_secs().unwrap_or(0.0);
     for _ in 0..handshakes {
         let t = Instant::now();
-        let out = load::run_over(https, 1, 1, clicks(), over_tls.clone()).await?;
+        let out = load::run_over(https, 1, 1, load::clicks("t"), over_tls.clone()).await?;
         if out.requests != 1 {
             return Err(std::io::Error::other("a handshake click got no answer"));
         }

@@ -13,25 +13,6 @@ use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-const UA: &str = "Mozilla%2F5.0%20(Linux%3B%20Android%2014%3B%20Pixel%208)";
-
-fn clicks() -> Arc<dyn Fn(u64) -> String + Send + Sync> {
-    static RUNS: AtomicU64 = AtomicU64::new(0);
-    let run = RUNS.fetch_add(1, Ordering::Relaxed);
-    Arc::new(move |i| {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        format!(
-            "/serve/1234567890123456789?click_id=w{run}-{i}&device_ip=5.{}.{}.{}&device_ua={UA}&click_timestamp={}",
-            i % 200 + 1,
-            i / 200 % 250,
-            i % 250 + 1,
-            now - 2
-        )
-    })
-}
-
 /// Opens `n` pending waits; dropping the connections abandons them.
 async fn open_waiters(addr: SocketAddr, n: usize) -> std::io::Result<Vec<TcpStream>> {
     let mut open = Vec::with_capacity(n);
@@ -76,7 +57,7 @@ pub async fn run(dir: &Path, waiters: usize, requests: u64, rounds: usize) -> st
     let mock = Server::spawn(mock_command(dir), MOCK_MARKER)?;
     let addr = mock.addr;
     // A full ring: 10,000 entries, the default capacity, that a scanning waiter would read.
-    load::run(addr, 8, 10_000, clicks()).await?;
+    load::run(addr, 8, 10_000, load::clicks("w")).await?;
     println!("waiters: {waiters} pending wait calls; {requests} clicks per measurement, 4 connections; ring full (10,000 entries)");
     println!("round  waiters     p50 us   p99 us   req/s");
     let (mut p99s, mut rates) = (Vec::new(), Vec::new());
@@ -96,7 +77,7 @@ pub async fn run(dir: &Path, waiters: usize, requests: u64, rounds: usize) -> st
             } else {
                 Vec::new()
             };
-            let out = load::run(addr, 4, requests, clicks()).await?;
+            let out = load::run(addr, 4, requests, load::clicks("w")).await?;
             measured[with] = (out.percentile(0.5), out.percentile(0.99), out.rate());
             println!(
                 "{round:>5}  {:>7}  {:>9}  {:>7}  {:>7.0}",

@@ -2,7 +2,7 @@
 //! a header-read timeout for slow clients, a cap on header size and count (hyper answers 431),
 //! a connection cap, and graceful shutdown that lets requests in flight finish.
 
-use crate::fault::{ClientSocket, ConnectionFault, FaultIo};
+use crate::fault::{ConnectionFault, FaultIo};
 use crate::header_clock::{HeadWait, HeaderClock};
 use crate::tls::TlsListener;
 use crate::track::{Break, ListenerKind, RemoteAddr};
@@ -36,8 +36,6 @@ struct Connection {
     wait: Arc<HeadWait>,
     /// Set by a reset or close fault; the socket then breaks instead of answering.
     fault: ConnectionFault,
-    /// For routed handlers that wait, to see their client leave.
-    socket: ClientSocket,
 }
 
 impl hyper::service::Service<Request<Incoming>> for Connection {
@@ -48,23 +46,6 @@ impl hyper::service::Service<Request<Incoming>> for Connection {
     fn call(&self, req: Request<Incoming>) -> Answer {
         // hyper calls with a whole head in hand: the wait for one is over until the answer.
         self.wait.busy();
-        if req
-            .headers()
-            .get_all(axum::http::header::HOST)
-            .iter()
-            .nth(1)
-            .is_some()
-        {
-            self.wait.waiting();
-            return Answer::Ready(Some(crate::problem::problem(
-                axum::http::StatusCode::BAD_REQUEST,
-                "duplicate-host",
-                "More than one Host header",
-                "the request has two Host headers; HTTP/1.1 (RFC 9112, section 3.2) requires exactly one, and servers must answer 400: fix the client or proxy that adds the second",
-                &[],
-                None,
-            )));
-        }
         if req.uri().path().starts_with("/serve/") {
             let (parts, _body) = req.into_parts();
             let answered = crate::track::answer(&self.state, self.kind, Some(self.peer), &parts);
@@ -86,10 +67,19 @@ impl hyper::service::Service<Request<Incoming>> for Connection {
             self.wait.waiting();
             return Answer::Ready(Some(answered.response));
         }
+        if req
+            .headers()
+            .get_all(axum::http::header::HOST)
+            .iter()
+            .nth(1)
+            .is_some()
+        {
+            self.wait.waiting();
+            return Answer::Ready(Some(crate::track::duplicate_host()));
+        }
         let mut req = req;
         req.extensions_mut().insert(ListenerKind(self.kind));
         req.extensions_mut().insert(RemoteAddr(self.peer));
-        req.extensions_mut().insert(self.socket.clone());
         Answer::Routed(
             Box::pin(self.router.clone().oneshot(req)),
             self.wait.clone(),
@@ -309,7 +299,6 @@ async fn accept_loop(listener: TcpListener, kind: Kind, transport: Transport, s:
             peer,
             wait: wait.clone(),
             fault,
-            socket: io.socket(),
         };
         match &transport {
             Transport::Plain => {
@@ -357,7 +346,7 @@ async fn accept_loop(listener: TcpListener, kind: Kind, transport: Transport, s:
                     builder
                         .http1()
                         .header_read_timeout(None)
-                        .half_close(true)
+                        .half_close(false)
                         .max_buf_size(limits.max_head_bytes.max(8192));
                     builder.http2().max_header_list_size(
                         u32::try_from(limits.max_head_bytes).unwrap_or(u32::MAX),
@@ -387,10 +376,10 @@ fn http1_builder(limits: Limits) -> hyper::server::conn::http1::Builder {
     builder
         // The header clock keeps this timeout (see `header_clock`), not hyper's timer.
         .header_read_timeout(None)
-        // A client may shut its write side after sending a request (`nc -N`, some proxies):
-        // it still gets its answer, instead of hyper closing on the EOF. (A `wait` watches
-        // for its client leaving itself: see `fault::io::client_left`.)
-        .half_close(true)
+        // No half-close: hyper reads the EOF of a client that hung up while its answer is
+        // pending and drops the handler at once. A client that shuts its write side after a
+        // request (`nc -N`) still gets an answer made at once: see `FaultIo`.
+        .half_close(false)
         .max_header_size(limits.max_head_bytes)
         .max_buf_size(limits.max_head_bytes.max(8192));
     builder

@@ -107,6 +107,9 @@ pub(crate) fn answer(
     if target.len() > MAX_TARGET_BYTES {
         return target_too_long(target.len()).into();
     }
+    if headers.hosts > 1 {
+        return duplicate_host().into();
+    }
     let fault = state.faults.pick(
         || {
             let path = target.split(['?', '#']).next().unwrap_or_default();
@@ -329,6 +332,18 @@ fn store_redirect(state: &SharedState, req: &Target<'_>) -> String {
 }
 
 /// 414 for a target longer than the mock reads.
+/// The answer to a request with two Host headers, which RFC 9112 (section 3.2) requires.
+pub(crate) fn duplicate_host() -> Response {
+    problem(
+        StatusCode::BAD_REQUEST,
+        "duplicate-host",
+        "More than one Host header",
+        "the request has two Host headers; HTTP/1.1 (RFC 9112, section 3.2) requires exactly one, and servers must answer 400: fix the client or proxy that adds the second",
+        &[],
+        None,
+    )
+}
+
 fn target_too_long(len: usize) -> Response {
     let detail = format!(
         "the request target is {len} bytes; the mock reads at most {MAX_TARGET_BYTES}. A tracking URL this long usually carries a runaway parameter"
@@ -415,6 +430,8 @@ fn method_name(method: &Method) -> Cow<'static, str> {
 #[derive(Default)]
 struct Headers<'a> {
     host: Option<&'a HeaderValue>,
+    /// Host headers sent: more than one is a bad request.
+    hosts: u8,
     user_agent: Option<&'a HeaderValue>,
     forwarded_for: Option<&'a HeaderValue>,
 }
@@ -425,6 +442,7 @@ impl<'a> Headers<'a> {
         let mut found = Headers::default();
         for (name, value) in map {
             let slot = if name == HOST {
+                found.hosts = found.hosts.saturating_add(1);
                 &mut found.host
             } else if name == USER_AGENT {
                 &mut found.user_agent

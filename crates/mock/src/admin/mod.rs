@@ -7,7 +7,6 @@ pub mod guard;
 pub mod postbacks;
 pub(crate) mod segment;
 
-use crate::fault::ClientSocket;
 use crate::journal::{Filter, MAX_PAGE};
 use crate::problem::problem;
 use crate::SharedState;
@@ -15,7 +14,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use segment::Segment;
 use serde_json::json;
 use std::time::Duration;
@@ -121,18 +120,9 @@ pub async fn reset(State(state): State<SharedState>) -> Response {
     Json(json!({ "cleared": cleared })).into_response()
 }
 
-/// Resolves when the client of a waiting request is gone; never without a socket (in process).
-pub(crate) async fn gone(socket: Option<Extension<ClientSocket>>) {
-    match socket {
-        Some(Extension(ClientSocket(s))) => crate::fault::client_left(&s).await,
-        None => std::future::pending().await,
-    }
-}
-
 /// Answers as soon as `count` matching entries exist, or at the timeout with what there is.
 pub async fn wait(
     State(state): State<SharedState>,
-    socket: Option<Extension<ClientSocket>>,
     filter: Result<Query<Filter>, QueryRejection>,
 ) -> Response {
     let f = match filter {
@@ -145,8 +135,6 @@ pub async fn wait(
     let page = tokio::select! {
         page = state.journal.wait_most(&f, want, timeout, MAX_PAGE) => page,
         () = state.closing.cancelled() => state.journal.page_of(&f, MAX_PAGE),
-        // The client hung up: the waiter is filed away now, not at its timeout.
-        () = gone(socket) => return StatusCode::NO_CONTENT.into_response(),
     };
     Json(page).into_response()
 }

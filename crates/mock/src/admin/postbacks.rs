@@ -54,7 +54,6 @@ pub async fn list(
 /// `attempts` waits for retries), or at the timeout with what there is.
 pub async fn wait(
     State(state): State<SharedState>,
-    socket: Option<axum::Extension<crate::fault::ClientSocket>>,
     filter: Result<Query<DeliveryFilter>, QueryRejection>,
 ) -> Response {
     let f = match filter {
@@ -68,7 +67,6 @@ pub async fn wait(
     let page = tokio::select! {
         page = deliveries.wait(&f, count, timeout) => page,
         () = state.closing.cancelled() => deliveries.query(&f),
-        () = super::gone(socket) => return StatusCode::NO_CONTENT.into_response(),
     };
     Json(page).into_response()
 }

@@ -7,10 +7,9 @@ use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
-use std::task::ready;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 const NONE: u8 = 0;
@@ -32,28 +31,30 @@ impl ConnectionFault {
     }
 }
 
-/// A TCP stream whose writes fail once its connection is to be broken. The stream is shared
-/// (see [`ClientSocket`]) so a handler waiting on something else can see its client leave.
+/// A TCP stream whose writes fail once its connection is to be broken, and whose end of input
+/// (the client's FIN) is told on the second read that finds it, not the first.
+///
+/// hyper notices a client that hung up while its answer is pending (a journal `wait`, a delay
+/// fault) only by reading the EOF, which it does without half-close; it then drops the handler
+/// at once instead of keeping its socket and task until the answer's timeout. Told at the first
+/// read, the EOF would also end a half-closed client (`nc -N`, some proxies) before hyper
+/// wrote the answer it already has: deferred by one read, hyper writes every answer made at
+/// once (every click's) first.
 #[derive(Debug)]
 pub struct FaultIo {
-    stream: Arc<TcpStream>,
+    stream: TcpStream,
     fault: ConnectionFault,
+    /// The EOF was found once and deferred.
+    eof_deferred: bool,
 }
-
-/// The client's socket, as a request's handler may watch it.
-#[derive(Clone, Debug)]
-pub struct ClientSocket(pub Arc<TcpStream>);
 
 impl FaultIo {
     pub fn new(stream: TcpStream, fault: ConnectionFault) -> FaultIo {
         FaultIo {
-            stream: Arc::new(stream),
+            stream,
             fault,
+            eof_deferred: false,
         }
-    }
-
-    pub fn socket(&self) -> ClientSocket {
-        ClientSocket(self.stream.clone())
     }
 
     /// `Err` when the connection is to be broken now.
@@ -62,7 +63,7 @@ impl FaultIo {
             NONE => Ok(()),
             RESET => {
                 // Dropped with a zero linger, the socket is aborted: the kernel sends a RST.
-                let _ = socket2::SockRef::from(&*self.stream).set_linger(Some(Duration::ZERO));
+                let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
                 Err(io::Error::new(
                     io::ErrorKind::ConnectionReset,
                     "reset fault",
@@ -73,30 +74,23 @@ impl FaultIo {
     }
 }
 
-/// Bytes zeroed for one read at most: requests are far smaller, and a shared stream can only
-/// read into initialised memory.
-const READ_AT_MOST: usize = 16 * 1024;
-
 impl AsyncRead for FaultIo {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let stream = &self.stream;
-        loop {
-            ready!(stream.poll_read_ready(cx))?;
-            let room = buf.remaining().min(READ_AT_MOST);
-            match stream.try_read(buf.initialize_unfilled_to(room)) {
-                Ok(n) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
-                // The readiness was stale and is now cleared: wait for the next.
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Poll::Ready(Err(e)),
-            }
+        let me = self.get_mut();
+        let before = buf.filled().len();
+        let read = Pin::new(&mut me.stream).poll_read(cx, buf);
+        let eof = matches!(read, Poll::Ready(Ok(()))) && buf.filled().len() == before;
+        if eof && buf.remaining() > 0 && !me.eof_deferred {
+            me.eof_deferred = true;
+            // Polled again at once: hyper writes what it can in between.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
+        read
     }
 }
 
@@ -106,14 +100,11 @@ impl AsyncWrite for FaultIo {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.broken()?;
-        loop {
-            ready!(self.stream.poll_write_ready(cx))?;
-            match self.stream.try_write(buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                done => return Poll::Ready(done),
-            }
+        let me = self.get_mut();
+        if let Err(e) = me.broken() {
+            return Poll::Ready(Err(e));
         }
+        Pin::new(&mut me.stream).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -121,50 +112,26 @@ impl AsyncWrite for FaultIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.broken()?;
-        loop {
-            ready!(self.stream.poll_write_ready(cx))?;
-            match self.stream.try_write_vectored(bufs) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                done => return Poll::Ready(done),
-            }
+        let me = self.get_mut();
+        if let Err(e) = me.broken() {
+            return Poll::Ready(Err(e));
         }
+        Pin::new(&mut me.stream).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
-        true
+        self.stream.is_write_vectored()
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // A TCP stream has nothing to flush.
-        Poll::Ready(self.broken())
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(socket2::SockRef::from(&*self.stream).shutdown(std::net::Shutdown::Write))
-    }
-}
-
-/// Resolves once the client of `socket` is gone: it closed or shut its side (a FIN), or the
-/// connection broke. For handlers that wait on something else (a journal `wait`): hyper reads
-/// nothing while a handler runs, so it would not notice by itself.
-pub async fn client_left(socket: &TcpStream) {
-    loop {
-        match socket.ready(Interest::READABLE).await {
-            Ok(r) if r.is_read_closed() || r.is_error() => return,
-            Ok(_) => {}
-            Err(_) => return,
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let me = self.get_mut();
+        if let Err(e) = me.broken() {
+            return Poll::Ready(Err(e));
         }
-        let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
-        match socket.try_io(Interest::READABLE, || {
-            socket2::SockRef::from(socket).peek(&mut probe)
-        }) {
-            Ok(0) => return,
-            // Bytes of a next request (pipelining): look again later.
-            Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            // Nothing to read after all: the readiness is cleared; wait for the next.
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(_) => return,
-        }
+        Pin::new(&mut me.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
     }
 }

@@ -8,7 +8,7 @@
 
 mod io;
 
-pub use io::{client_left, ClientSocket, ConnectionFault, FaultIo};
+pub use io::{ConnectionFault, FaultIo};
 
 use crate::lock::lock;
 use crate::wire::TextOrNumber;

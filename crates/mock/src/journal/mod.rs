@@ -138,8 +138,8 @@ impl Journal {
             }
         }
         drop(evicted);
-        for w in woken {
-            w.wake();
+        if !woken.is_empty() {
+            woken.iter().for_each(|w| w.wake());
         }
         // A follower subscribes before it reads, and the entry is in the ring by now: one that
         // subscribes after this check finds the entry by reading.

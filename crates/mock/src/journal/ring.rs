@@ -19,26 +19,28 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
-/// An entry as the ring keeps it: fixed fields here, texts in the ring's byte buffer.
-#[derive(Debug)]
-pub(super) struct Slot {
-    pub seq: u64,
+/// An entry's fixed fields, as kept and as copied out.
+#[derive(Clone, Debug)]
+struct Fixed {
     received_at_ms: u64,
     kind: Kind,
     method: Cow<'static, str>,
     remote_addr: Option<SocketAddr>,
     status: u16,
+}
+
+/// An entry as the ring keeps it: fixed fields here, texts in the ring's byte buffer.
+#[derive(Debug)]
+pub(super) struct Slot {
+    pub seq: u64,
+    fixed: Fixed,
     diagnostics: Vec<Diagnostic>,
     layout: Layout,
     /// Where the texts start in the ring's byte buffer.
     text_at: u64,
-}
-
-impl Slot {
-    /// What the entry costs the ring in bytes, roughly: its texts, its diagnostics and itself.
-    fn weight(&self) -> usize {
-        weight(self.layout.len(), &self.diagnostics)
-    }
+    /// What the entry costs the ring in bytes, roughly: its texts, its diagnostics and itself
+    /// (a request head is at most 64 KiB, so its weight fits).
+    weight: u32,
 }
 
 fn weight(text: usize, diagnostics: &[Diagnostic]) -> usize {
@@ -104,14 +106,17 @@ impl Ring {
         self.bytes += w;
         self.slots.push_back(Slot {
             seq,
-            received_at_ms: r.received_at_ms,
-            kind: r.kind,
-            method: r.method,
-            remote_addr: r.remote_addr,
-            status: r.status,
+            fixed: Fixed {
+                received_at_ms: r.received_at_ms,
+                kind: r.kind,
+                method: r.method,
+                remote_addr: r.remote_addr,
+                status: r.status,
+            },
             diagnostics: r.diagnostics,
             layout,
             text_at,
+            weight: u32::try_from(w).unwrap_or(u32::MAX),
         });
         evicted
     }
@@ -119,7 +124,7 @@ impl Ring {
     fn pop_oldest(&mut self) -> Option<Slot> {
         let old = self.slots.pop_front()?;
         self.dropped += 1;
-        self.bytes = self.bytes.saturating_sub(old.weight());
+        self.bytes = self.bytes.saturating_sub(old.weight as usize);
         self.text.pop_front(old.layout.len());
         while self.faults.front().is_some_and(|(s, _)| *s <= old.seq) {
             self.faults.pop_front();
@@ -169,11 +174,7 @@ impl Ring {
     pub fn copy(&self, slot: &Slot) -> Raw {
         Raw {
             seq: slot.seq,
-            received_at_ms: slot.received_at_ms,
-            kind: slot.kind,
-            method: slot.method.clone(),
-            remote_addr: slot.remote_addr,
-            status: slot.status,
+            fixed: slot.fixed.clone(),
             diagnostics: slot.diagnostics.clone(),
             layout: slot.layout,
             text: self.text_of(slot).into_owned(),
@@ -190,8 +191,8 @@ impl Ring {
             .unwrap_or_default();
         Parts {
             seq: slot.seq,
-            kind: slot.kind,
-            status: slot.status,
+            kind: slot.fixed.kind,
+            status: slot.fixed.status,
             target,
             diagnostics: &slot.diagnostics,
             fault: self.fault_of(slot),
@@ -208,11 +209,7 @@ impl Ring {
 #[derive(Debug)]
 pub struct Raw {
     seq: u64,
-    received_at_ms: u64,
-    kind: Kind,
-    method: Cow<'static, str>,
-    remote_addr: Option<SocketAddr>,
-    status: u16,
+    fixed: Fixed,
     diagnostics: Vec<Diagnostic>,
     layout: Layout,
     text: Vec<u8>,
@@ -236,19 +233,20 @@ impl Raw {
         let (host, user_agent, x_forwarded_for) =
             (part(HOST), part(USER_AGENT), part(FORWARDED_FOR));
         let (tracking_id, params) = Entry::derived_from(&target);
+        let f = &self.fixed;
         Entry {
             seq: self.seq,
-            received_at_ms: self.received_at_ms,
-            kind: self.kind,
-            method: self.method.clone().into_owned(),
+            received_at_ms: f.received_at_ms,
+            kind: f.kind,
+            method: f.method.clone().into_owned(),
             host,
             tracking_id,
             target,
             params,
-            remote_addr: self.remote_addr,
+            remote_addr: f.remote_addr,
             user_agent,
             x_forwarded_for,
-            status: self.status,
+            status: f.status,
             diagnostics: self.diagnostics.clone(),
             fault: self.fault.clone(),
         }
