@@ -75,3 +75,8 @@ e2e-dashboard:
 bench-tls:
     cargo build --release -p metrica-s2s -p metrica-s2s-bench
     target/release/s2s-bench tls
+
+# Clicks with and without 1,000 pending journal waits, same mock, alternating.
+bench-waiters:
+    cargo build --release -p metrica-s2s -p metrica-s2s-bench
+    target/release/s2s-bench waiters

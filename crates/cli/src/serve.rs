@@ -218,7 +218,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
             None => None,
         };
         let https = https.map(|(t, _)| t);
-        if let Err(e) = banner(&click.local_addr()?, &impression.local_addr()?, https_line.as_ref(), &state) {
+        if let Err(e) = banner(&mut std::io::stdout().lock(), &click.local_addr()?, &impression.local_addr()?, https_line.as_ref(), &state) {
             tracing::warn!(error = %e, "could not print the start-up banner");
         }
         let limits = Limits {
@@ -258,12 +258,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
 const SECOND_SIGNAL_FLUSH: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn banner(
+    out: &mut dyn Write,
     click: &SocketAddr,
     impression: &SocketAddr,
     https: Option<&(SocketAddr, PathBuf)>,
     state: &State,
 ) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
     writeln!(
         out,
         "metrica-s2s {} mock, {} mode, journal capacity {}",
@@ -374,4 +374,29 @@ fn signals() -> anyhow::Result<(
             }
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::banner;
+    use metrica_s2s_mock::{Journal, Mode, State, Trackers};
+
+    fn printed(click: &str, token: Option<&str>) -> String {
+        let state = State::new(Mode::Strict, Trackers::default(), Journal::new(10))
+            .with_admin_token(token.map(str::to_owned));
+        let mut out = Vec::new();
+        let click = click.parse().expect("addr");
+        let impression = "127.0.0.1:18081".parse().expect("addr");
+        banner(&mut out, &click, &impression, None, &state).expect("written");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn admin_urls_are_printed_only_where_the_admin_api_answers() {
+        assert!(printed("127.0.0.1:18080", None).contains("/__admin/requests"));
+        let open = printed("0.0.0.0:18080", None);
+        assert!(!open.contains("/__admin/"), "{open}");
+        assert!(open.contains("admin      off on 0.0.0.0:18080"), "{open}");
+        assert!(printed("0.0.0.0:18080", Some("t0ken")).contains("/__admin/requests"));
+    }
 }
