@@ -586,3 +586,89 @@ fn a_stalled_journal_file_neither_grows_memory_nor_holds_shutdown() {
     let log = String::from_utf8_lossy(&errors.join().expect("stderr")).into_owned();
     assert!(log.contains("did not finish within"), "{log}");
 }
+
+/// `kill -9` mid-load: what the file lacks was answered within the last second and a half (the
+/// writer flushes at least every second), and every line in it is whole JSON but perhaps the
+/// last.
+#[test]
+fn a_kill_loses_at_most_the_last_second() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("journal.ndjson");
+    let mut server = start(&["--journal-file", path.to_str().expect("path")]);
+    let a = server.click;
+    let mut s = TcpStream::connect(a).expect("connect");
+    s.set_nodelay(true).expect("nodelay");
+    let mut reader = BufReader::new(s.try_clone().expect("clone"));
+    let mut answered = Vec::new();
+    let until = Instant::now() + Duration::from_secs(2);
+    let mut i = 0;
+    while Instant::now() < until && i < 200_000 {
+        let id = format!("k-{i}");
+        s.write_all(
+            format!("GET {} HTTP/1.1\r\nHost: {a}\r\n\r\n", clean_click(1, &id)).as_bytes(),
+        )
+        .expect("write");
+        assert_eq!(read_response(&mut reader).expect("answer").0, 204);
+        answered.push((id, Instant::now()));
+        i += 1;
+    }
+    signal(&server.child, "KILL");
+    let killed = Instant::now();
+    let _ = server.child.wait();
+    let text = std::fs::read_to_string(&path).expect("read");
+    let lines: Vec<&str> = text.lines().collect();
+    let mut kept = std::collections::HashSet::new();
+    for (n, line) in lines.iter().enumerate() {
+        match serde_json::from_str::<serde_json::Value>(line) {
+            Ok(v) => {
+                kept.insert(v["params"]["click_id"].as_str().unwrap_or("").to_owned());
+            }
+            Err(e) => assert_eq!(n + 1, lines.len(), "line {} is not whole: {e}", n + 1),
+        }
+    }
+    let lost: Vec<_> = answered
+        .iter()
+        .filter(|(id, _)| !kept.contains(id))
+        .collect();
+    for (id, at) in &lost {
+        let before = killed.duration_since(*at);
+        assert!(
+            before < Duration::from_millis(1_500),
+            "{id}, answered {before:?} before the kill, is not in the file"
+        );
+    }
+    assert!(answered.len() > 100, "the load ran: {}", answered.len());
+}
+
+/// With the default bounds, a flood of legal 15 KB targets keeps the journal within its 16 MiB
+/// and the server under 100 MiB (10,000 of them once made a 252 MB ring).
+#[test]
+fn the_default_journal_bound_keeps_memory_down() {
+    let server = start(&[]);
+    let a = server.click;
+    let pad = "p".repeat(15_000);
+    let mut s = TcpStream::connect(a).expect("connect");
+    s.set_nodelay(true).expect("nodelay");
+    let mut reader = BufReader::new(s.try_clone().expect("clone"));
+    for i in 0..4_000 {
+        let target = format!("{}&pad={pad}", clean_click(1, &format!("flood-{i}")));
+        s.write_all(format!("GET {target} HTTP/1.1\r\nHost: {a}\r\n\r\n").as_bytes())
+            .expect("write");
+        assert_eq!(read_response(&mut reader).expect("answer").0, 204);
+    }
+    let health = json(a, "/__admin/health");
+    assert!(
+        health["journal"]["bytes"].as_u64().expect("bytes") <= 16 << 20,
+        "{health}"
+    );
+    assert!(
+        health["journal"]["dropped"].as_u64().expect("dropped") > 0,
+        "{health}"
+    );
+    let rss = server.rss_mib();
+    assert!(rss < 100.0, "{rss:.1} MiB");
+    // A page of the largest entries stays a page.
+    let (status, body) = raw(a, &format!("GET /__admin/requests HTTP/1.1\r\nHost: {a}"));
+    assert_eq!(status, 200);
+    assert!(body.len() < 4 << 20, "{} bytes", body.len());
+}

@@ -8,8 +8,7 @@ use crate::child::{mock_command, Server, MOCK_MARKER};
 use crate::load;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 

@@ -405,8 +405,8 @@ mod tests {
         let j = Journal::new(7);
         let texts = |i: usize| {
             let target = format!("/serve/{i}?click_id={}", "é".repeat(i * 37 % 300));
-            let ua = (i % 3 != 0).then(|| format!("ua-{i}\u{1b}"));
-            let xff = (i % 4 == 0).then(|| format!("10.0.0.{i}"));
+            let ua = (!i.is_multiple_of(3)).then(|| format!("ua-{i}\u{1b}"));
+            let xff = i.is_multiple_of(4).then(|| format!("10.0.0.{i}"));
             (target, ua, xff)
         };
         for i in 0..500 {
