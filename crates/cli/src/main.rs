@@ -6,6 +6,7 @@ mod exit;
 mod explain;
 mod lint;
 mod serve;
+mod signals;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

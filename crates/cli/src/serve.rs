@@ -228,7 +228,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
         };
         let mut listeners = Listeners::plain(click, impression);
         listeners.tls.extend(https);
-        let (first, second) = signals()?;
+        let (first, second) = crate::signals::stop_signals()?;
         tokio::select! {
             served = serve(listeners, state.clone(), limits, first) => {
                 served.context("the journal or postbacks file could not be completed")?;
@@ -317,63 +317,6 @@ fn init_logs(format: LogFormat) {
         LogFormat::Text => builder.with_ansi(false).init(),
         LogFormat::Json => builder.json().init(),
     }
-}
-
-/// The first SIGINT (Ctrl-C), SIGTERM or SIGHUP starts a graceful shutdown; the second ends
-/// the mock at once (after completing the journal file). SIGHUP is taken as a stop, not a
-/// reload: a mock started from a terminal that closes should stop cleanly, not die.
-fn signals() -> anyhow::Result<(
-    impl std::future::Future<Output = ()>,
-    impl std::future::Future<Output = ()>,
-)> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut streams = Vec::new();
-    for (kind, name) in [
-        (SignalKind::interrupt(), "SIGINT"),
-        (SignalKind::terminate(), "SIGTERM"),
-        (SignalKind::hangup(), "SIGHUP"),
-    ] {
-        streams.push((
-            signal(kind).with_context(|| format!("cannot handle {name}"))?,
-            name,
-        ));
-    }
-    let (first_tx, first_rx) = tokio::sync::oneshot::channel::<()>();
-    let (second_tx, second_rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let mut first = Some(first_tx);
-        loop {
-            let received = futures_util::future::select_all(
-                streams
-                    .iter_mut()
-                    .map(|(s, name)| Box::pin(async move { s.recv().await.map(|()| *name) })),
-            )
-            .await
-            .0;
-            let Some(name) = received else { return };
-            match first.take() {
-                Some(tx) => {
-                    tracing::info!(signal = name, "shutting down: requests in flight get up to 5 s; send it again to stop at once");
-                    let _ = tx.send(());
-                }
-                None => {
-                    tracing::warn!(signal = name, "second signal: stopping at once");
-                    let _ = second_tx.send(());
-                    return;
-                }
-            }
-        }
-    });
-    Ok((
-        async move {
-            let _ = first_rx.await;
-        },
-        async move {
-            if second_rx.await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        },
-    ))
 }
 
 #[cfg(test)]

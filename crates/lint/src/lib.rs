@@ -4,6 +4,7 @@
 //! [`run`] streams: a reader thread fills batches, one worker per core judges them with its
 //! own `Validator` (and UA cache), and the caller's thread writes results back in order.
 
+mod batch;
 mod json;
 mod pipeline;
 mod tally;

@@ -1,33 +1,23 @@
 //! Reader thread → `jobs` workers → the caller's thread, which writes results in input order.
 //!
-//! Memory is bounded by bytes, whatever the input: a batch ends at [`BATCH_LINES`] lines or
-//! [`BATCH_BYTES`] bytes, at most [`IN_FLIGHT`] batches are read but not yet written, and a line
-//! longer than [`MAX_LINE`] is reported (`not-a-url`, with its length) from its first bytes
-//! while the rest of it is skipped, never held.
+//! Memory is bounded by bytes, whatever the input: batches are bounded in lines and bytes (see
+//! `batch`), at most [`IN_FLIGHT`] of them are read but not yet written, and a line longer than
+//! [`MAX_LINE`] is reported (`not-a-url`, with its length) from its first bytes while the rest
+//! of it is skipped, never held.
 
+use crate::batch::{read_line, Batch, MAX_LINE};
 use crate::json::{self, LineReport};
 use crate::tally::Tally;
 use crate::{text, Config, Format};
 use metrica_s2s_rules::{lossy, parse_input, Code, Context, Diagnostic, Draft, Span, Validator};
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::ops::Range;
+use std::io::{self, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 
-/// Lines per batch at most: enough to make handing a batch over cheap.
-const BATCH_LINES: usize = 4096;
-/// Bytes per batch at most (a batch holds at least one line).
-const BATCH_BYTES: usize = 256 * 1024;
 /// Batches read but not yet written, at most.
 const IN_FLIGHT: usize = 16;
-/// The longest line judged; no tracking request comes near it (the mock answers targets over
-/// 16 KiB with 414).
-pub const MAX_LINE: usize = 64 * 1024;
-/// Bytes of a longer line kept, to show which line it was.
-const LONG_LINE_SHOWN: usize = 120;
-
 /// What to lint: arguments first, then the lines of a file (`-` for stdin). Without either,
 /// stdin.
 #[derive(Clone, Debug, Default)]
@@ -51,46 +41,6 @@ pub fn run(input: &Input, config: &Config, out: &mut dyn Write) -> io::Result<Ta
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(tally),
         Err(e) => Err(e),
         Ok(()) => Ok(tally),
-    }
-}
-
-/// Lines read but not yet judged: one buffer, and each line's number and range in it.
-#[derive(Default)]
-struct Batch {
-    buf: Vec<u8>,
-    lines: Vec<Line>,
-}
-
-struct Line {
-    no: u64,
-    range: Range<usize>,
-    /// The whole line's length, when it was longer than [`MAX_LINE`] and only its start kept.
-    cut_from: Option<usize>,
-}
-
-impl Batch {
-    fn push(&mut self, no: u64, line: &[u8], cut_from: Option<usize>) {
-        let line = line.strip_suffix(b"\n").unwrap_or(line);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let trimmed = line.trim_ascii_start();
-        if trimmed.is_empty() || trimmed.starts_with(b"#") {
-            return;
-        }
-        let line = match cut_from {
-            Some(_) => &line[..line.len().min(LONG_LINE_SHOWN)],
-            None => line,
-        };
-        let start = self.buf.len();
-        self.buf.extend_from_slice(line);
-        self.lines.push(Line {
-            no,
-            range: start..self.buf.len(),
-            cut_from,
-        });
-    }
-
-    fn full(&self) -> bool {
-        self.lines.len() >= BATCH_LINES || self.buf.len() >= BATCH_BYTES
     }
 }
 
@@ -229,33 +179,6 @@ fn read_batches(
     }
     send(&mut batch);
     Ok(())
-}
-
-/// Reads one line (its `\n` included) into `line`, keeping at most [`MAX_LINE`] + 1 bytes of
-/// it; returns the whole line's length, 0 at the end of the input.
-fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<usize> {
-    let mut total = 0;
-    loop {
-        let buf = match reader.fill_buf() {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if buf.is_empty() {
-            return Ok(total);
-        }
-        let (take, done) = match memchr::memchr(b'\n', buf) {
-            Some(i) => (i + 1, true),
-            None => (buf.len(), false),
-        };
-        let room = (MAX_LINE + 1).saturating_sub(line.len());
-        line.extend_from_slice(&buf[..take.min(room)]);
-        reader.consume(take);
-        total += take;
-        if done {
-            return Ok(total);
-        }
-    }
 }
 
 /// One batch judged and rendered (unless `render` is off), with its counts.
@@ -424,9 +347,7 @@ mod tests {
             message.contains(&format!("{} bytes long", long.len() + 1)),
             "{message}"
         );
-        assert!(
-            lines[1]["input"].as_str().expect("input").len() <= crate::pipeline::LONG_LINE_SHOWN
-        );
+        assert!(lines[1]["input"].as_str().expect("input").len() <= crate::batch::LONG_LINE_SHOWN);
         assert_eq!(lines[2]["line"], 3);
         assert_eq!(lines[2]["input"], "/serve/1?click_id=after");
     }

@@ -56,7 +56,7 @@ pub(super) struct Waiters {
 
 impl Waiters {
     pub fn add(&mut self, w: Arc<Waiter>) {
-        self.bucket(&w.filter.clone()).push(w);
+        self.bucket(&w.filter).push(w);
     }
 
     pub fn remove(&mut self, w: &Arc<Waiter>) {
@@ -111,5 +111,75 @@ impl Waiters {
         }
         consider(Some(&self.rest));
         found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::journal::filter::{Filter, Parts};
+    use crate::journal::waiters::{Waiter, Waiters};
+    use metrica_s2s_rules::Kind;
+    use std::sync::Arc;
+
+    fn parts(seq: u64, target: &str) -> Parts<'_> {
+        Parts {
+            seq,
+            kind: Kind::Click,
+            status: 204,
+            target: target.as_bytes(),
+            diagnostics: &[],
+            fault: None,
+        }
+    }
+
+    #[test]
+    fn an_arrival_finds_only_the_waiters_it_matches() {
+        let mut w = Waiters::default();
+        let by_click = Arc::new(Waiter::new(
+            Filter {
+                click_id: Some("a b".into()),
+                ..Filter::default()
+            },
+            1,
+        ));
+        let by_tracker = Arc::new(Waiter::new(
+            Filter {
+                tracking_id: Some("7".into()),
+                ..Filter::default()
+            },
+            5,
+        ));
+        let by_status = Arc::new(Waiter::new(
+            Filter {
+                status: Some(400),
+                ..Filter::default()
+            },
+            1,
+        ));
+        for x in [&by_click, &by_tracker, &by_status] {
+            w.add(x.clone());
+        }
+        let found = |w: &Waiters, seq, target| w.matching(&parts(seq, target)).len();
+        assert_eq!(
+            found(&w, 3, "/serve/1?click_id=a%20b"),
+            1,
+            "the click id, decoded"
+        );
+        assert_eq!(found(&w, 3, "/serve/1?click_id=other"), 0);
+        assert_eq!(
+            found(&w, 3, "/serve/7?click_id=x"),
+            0,
+            "filed after seq 3: not news"
+        );
+        assert_eq!(
+            found(&w, 6, "/serve/7?click_id=a+b"),
+            2,
+            "tracker and click id"
+        );
+        w.remove(&by_click);
+        assert_eq!(found(&w, 6, "/serve/7?click_id=a+b"), 1);
+        w.remove(&by_tracker);
+        w.remove(&by_status);
+        assert!(w.by_click_id.is_empty() && w.by_tracking_id.is_empty() && w.rest.is_empty());
     }
 }

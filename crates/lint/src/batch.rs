@@ -1,0 +1,82 @@
+//! Lines as lint holds them: batches bounded in lines and bytes, and a line reader that keeps at
+//! most [`MAX_LINE`] bytes of any line, however long.
+
+use std::io::{self, BufRead};
+use std::ops::Range;
+
+/// Lines per batch at most: enough to make handing a batch over cheap.
+const BATCH_LINES: usize = 4096;
+/// Bytes per batch at most (a batch holds at least one line).
+const BATCH_BYTES: usize = 256 * 1024;
+/// The longest line judged; no tracking request comes near it (the mock answers targets over
+/// 16 KiB with 414).
+pub const MAX_LINE: usize = 64 * 1024;
+/// Bytes of a longer line kept, to show which line it was.
+pub(crate) const LONG_LINE_SHOWN: usize = 120;
+
+/// Lines read but not yet judged: one buffer, and each line's number and range in it.
+#[derive(Default)]
+pub(crate) struct Batch {
+    pub buf: Vec<u8>,
+    pub lines: Vec<Line>,
+}
+
+pub(crate) struct Line {
+    pub no: u64,
+    pub range: Range<usize>,
+    /// The whole line's length, when it was longer than [`MAX_LINE`] and only its start kept.
+    pub cut_from: Option<usize>,
+}
+
+impl Batch {
+    pub fn push(&mut self, no: u64, line: &[u8], cut_from: Option<usize>) {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let trimmed = line.trim_ascii_start();
+        if trimmed.is_empty() || trimmed.starts_with(b"#") {
+            return;
+        }
+        let line = match cut_from {
+            Some(_) => &line[..line.len().min(LONG_LINE_SHOWN)],
+            None => line,
+        };
+        let start = self.buf.len();
+        self.buf.extend_from_slice(line);
+        self.lines.push(Line {
+            no,
+            range: start..self.buf.len(),
+            cut_from,
+        });
+    }
+
+    pub fn full(&self) -> bool {
+        self.lines.len() >= BATCH_LINES || self.buf.len() >= BATCH_BYTES
+    }
+}
+
+/// Reads one line (its `\n` included) into `line`, keeping at most [`MAX_LINE`] + 1 bytes of
+/// it; returns the whole line's length, 0 at the end of the input.
+pub(crate) fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<usize> {
+    let mut total = 0;
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok(total);
+        }
+        let (take, done) = match memchr::memchr(b'\n', buf) {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        let room = (MAX_LINE + 1).saturating_sub(line.len());
+        line.extend_from_slice(&buf[..take.min(room)]);
+        reader.consume(take);
+        total += take;
+        if done {
+            return Ok(total);
+        }
+    }
+}
