@@ -35,6 +35,30 @@ fn signal(child: &std::process::Child, name: &str) {
     assert!(ok.success());
 }
 
+/// Sends the click `target(i)` for i = 0, 1, ... on one kept-alive connection, each request in
+/// one write (pieces would meet Nagle and delayed ACKs), while `go_on()` says so; asserts each
+/// is answered 204 and returns the times of the answers.
+fn clicks_on_one_connection(
+    a: SocketAddr,
+    target: impl Fn(usize) -> String,
+    mut go_on: impl FnMut(usize) -> bool,
+) -> Vec<Instant> {
+    let mut s = TcpStream::connect(a).expect("connect");
+    s.set_nodelay(true).expect("nodelay");
+    let mut reader = BufReader::new(s.try_clone().expect("clone"));
+    let mut answered = Vec::new();
+    while go_on(answered.len()) {
+        let request = format!(
+            "GET {} HTTP/1.1\r\nHost: {a}\r\n\r\n",
+            target(answered.len())
+        );
+        s.write_all(request.as_bytes()).expect("write");
+        assert_eq!(read_response(&mut reader).expect("answer").0, 204);
+        answered.push(Instant::now());
+    }
+    answered
+}
+
 /// The command's output, or a failure if it runs past `within` (it is killed then): a server
 /// that should have refused to start must not hang the test.
 fn output_within(cmd: &mut Command, within: Duration) -> std::process::Output {
@@ -553,16 +577,11 @@ fn a_stalled_journal_file_neither_grows_memory_nor_holds_shutdown() {
     let errors = server.drain_stderr();
     let a = server.click;
     let ua = "M".repeat(2_000);
-    let mut s = TcpStream::connect(a).expect("connect");
-    s.set_nodelay(true).expect("nodelay");
-    let mut reader = BufReader::new(s.try_clone().expect("clone"));
-    for i in 0..20_000 {
-        let target = format!("{}&pad={ua}", clean_click(1, &format!("stall-{i}")));
-        // One write per request: pieces would meet Nagle and delayed ACKs.
-        s.write_all(format!("GET {target} HTTP/1.1\r\nHost: {a}\r\n\r\n").as_bytes())
-            .expect("write");
-        assert_eq!(read_response(&mut reader).expect("answer").0, 204);
-    }
+    clicks_on_one_connection(
+        a,
+        |i| format!("{}&pad={ua}", clean_click(1, &format!("stall-{i}"))),
+        |n| n < 20_000,
+    );
     let rss = server.rss_mib();
     assert!(
         rss < 100.0,
@@ -596,22 +615,16 @@ fn a_kill_loses_at_most_the_last_second() {
     let path = dir.path().join("journal.ndjson");
     let mut server = start(&["--journal-file", path.to_str().expect("path")]);
     let a = server.click;
-    let mut s = TcpStream::connect(a).expect("connect");
-    s.set_nodelay(true).expect("nodelay");
-    let mut reader = BufReader::new(s.try_clone().expect("clone"));
-    let mut answered = Vec::new();
     let until = Instant::now() + Duration::from_secs(2);
-    let mut i = 0;
-    while Instant::now() < until && i < 200_000 {
-        let id = format!("k-{i}");
-        s.write_all(
-            format!("GET {} HTTP/1.1\r\nHost: {a}\r\n\r\n", clean_click(1, &id)).as_bytes(),
-        )
-        .expect("write");
-        assert_eq!(read_response(&mut reader).expect("answer").0, 204);
-        answered.push((id, Instant::now()));
-        i += 1;
-    }
+    let answered: Vec<(String, Instant)> = clicks_on_one_connection(
+        a,
+        |i| clean_click(1, &format!("k-{i}")),
+        |n| n < 200_000 && Instant::now() < until,
+    )
+    .into_iter()
+    .enumerate()
+    .map(|(i, at)| (format!("k-{i}"), at))
+    .collect();
     signal(&server.child, "KILL");
     let killed = Instant::now();
     let _ = server.child.wait();
@@ -647,15 +660,11 @@ fn the_default_journal_bound_keeps_memory_down() {
     let server = start(&[]);
     let a = server.click;
     let pad = "p".repeat(15_000);
-    let mut s = TcpStream::connect(a).expect("connect");
-    s.set_nodelay(true).expect("nodelay");
-    let mut reader = BufReader::new(s.try_clone().expect("clone"));
-    for i in 0..4_000 {
-        let target = format!("{}&pad={pad}", clean_click(1, &format!("flood-{i}")));
-        s.write_all(format!("GET {target} HTTP/1.1\r\nHost: {a}\r\n\r\n").as_bytes())
-            .expect("write");
-        assert_eq!(read_response(&mut reader).expect("answer").0, 204);
-    }
+    clicks_on_one_connection(
+        a,
+        |i| format!("{}&pad={pad}", clean_click(1, &format!("flood-{i}"))),
+        |n| n < 4_000,
+    );
     let health = json(a, "/__admin/health");
     assert!(
         health["journal"]["bytes"].as_u64().expect("bytes") <= 16 << 20,
