@@ -131,12 +131,25 @@ pub async fn wait(
     };
     let want = f.count.unwrap_or(1);
     let timeout = wait_limit(f.timeout_ms);
-    // At shutdown a wait answers with what there is, rather than being cut off.
-    let page = tokio::select! {
-        page = state.journal.wait_most(&f, want, timeout, MAX_PAGE) => page,
-        () = state.closing.cancelled() => state.journal.page_of(&f, MAX_PAGE),
-    };
+    let page = until_shutdown(
+        &state,
+        state.journal.wait_most(&f, want, timeout, MAX_PAGE),
+        || state.journal.page_of(&f, MAX_PAGE),
+    )
+    .await;
     Json(page).into_response()
+}
+
+/// A wait's answer; at shutdown, what there is now, rather than a connection cut off.
+pub(crate) async fn until_shutdown<T>(
+    state: &crate::State,
+    wait: impl std::future::Future<Output = T>,
+    now: impl FnOnce() -> T,
+) -> T {
+    tokio::select! {
+        answer = wait => answer,
+        () = state.closing.cancelled() => now(),
+    }
 }
 
 fn bad_filter(e: &QueryRejection) -> Response {

@@ -63,11 +63,10 @@ pub async fn wait(
     let timeout = super::wait_limit(f.timeout_ms);
     let count = f.count.unwrap_or(1);
     let deliveries = state.postbacks.deliveries();
-    // At shutdown a wait answers with what there is, rather than being cut off.
-    let page = tokio::select! {
-        page = deliveries.wait(&f, count, timeout) => page,
-        () = state.closing.cancelled() => deliveries.query(&f),
-    };
+    let page = super::until_shutdown(&state, deliveries.wait(&f, count, timeout), || {
+        deliveries.query(&f)
+    })
+    .await;
     Json(page).into_response()
 }
 

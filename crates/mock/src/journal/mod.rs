@@ -165,14 +165,18 @@ impl Journal {
         let mut raws = Vec::new();
         let mut total = 0;
         let mut next = None;
-        let dropped = self.scan(filter, |ring, slot| {
-            if raws.len() < limit {
-                raws.push(ring.copy(slot));
-            } else if next.is_none() {
-                next = Some(slot.seq);
-            }
-            total += 1;
-        });
+        let dropped = self.scan(
+            filter,
+            |ring, slot| {
+                if raws.len() < limit {
+                    raws.push(ring.copy(slot));
+                } else if next.is_none() {
+                    next = Some(slot.seq);
+                }
+                total += 1;
+            },
+            |ring| ring.dropped,
+        );
         Page {
             requests: raws.iter().map(|r| Arc::new(r.entry())).collect(),
             total,
@@ -182,20 +186,20 @@ impl Journal {
     }
 
     /// Visits every entry matching `filter`, oldest first, letting go of the ring's lock
-    /// every [`SCAN_STEP`] slots; returns the drop count at the end.
-    fn scan(&self, filter: &Filter, mut visit: impl FnMut(&Ring, &ring::Slot)) -> u64 {
+    /// every [`SCAN_STEP`] slots; `finish` runs under the same hold of the lock as the last
+    /// step, so nothing recorded in between is missed.
+    fn scan<R>(
+        &self,
+        filter: &Filter,
+        mut visit: impl FnMut(&Ring, &ring::Slot),
+        finish: impl FnOnce(&Ring) -> R,
+    ) -> R {
         let mut at = filter.since.unwrap_or(0);
         loop {
             let ring = lock(&self.ring);
-            let Some(start) = ring.index_of(at) else {
-                return ring.dropped;
-            };
+            let start = ring.index_of(at).unwrap_or(0).min(ring.slots.len());
             let mut seen = 0;
-            for slot in ring
-                .slots
-                .range(start.min(ring.slots.len())..)
-                .take(SCAN_STEP)
-            {
+            for slot in ring.slots.range(start..).take(SCAN_STEP) {
                 if ring.matches(slot, filter) {
                     visit(&ring, slot);
                 }
@@ -203,7 +207,7 @@ impl Journal {
                 at = slot.seq + 1;
             }
             if seen < SCAN_STEP {
-                return ring.dropped;
+                return finish(&ring);
             }
         }
     }
@@ -246,23 +250,17 @@ impl Journal {
     /// counted twice.
     fn file_waiter(&self, filter: &Filter) -> (Arc<Waiter>, usize) {
         let mut found = 0;
-        let mut at = filter.since.unwrap_or(0);
-        loop {
-            let ring = lock(&self.ring);
-            let start = ring.index_of(at).unwrap_or(0).min(ring.slots.len());
-            let mut seen = 0;
-            for slot in ring.slots.range(start..).take(SCAN_STEP) {
-                found += usize::from(ring.matches(slot, filter));
-                seen += 1;
-                at = slot.seq + 1;
-            }
-            if seen < SCAN_STEP {
+        let waiter = self.scan(
+            filter,
+            |_, _| found += 1,
+            |_| {
                 let waiter = Arc::new(Waiter::new(filter.clone(), self.next_seq()));
                 lock(&self.waiters).add(waiter.clone());
                 self.waiting.fetch_add(1, Ordering::AcqRel);
-                return (waiter, found);
-            }
-        }
+                waiter
+            },
+        );
+        (waiter, found)
     }
 
     /// Up to `limit` entries from `seq` on (or from the oldest kept, when `seq` is gone), in
