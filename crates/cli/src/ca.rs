@@ -3,7 +3,7 @@
 
 use crate::exit;
 use clap::Args;
-use metrica_s2s_mock::tls::TlsFiles;
+use metrica_s2s_mock::TlsFiles;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -17,8 +17,7 @@ pub struct CaArgs {
 
 pub fn run(args: CaArgs) -> anyhow::Result<u8> {
     let files = TlsFiles::at(args.tls_dir.as_deref())?;
-    files.ensure()?;
-    let ca = files.ca_cert();
+    let ca = files.prepare()?;
     let p = ca.display();
     let mut out = std::io::stdout().lock();
     writeln!(out, "{p}")?;

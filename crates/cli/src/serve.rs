@@ -3,14 +3,11 @@
 use crate::exit;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use metrica_s2s_mock::tls::{self, TlsFiles, TlsListener};
-use metrica_s2s_mock::{
-    serve, Journal, Limits, Listeners, Mode, PostbackOptions, Postbacks, State, Trackers,
-};
+use metrica_s2s_mock::{Config, MockServer, Mode, TlsListen, Trackers};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -18,36 +15,36 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Address for clicks (AppMetrica's redirect. host). Port 0 picks a free port.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:18080")]
+    #[arg(long, value_name = "ADDR", default_value_t = Config::default().click_listen)]
     click_listen: SocketAddr,
     /// Address for impressions (AppMetrica's impression. host).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:18081")]
+    #[arg(long, value_name = "ADDR", default_value_t = Config::default().impression_listen)]
     impression_listen: SocketAddr,
     /// strict: requests breaking error rules get 400 problem+json; lenient: 204 always.
     #[arg(long, value_enum, default_value_t = ModeArg::Strict)]
     mode: ModeArg,
     /// Journal entries kept in memory; the oldest are dropped first, and counted.
-    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
+    #[arg(long, value_name = "N", default_value_t = Config::default().journal.capacity, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
     journal_capacity: usize,
     /// Bytes the journal's texts may take in memory (targets, User-Agents, hosts); beyond it
     /// the oldest entries are dropped first, and counted, however few entries are kept.
-    #[arg(long, value_name = "BYTES", default_value_t = metrica_s2s_mock::DEFAULT_JOURNAL_BYTES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..=(1 << 34)))]
+    #[arg(long, value_name = "BYTES", default_value_t = Config::default().journal.max_bytes, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..=(1 << 34)))]
     journal_max_bytes: usize,
     /// Click ids remembered for click-id-duplicate (7-day window); beyond it the oldest are
     /// forgotten early, and counted in /metrics.
-    #[arg(long, value_name = "N", default_value_t = metrica_s2s_mock::DEFAULT_CLICK_ID_CAPACITY as u64, value_parser = clap::value_parser!(u64).range(1..=metrica_s2s_mock::MAX_CLICK_ID_CAPACITY as u64))]
-    click_id_capacity: u64,
+    #[arg(long, value_name = "N", default_value_t = Config::default().click_id_capacity, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=Config::MAX_CLICK_ID_CAPACITY as u64))]
+    click_id_capacity: usize,
     /// Also append every journal entry to this file as one JSON line.
     #[arg(long, value_name = "PATH")]
     journal_file: Option<PathBuf>,
     /// Divide every postback retry delay and attribution window by F, for tests that cannot
     /// wait 3 minutes or 10 days (the 5 s answer timeout stays).
-    #[arg(long, value_name = "F", default_value_t = 1.0, value_parser = time_scale)]
+    #[arg(long, value_name = "F", default_value_t = Config::default().postbacks.time_scale, value_parser = time_scale)]
     postback_time_scale: f64,
     /// Postback deliveries waiting for an attempt or a retry at once; beyond it new ones are
     /// dropped, and counted in /metrics.
-    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
-    postback_queue: u64,
+    #[arg(long, value_name = "N", default_value_t = Config::default().postbacks.queue_capacity, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    postback_queue: usize,
     /// Also append every postback delivery to this file as one JSON line each time it changes
     /// (the last line of an id is its final state).
     #[arg(long, value_name = "PATH")]
@@ -82,11 +79,11 @@ pub struct ServeArgs {
     )]
     admin_token: Option<String>,
     /// Connections open at once.
-    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    #[arg(long, value_name = "N", default_value_t = Config::default().limits.max_connections, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     max_connections: usize,
     /// Seconds a client has to send a whole request head, idle keep-alive time included;
     /// slower clients (slowloris) are disconnected.
-    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, value_name = "SECS", default_value_t = Config::default().limits.header_read_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
     header_read_timeout: u64,
 }
 
@@ -123,88 +120,56 @@ enum LogFormat {
     Json,
 }
 
+impl ServeArgs {
+    /// The mock's configuration: every flag, over the defaults of [`Config`].
+    fn config(&self, trackers: Trackers) -> Config {
+        let mut config = Config {
+            click_listen: self.click_listen,
+            impression_listen: self.impression_listen,
+            tls_dir: self.tls_dir.clone(),
+            mode: match self.mode {
+                ModeArg::Strict => Mode::Strict,
+                ModeArg::Lenient => Mode::Lenient,
+            },
+            trackers,
+            click_id_capacity: self.click_id_capacity,
+            seed: self.seed,
+            admin_token: self.admin_token.clone(),
+            ..Config::default()
+        };
+        // The one HTTPS listener serves both hosts: SNI and Host tell them apart.
+        config.tls.extend(self.tls_listen.map(|addr| TlsListen {
+            addr,
+            kind: metrica_s2s_rules::Kind::Click,
+        }));
+        config.journal.capacity = self.journal_capacity;
+        config.journal.max_bytes = self.journal_max_bytes;
+        config.journal.file.clone_from(&self.journal_file);
+        config.postbacks.time_scale = self.postback_time_scale;
+        config.postbacks.queue_capacity = self.postback_queue;
+        config.postbacks.file.clone_from(&self.postbacks_file);
+        config.postbacks.extra_ca.clone_from(&self.postback_ca);
+        config.limits.max_connections = self.max_connections;
+        config.limits.header_read_timeout = Duration::from_secs(self.header_read_timeout);
+        config
+    }
+}
+
 pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
     init_logs(args.log_format);
     let trackers = match &args.config {
         Some(path) => Trackers::load(path)?,
         None => Trackers::default(),
     };
-    let mut journal = Journal::bounded(args.journal_capacity, args.journal_max_bytes);
-    if let Some(path) = &args.journal_file {
-        journal = journal
-            .with_file(path)
-            .with_context(|| format!("cannot open journal file {}", path.display()))?;
-    }
-    let client = match &args.postback_ca {
-        Some(path) => metrica_s2s_mock::client::Client::with_extra_ca(path)?,
-        None => metrica_s2s_mock::client::Client::new(),
-    };
-    let options = PostbackOptions {
-        time_scale: args.postback_time_scale,
-        queue_capacity: usize::try_from(args.postback_queue).unwrap_or(usize::MAX),
-        ..PostbackOptions::default()
-    };
-    let mut postbacks = Postbacks::new(options, client);
-    if let Some(path) = &args.postbacks_file {
-        postbacks = postbacks
-            .with_file(path)
-            .with_context(|| format!("cannot open postbacks file {}", path.display()))?;
-    }
-    let mode = match args.mode {
-        ModeArg::Strict => Mode::Strict,
-        ModeArg::Lenient => Mode::Lenient,
-    };
-    let tls = match args.tls_listen {
-        Some(addr) => {
-            let files = TlsFiles::at(args.tls_dir.as_deref())?;
-            let served = files.ensure()?;
-            let config = tls::server_config(&served).map_err(anyhow::Error::msg)?;
-            Some((addr, config, files.ca_cert()))
-        }
-        None => None,
-    };
+    let config = args.config(trackers);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     let outcome = runtime.block_on(async {
-        let click = tokio::net::TcpListener::bind(args.click_listen)
-            .await
-            .with_context(|| format!("cannot listen on {} for clicks", args.click_listen))?;
-        let impression = tokio::net::TcpListener::bind(args.impression_listen)
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot listen on {} for impressions",
-                    args.impression_listen
-                )
-            })?;
-        let https = match &tls {
-            Some((addr, config, ca)) => {
-                let listener = tokio::net::TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("cannot listen on {addr} for HTTPS"))?;
-                Some((
-                    TlsListener {
-                        listener,
-                        kind: metrica_s2s_rules::Kind::Click,
-                        config: config.clone(),
-                    },
-                    ca.clone(),
-                ))
-            }
-            None => None,
-        };
-        let mut state = State::new(mode, trackers, journal);
-        if let Some(seed) = args.seed {
-            state = state.with_fault_seed(seed);
-        }
-        let state = Arc::new(state
-                .with_postbacks(postbacks)
-                .with_admin_token(args.admin_token.clone())
-                .with_click_id_capacity(usize::try_from(args.click_id_capacity).unwrap_or(usize::MAX)));
-        for (what, addr) in [("clicks", click.local_addr()?), ("impressions", impression.local_addr()?)] {
-            if !addr.ip().is_loopback() && state.admin_token.is_none() {
+        let mock = MockServer::start(config.clone()).await?;
+        for (what, addr) in [("clicks", mock.click_addr()), ("impressions", mock.impression_addr())] {
+            if !addr.ip().is_loopback() && config.admin_token.is_none() {
                 tracing::warn!(
                     listener = what,
                     %addr,
@@ -212,38 +177,27 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
                 );
             }
         }
+        let https = mock
+            .tls_addrs()
+            .first()
+            .zip(mock.ca_cert())
+            .map(|((_, addr), ca)| (*addr, ca.to_owned()));
         // A closed stdout (a supervisor that ignores it) must not stop the mock.
-        let https_line = match &https {
-            Some((t, ca)) => Some((t.listener.local_addr()?, ca.clone())),
-            None => None,
-        };
-        let https = https.map(|(t, _)| t);
-        if let Err(e) = banner(&mut std::io::stdout().lock(), &click.local_addr()?, &impression.local_addr()?, https_line.as_ref(), &state) {
+        if let Err(e) = banner(&mut std::io::stdout().lock(), &mock.click_addr(), &mock.impression_addr(), https.as_ref(), &config) {
             tracing::warn!(error = %e, "could not print the start-up banner");
         }
-        let limits = Limits {
-            max_connections: args.max_connections,
-            header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout),
-            ..Limits::default()
-        };
-        let mut listeners = Listeners::plain(click, impression);
-        listeners.tls.extend(https);
         let (first, second) = crate::signals::stop_signals()?;
+        first.await;
+        let stopper = mock.stopper();
         tokio::select! {
-            served = serve(listeners, state.clone(), limits, first) => {
-                served.context("the journal or postbacks file could not be completed")?;
-                tracing::info!(
-                    journaled = state.journal.next_seq() - 1,
-                    dropped = state.journal.dropped(),
-                    "stopped"
-                );
+            stopped = mock.stop() => {
+                let stopped = stopped.context("the journal or postbacks file could not be completed")?;
+                tracing::info!(journaled = stopped.journaled, dropped = stopped.dropped, "stopped");
                 Ok(exit::SUCCESS)
             }
             () = second => {
                 // Asked twice: no more grace for connections, only what the files need.
-                let files = state.journal.close(SECOND_SIGNAL_FLUSH);
-                let _ = state.postbacks.deliveries().close(SECOND_SIGNAL_FLUSH);
-                files.context("the journal file could not be completed")?;
+                stopper.close_files(SECOND_SIGNAL_FLUSH).context("the journal file could not be completed")?;
                 tracing::warn!("stopped at once on a second signal; connections were cut off");
                 Ok(exit::SUCCESS)
             }
@@ -262,14 +216,14 @@ fn banner(
     click: &SocketAddr,
     impression: &SocketAddr,
     https: Option<&(SocketAddr, PathBuf)>,
-    state: &State,
+    config: &Config,
 ) -> std::io::Result<()> {
     writeln!(
         out,
         "metrica-s2s {} mock, {} mode, journal capacity {}",
         env!("CARGO_PKG_VERSION"),
-        state.mode.as_str(),
-        state.journal.capacity()
+        config.mode.as_str(),
+        config.journal.capacity
     )?;
     writeln!(out, "listening  clicks      http://{click}   (stands in for https://redirect.appmetrica.yandex.com)")?;
     writeln!(out, "listening  impressions http://{impression}   (stands in for https://impression.appmetrica.yandex.com)")?;
@@ -280,7 +234,7 @@ fn banner(
             ca.display()
         )?;
     }
-    if click.ip().is_loopback() || state.admin_token.is_some() {
+    if click.ip().is_loopback() || config.admin_token.is_some() {
         writeln!(
             out,
             "dashboard  http://{click}/   (open it in a browser: every request, live, with its diagnosis)"
@@ -322,15 +276,17 @@ fn init_logs(format: LogFormat) {
 #[cfg(test)]
 mod tests {
     use super::banner;
-    use metrica_s2s_mock::{Journal, Mode, State, Trackers};
+    use metrica_s2s_mock::Config;
 
     fn printed(click: &str, token: Option<&str>) -> String {
-        let state = State::new(Mode::Strict, Trackers::default(), Journal::new(10))
-            .with_admin_token(token.map(str::to_owned));
+        let config = Config {
+            admin_token: token.map(str::to_owned),
+            ..Config::default()
+        };
         let mut out = Vec::new();
         let click = click.parse().expect("addr");
         let impression = "127.0.0.1:18081".parse().expect("addr");
-        banner(&mut out, &click, &impression, None, &state).expect("written");
+        banner(&mut out, &click, &impression, None, &config).expect("written");
         String::from_utf8(out).expect("utf-8")
     }
 

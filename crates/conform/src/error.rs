@@ -7,9 +7,7 @@ pub enum RunError {
     #[error("--only names scenarios the suite does not have: {0}")]
     UnknownScenarios(String),
     #[error("cannot start the embedded mock: {0}")]
-    Mock(#[source] std::io::Error),
-    #[error("cannot serve https: {0}")]
-    Tls(String),
+    Mock(metrica_s2s_mock::StartError),
     #[error("the running mock at {url} did not answer its health check: {reason}")]
     RemoteMock { url: String, reason: String },
     #[error("--only names postback scenario {0:?}, but the partner file has no [postback] table saying where its receiver is")]

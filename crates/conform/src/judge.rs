@@ -5,7 +5,7 @@
 
 use crate::suite::Scenario;
 use crate::truth::Truth;
-use metrica_s2s_mock::Entry;
+use metrica_s2s_mock::model::Entry;
 use metrica_s2s_rules::{calendar, percent_decode, quote_str, Code, Diagnostic, Draft, Severity};
 use serde::Serialize;
 use std::net::IpAddr;

@@ -1,8 +1,6 @@
 //! The partner file: who is being tested and how to drive their integration.
 
-use metrica_s2s_mock::postback::template::{
-    ConversionKind, PostbackMethod, Template, TemplateError,
-};
+use metrica_s2s_mock::model::{ConversionKind, PostbackMethod, Template, TemplateError};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

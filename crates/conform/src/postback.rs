@@ -9,9 +9,9 @@ use crate::mock_handle::MockHandle;
 use crate::partner::Receiver;
 use crate::suite::{PostbackSpec, Scenario};
 use crate::truth::Truth;
-use metrica_s2s_mock::postback::attribution::MatchType;
-use metrica_s2s_mock::postback::deliveries::{Attempt, Delivery, FailureKind};
-use metrica_s2s_mock::postback::ConversionRequest;
+use metrica_s2s_mock::model::ConversionRequest;
+use metrica_s2s_mock::model::MatchType;
+use metrica_s2s_mock::model::{Attempt, Delivery, FailureKind};
 use metrica_s2s_rules::{quote_str, Code, Draft};
 use std::time::Duration;
 
@@ -246,8 +246,8 @@ fn status_cause(status: u16, a: &Attempt, method: &str) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use crate::postback::judge;
-    use metrica_s2s_mock::postback::deliveries::{Attempt, Delivery, DeliveryState, FailureKind};
-    use metrica_s2s_mock::postback::template::{ConversionKind, PostbackMethod};
+    use metrica_s2s_mock::model::{Attempt, Delivery, DeliveryState, FailureKind};
+    use metrica_s2s_mock::model::{ConversionKind, PostbackMethod};
     use metrica_s2s_rules::Code;
 
     fn attempt(status: Option<u16>, kind: Option<FailureKind>, repeat: bool) -> Attempt {

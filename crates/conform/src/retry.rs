@@ -3,8 +3,8 @@
 
 use crate::judge::Finding;
 use crate::suite::Scenario;
-use metrica_s2s_mock::fault::{Applied, FaultKind};
-use metrica_s2s_mock::Entry;
+use metrica_s2s_mock::model::Entry;
+use metrica_s2s_mock::model::{Applied, FaultKind};
 use metrica_s2s_rules::{calendar, quote_str, Code, Draft};
 
 /// The fields a retry must carry unchanged.
@@ -118,8 +118,8 @@ fn storm(attempts: &[&Entry]) -> Option<Finding> {
 mod tests {
     use crate::retry::check;
     use crate::suite::Suite;
-    use metrica_s2s_mock::fault::{Applied, FaultKind};
-    use metrica_s2s_mock::Entry;
+    use metrica_s2s_mock::model::Entry;
+    use metrica_s2s_mock::model::{Applied, FaultKind};
     use metrica_s2s_rules::Code;
 
     fn suite() -> Suite {

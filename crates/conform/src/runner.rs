@@ -11,7 +11,7 @@ use crate::report::{NotRun, RunReport, ScenarioReport, Status, Unmatched};
 use crate::scenario::{self, Setting};
 use crate::suite::{Scenario, Suite};
 use crate::truth::Truth;
-use metrica_s2s_mock::Entry;
+use metrica_s2s_mock::model::Entry;
 use metrica_s2s_rules::{Code, Draft};
 use std::collections::HashSet;
 use std::sync::Arc;

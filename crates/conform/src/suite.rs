@@ -1,8 +1,8 @@
 //! Suites: scenarios whose truth the runner knows (device, event, expectations).
 
-use metrica_s2s_mock::fault::FaultSpec;
-use metrica_s2s_mock::postback::attribution::MatchType;
-use metrica_s2s_mock::postback::template::{ConversionKind, PostbackMethod};
+use metrica_s2s_mock::model::FaultSpec;
+use metrica_s2s_mock::model::MatchType;
+use metrica_s2s_mock::model::{ConversionKind, PostbackMethod};
 use metrica_s2s_rules::Kind;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};

@@ -7,7 +7,7 @@ use metrica_s2s_conform::judge::Finding;
 use metrica_s2s_conform::report::{RunReport, Status, Verdict};
 use metrica_s2s_conform::runner::{run_with, Options};
 use metrica_s2s_conform::{Partner, Suite};
-use metrica_s2s_mock::client::Client;
+use metrica_s2s_mock::HttpClient as Client;
 use std::collections::BTreeMap;
 use std::time::Duration;
 

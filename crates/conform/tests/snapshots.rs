@@ -8,8 +8,8 @@ use metrica_s2s_conform::report::{
 };
 use metrica_s2s_conform::truth::Truth;
 use metrica_s2s_conform::Suite;
-use metrica_s2s_mock::postback::deliveries::Delivery;
-use metrica_s2s_mock::Entry;
+use metrica_s2s_mock::model::Delivery;
+use metrica_s2s_mock::model::Entry;
 use metrica_s2s_rules::{Code, Draft};
 use std::sync::Arc;
 use std::time::Duration;

@@ -29,21 +29,21 @@ use std::sync::{Mutex, MutexGuard};
 
 /// About 44 bytes a pair at this size: 24 in `order`, and 9 a slot (8 bytes and hashbrown's
 /// control byte) in a table about half full. Half a million pairs take about 22 MB.
-pub const DEFAULT_CAPACITY: usize = 500_000;
+pub(crate) const DEFAULT_CAPACITY: usize = 500_000;
 /// Places in `order` are kept modulo 2^32 in a slot; the capacity stays well below that.
-pub const MAX_CAPACITY: usize = 1 << 30;
-pub const WINDOW_SECS: u64 = 7 * 86_400;
+pub(crate) const MAX_CAPACITY: usize = 1 << 30;
+pub(crate) const WINDOW_SECS: u64 = 7 * 86_400;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Seen {
-    pub at: u64,
+pub(crate) struct Seen {
+    pub(crate) at: u64,
     /// The journal entry of the first sighting; `None` while it is still being recorded.
-    pub seq: Option<NonZeroU64>,
+    pub(crate) seq: Option<NonZeroU64>,
 }
 
 /// What [`ClickIds::check`] found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sighting {
+pub(crate) enum Sighting {
     /// The pair was seen before, within the window.
     Repeat(Seen),
     /// A new pair, now remembered; its ticket takes the journal's number to `confirm`.
@@ -52,7 +52,7 @@ pub enum Sighting {
 
 /// A pair remembered by [`ClickIds::check`], waiting for its journal sequence number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Ticket {
+pub(crate) struct Ticket {
     key: u64,
     /// The pair's running number in `order`.
     n: u64,
@@ -60,14 +60,14 @@ pub struct Ticket {
 
 /// The memory, safe to share: the pair is hashed before the lock is taken.
 #[derive(Debug)]
-pub struct ClickIds {
+pub(crate) struct ClickIds {
     pairs: foldhash::fast::RandomState,
     memory: Mutex<Memory>,
 }
 
 impl ClickIds {
     /// `capacity` is clamped to 1..=[`MAX_CAPACITY`].
-    pub fn new(capacity: usize) -> ClickIds {
+    pub(crate) fn new(capacity: usize) -> ClickIds {
         ClickIds {
             pairs: foldhash::fast::RandomState::default(),
             memory: Mutex::new(Memory::new(capacity)),
@@ -76,18 +76,18 @@ impl ClickIds {
 
     /// When the pair was first seen within the window; otherwise remembers it now, and the
     /// ticket takes its sequence number to [`ClickIds::confirm`].
-    pub fn check(&self, tracker: &[u8], click_id: &[u8], now: u64) -> Sighting {
+    pub(crate) fn check(&self, tracker: &[u8], click_id: &[u8], now: u64) -> Sighting {
         let key = self.key(tracker, click_id);
         self.lock().check(key, now)
     }
 
     /// Records the journal sequence number of a pair `check` has just remembered.
-    pub fn confirm(&self, ticket: Ticket, seq: u64) {
+    pub(crate) fn confirm(&self, ticket: Ticket, seq: u64) {
         self.lock().confirm(ticket, NonZeroU64::new(seq));
     }
 
     /// Pairs forgotten before their window ended because the memory was full.
-    pub fn forgotten(&self) -> u64 {
+    pub(crate) fn forgotten(&self) -> u64 {
         self.lock().forgotten
     }
 

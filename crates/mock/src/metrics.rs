@@ -1,8 +1,6 @@
 //! `/metrics` in Prometheus text format (prometheus-client, the Prometheus project's own crate).
 
-use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
-use axum::response::{IntoResponse, Response};
+use crate::ndjson::FileHealth;
 use metrica_s2s_rules::Kind;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
@@ -13,48 +11,48 @@ use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
 #[allow(non_camel_case_types)]
-pub enum KindLabel {
+pub(crate) enum KindLabel {
     click,
     impression,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RequestLabels {
-    pub kind: KindLabel,
-    pub status: u16,
+pub(crate) struct RequestLabels {
+    pub(crate) kind: KindLabel,
+    pub(crate) status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct FaultLabels {
-    pub fault: &'static str,
+pub(crate) struct FaultLabels {
+    pub(crate) fault: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct FileLabels {
-    pub file: &'static str,
+pub(crate) struct FileLabels {
+    pub(crate) file: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct CodeLabels {
-    pub code: &'static str,
-    pub severity: &'static str,
+pub(crate) struct CodeLabels {
+    pub(crate) code: &'static str,
+    pub(crate) severity: &'static str,
 }
 
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     /// Counters for the statuses the mock answers most, resolved once: the request path then
     /// increments an atomic instead of hashing labels under a lock.
     hot: Vec<((Kind, u16), Counter)>,
-    pub requests: Family<RequestLabels, Counter>,
-    pub diagnostics: Family<CodeLabels, Counter>,
-    pub latency: Histogram,
-    pub journal_dropped: Gauge,
-    pub journal_size: Gauge,
-    pub journal_bytes: Gauge,
-    pub file_lost: Family<FileLabels, Gauge>,
-    pub file_errors: Family<FileLabels, Gauge>,
-    pub click_ids_forgotten: Gauge,
-    pub faults: Family<FaultLabels, Counter>,
+    pub(crate) requests: Family<RequestLabels, Counter>,
+    pub(crate) diagnostics: Family<CodeLabels, Counter>,
+    pub(crate) latency: Histogram,
+    pub(crate) journal_dropped: Gauge,
+    pub(crate) journal_size: Gauge,
+    pub(crate) journal_bytes: Gauge,
+    pub(crate) file_lost: Family<FileLabels, Gauge>,
+    pub(crate) file_errors: Family<FileLabels, Gauge>,
+    pub(crate) click_ids_forgotten: Gauge,
+    pub(crate) faults: Family<FaultLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -70,7 +68,7 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn new() -> Metrics {
+    pub(crate) fn new() -> Metrics {
         let mut registry = Registry::with_prefix("s2s");
         let requests = Family::<RequestLabels, Counter>::default();
         let diagnostics = Family::<CodeLabels, Counter>::default();
@@ -178,7 +176,7 @@ impl Metrics {
         );
     }
 
-    pub fn count_fault(&self, fault: crate::fault::FaultKind) {
+    pub(crate) fn count_fault(&self, fault: crate::fault::FaultKind) {
         self.faults
             .get_or_create(&FaultLabels {
                 fault: fault.as_str(),
@@ -186,7 +184,7 @@ impl Metrics {
             .inc();
     }
 
-    pub fn count_request(&self, kind: Kind, status: u16) {
+    pub(crate) fn count_request(&self, kind: Kind, status: u16) {
         match self.hot.iter().find(|(key, _)| *key == (kind, status)) {
             Some((_, c)) => {
                 c.inc();
@@ -197,7 +195,21 @@ impl Metrics {
         }
     }
 
-    pub fn encode(&self) -> String {
+    /// The text `/metrics` answers, with the gauges set from `now` first.
+    pub(crate) fn render(&self, now: &FileGauges<'_>) -> String {
+        self.journal_dropped.set(gauge(now.journal_dropped));
+        self.journal_size.set(gauge(now.journal_size));
+        self.journal_bytes.set(gauge(now.journal_bytes));
+        for (file, health) in now.files {
+            if let Some(h) = health {
+                let labels = FileLabels { file };
+                self.file_lost.get_or_create(&labels).set(gauge(h.lost()));
+                self.file_errors
+                    .get_or_create(&labels)
+                    .set(gauge(h.errors()));
+            }
+        }
+        self.click_ids_forgotten.set(gauge(now.click_ids_forgotten));
         let mut out = String::new();
         // Encoding into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
@@ -215,36 +227,15 @@ fn labels(kind: Kind, status: u16) -> RequestLabels {
     }
 }
 
-pub async fn render(State(state): State<crate::SharedState>) -> Response {
-    let m = &state.metrics;
-    m.journal_dropped
-        .set(i64::try_from(state.journal.dropped()).unwrap_or(i64::MAX));
-    m.journal_size
-        .set(i64::try_from(state.journal.len()).unwrap_or(i64::MAX));
-    m.journal_bytes
-        .set(i64::try_from(state.journal.bytes().0).unwrap_or(i64::MAX));
-    for (file, health) in [
-        ("journal", state.journal.file_health()),
-        ("postbacks", state.postbacks.deliveries().file_health()),
-    ] {
-        if let Some(h) = health {
-            let labels = FileLabels { file };
-            m.file_lost
-                .get_or_create(&labels)
-                .set(i64::try_from(h.lost()).unwrap_or(i64::MAX));
-            m.file_errors
-                .get_or_create(&labels)
-                .set(i64::try_from(h.errors()).unwrap_or(i64::MAX));
-        }
-    }
-    m.click_ids_forgotten
-        .set(i64::try_from(state.forgotten_click_ids()).unwrap_or(i64::MAX));
-    (
-        [(
-            CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        m.encode(),
-    )
-        .into_response()
+/// The values `/metrics` reads at each scrape rather than counting as they change.
+pub(crate) struct FileGauges<'a> {
+    pub(crate) journal_dropped: u64,
+    pub(crate) journal_size: usize,
+    pub(crate) journal_bytes: usize,
+    pub(crate) files: [(&'static str, Option<&'a FileHealth>); 2],
+    pub(crate) click_ids_forgotten: u64,
+}
+
+fn gauge(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
 }

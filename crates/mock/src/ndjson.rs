@@ -24,8 +24,8 @@ const BUFFER_BYTES: usize = 1 << 16;
 
 /// What a file's health is, shared by its writer and whoever reports on it.
 #[derive(Debug)]
-pub struct FileHealth {
-    pub path: PathBuf,
+pub(crate) struct FileHealth {
+    pub(crate) path: PathBuf,
     queued: AtomicUsize,
     queued_bytes: AtomicUsize,
     /// Records that never reached the file: the queue was full, or their write failed.
@@ -47,16 +47,16 @@ impl FileHealth {
         }
     }
 
-    pub fn lost(&self) -> u64 {
+    pub(crate) fn lost(&self) -> u64 {
         self.lost.load(Ordering::Relaxed)
     }
 
-    pub fn errors(&self) -> u64 {
+    pub(crate) fn errors(&self) -> u64 {
         self.errors.load(Ordering::Relaxed)
     }
 
     /// The write error the file is in, if its last write failed.
-    pub fn error(&self) -> Option<String> {
+    pub(crate) fn error(&self) -> Option<String> {
         crate::lock::lock(&self.error).clone()
     }
 
@@ -100,13 +100,13 @@ impl<T> Default for FileSink<T> {
 
 /// A file opened for appending, and its last whole line, if it had one.
 pub(crate) struct Opened<T> {
-    pub sink: FileSink<T>,
-    pub last_line: Option<String>,
+    pub(crate) sink: FileSink<T>,
+    pub(crate) last_line: Option<String>,
 }
 
 impl<T: Serialize + Send + Sync + 'static> FileSink<T> {
     /// Appends to `path`, creating it; refused when another process holds it.
-    pub fn open(path: &Path) -> std::io::Result<Opened<T>> {
+    pub(crate) fn open(path: &Path) -> std::io::Result<Opened<T>> {
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -149,7 +149,7 @@ impl<T: Serialize + Send + Sync + 'static> FileSink<T> {
 
     /// Queues one record of about `bytes` bytes; records are written in the order they are
     /// sent. Dropped, and counted, when the writer is too far behind.
-    pub fn send(&self, record: Arc<T>, bytes: usize) {
+    pub(crate) fn send(&self, record: Arc<T>, bytes: usize) {
         let (Some(tx), Some(health)) = (&self.tx, &self.health) else {
             return;
         };
@@ -171,12 +171,12 @@ impl<T: Serialize + Send + Sync + 'static> FileSink<T> {
         let _ = tx.send((record, bytes));
     }
 
-    pub fn health(&self) -> Option<&Arc<FileHealth>> {
+    pub(crate) fn health(&self) -> Option<&Arc<FileHealth>> {
         self.health.as_ref()
     }
 
     /// Stops taking records; once the returned writer ends, every record sent is written.
-    pub fn finish(&mut self) -> Option<Writer> {
+    pub(crate) fn finish(&mut self) -> Option<Writer> {
         self.tx = None;
         Some(Writer {
             thread: self.writer.take()?,
@@ -195,7 +195,7 @@ pub(crate) struct Writer {
 impl Writer {
     /// Waits up to `within` for the writer to write what is queued; an error when it could
     /// not (a stalled or failing disk), naming the file and what was lost.
-    pub fn join_within(self, within: Duration) -> std::io::Result<()> {
+    pub(crate) fn join_within(self, within: Duration) -> std::io::Result<()> {
         let deadline = Instant::now() + within;
         while !self.thread.is_finished() {
             if Instant::now() >= deadline {

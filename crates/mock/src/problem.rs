@@ -21,7 +21,7 @@ struct Problem<'a> {
 }
 
 /// A problem+json response. `kind` is the stable last part of the problem type URI.
-pub fn problem(
+pub(crate) fn problem(
     status: StatusCode,
     kind: &str,
     title: &str,
@@ -44,7 +44,7 @@ pub fn problem(
 }
 
 /// A 400 problem+json naming the request field that is wrong.
-pub fn bad_field(kind: &str, title: &str, field: &str, detail: &str) -> Response {
+pub(crate) fn bad_field(kind: &str, title: &str, field: &str, detail: &str) -> Response {
     let r#type = format!("https://metrica-s2s.invalid/problems/{kind}");
     let body = Problem {
         r#type: &r#type,

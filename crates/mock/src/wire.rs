@@ -46,17 +46,17 @@ impl TextOrNumber {
 }
 
 /// A `u64` of Unix milliseconds.
-pub mod millis {
+pub(crate) mod millis {
     use metrica_s2s_rules::calendar::{format_rfc3339_millis, parse_rfc3339_millis};
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(ms: &u64, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(ms: &u64, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&format_rfc3339_millis(
             i64::try_from(*ms).unwrap_or(i64::MAX),
         ))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
         let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
         parse_rfc3339_millis(&text)
             .and_then(|ms| u64::try_from(ms).ok())
@@ -69,17 +69,17 @@ pub mod millis {
 }
 
 /// An `Option<u64>` of Unix milliseconds, `null` when absent.
-pub mod millis_opt {
+pub(crate) mod millis_opt {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(ms: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(ms: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
         match ms {
             Some(ms) => super::millis::serialize(ms, s),
             None => s.serialize_none(),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
         #[derive(Deserialize)]
         struct Wrap(#[serde(with = "super::millis")] u64);
         Ok(Option::<Wrap>::deserialize(d)?.map(|Wrap(ms)| ms))

@@ -4,7 +4,7 @@
 
 mod support;
 
-use metrica_s2s_mock::{Journal, Limits, Mode, State, Trackers};
+use metrica_s2s_mock::Config;
 use std::net::SocketAddr;
 use std::time::Duration;
 use support::{get, Mock};
@@ -147,7 +147,7 @@ async fn the_stream_is_live_resumable_and_marks_the_offending_bytes() {
 
 #[tokio::test]
 async fn a_reader_behind_the_journal_is_told_what_it_missed() {
-    let m = Mock::start(Mode::Strict, Trackers::default(), Journal::new(5)).await;
+    let m = Mock::start(support::with_journal(5)).await;
     for i in 0..12 {
         get(m.click, &support::click("7", &format!("c{i}"))).await;
     }
@@ -165,9 +165,11 @@ async fn a_reader_behind_the_journal_is_told_what_it_missed() {
 
 #[tokio::test]
 async fn with_a_token_the_page_loads_and_the_data_needs_the_token() {
-    let state = State::new(Mode::Strict, Trackers::default(), Journal::new(10))
-        .with_admin_token(Some("t0ken".into()));
-    let m = Mock::start_state(state, Limits::default()).await;
+    let m = Mock::start(Config {
+        admin_token: Some("t0ken".into()),
+        ..support::with_journal(10)
+    })
+    .await;
     assert_eq!(
         get(m.click, "/").await.status,
         200,

@@ -4,7 +4,7 @@
 
 mod support;
 
-use metrica_s2s_mock::{Journal, Mode, Trackers};
+use metrica_s2s_mock::{Config, Trackers};
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 use support::{get, send_json, Mock};
@@ -169,7 +169,11 @@ async fn bad_faults_get_a_problem_naming_the_field_and_the_tracker_file_sets_fau
         "[[tracker]]\nid = 9\nname = \"a\"\nplatform = \"any\"\nstore_url = \"https://x\"\n[[tracker.fault]]\nfault = \"status\"\nstatus = 500\ntimes = 1\n",
     )
     .expect("tracker file");
-    let m = Mock::start(Mode::Strict, trackers, Journal::new(100)).await;
+    let m = Mock::start(Config {
+        trackers,
+        ..support::with_journal(100)
+    })
+    .await;
     assert_eq!(get(m.click, &support::click("8", "a")).await.status, 204);
     assert_eq!(get(m.click, &support::click("9", "a")).await.status, 500);
     assert_eq!(get(m.click, &support::click("9", "a")).await.status, 204);

@@ -2,9 +2,9 @@
 
 mod support;
 
-use metrica_s2s_mock::{Journal, Mode, Trackers};
+use metrica_s2s_mock::{Config, Limits, Trackers};
 use std::time::Duration;
-use support::{click, get, raw, read_response, Mock, UA};
+use support::{click, get, raw, read_response, strict, with_journal, Mock, UA};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -14,7 +14,11 @@ async fn every_status_path_over_http() {
         "[defaults]\nallow_unknown = false\n[[tracker]]\nid = 42\nname = \"x\"\nplatform = \"any\"\nstore_url = \"https://play.google.com/store/apps/details?id=x\"",
     )
     .expect("trackers");
-    let m = Mock::start(Mode::Strict, trackers, Journal::new(100)).await;
+    let m = Mock::start(Config {
+        trackers,
+        ..with_journal(100)
+    })
+    .await;
     assert_eq!(get(m.click, &click("42", "a")).await.status, 204);
     let redirect = get(m.click, &format!("{}&noredirect=0", click("42", "b"))).await;
     assert_eq!(redirect.status, 302);
@@ -92,15 +96,13 @@ async fn host_routing_works_with_real_hosts_and_absolute_form() {
     assert_eq!(raw(m.impression, absolute.as_bytes()).await.status, 204);
     assert_eq!(get(m.impression, &click("1", "c")).await.status, 204);
     let kinds: Vec<String> = m
-        .state
-        .journal
-        .query(&Default::default())
-        .requests
+        .journal()
+        .await
         .iter()
         .map(|e| e.kind.to_string())
         .collect();
     assert_eq!(kinds, vec!["impression", "click", "impression"]);
-    let abs = m.state.journal.get(2).expect("entry");
+    let abs = m.entry(2).await;
     assert_eq!(abs.host.as_deref(), Some("redirect.appmetrika.yandex.ru"));
     assert!(abs.target.starts_with("/serve/1?"), "{}", abs.target);
     m.stop().await.expect("clean stop");
@@ -108,7 +110,7 @@ async fn host_routing_works_with_real_hosts_and_absolute_form() {
 
 #[tokio::test]
 async fn the_journal_cap_drops_oldest_and_counts() {
-    let m = Mock::start(Mode::Strict, Trackers::default(), Journal::new(5)).await;
+    let m = Mock::start(with_journal(5)).await;
     for i in 0..12 {
         assert_eq!(
             get(m.click, &click("1", &format!("c{i}"))).await.status,
@@ -127,8 +129,9 @@ async fn the_journal_file_is_complete_after_shutdown() {
     let path =
         std::env::temp_dir().join(format!("metrica-s2s-journal-{}.ndjson", std::process::id()));
     let _ = std::fs::remove_file(&path);
-    let journal = Journal::new(3).with_file(&path).expect("journal file");
-    let m = Mock::start(Mode::Strict, Trackers::default(), journal).await;
+    let mut config = with_journal(3);
+    config.journal.file = Some(path.clone());
+    let m = Mock::start(config).await;
     for i in 0..50 {
         get(m.click, &click("1", &format!("c{i}"))).await;
     }
@@ -191,7 +194,7 @@ async fn wait_returns_as_soon_as_the_request_arrives() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_requests_over_64_connections_are_all_journaled() {
-    let m = Mock::start(Mode::Strict, Trackers::default(), Journal::new(20_000)).await;
+    let m = Mock::start(with_journal(20_000)).await;
     let addr = m.click;
     let ts = support::now();
     let mut tasks = Vec::new();
@@ -215,11 +218,12 @@ async fn ten_thousand_requests_over_64_connections_are_all_journaled() {
         answered += t.await.expect("task");
     }
     assert_eq!(answered, 10_000);
-    assert_eq!(m.state.journal.len(), 10_000);
-    assert_eq!(m.state.journal.dropped(), 0);
-    let page = m.state.journal.query(&Default::default());
-    let mut ids: Vec<String> = page
-        .requests
+    let health = m.admin().health().await.expect("health");
+    assert_eq!(health.journal.entries, 10_000);
+    assert_eq!(health.journal.dropped, 0);
+    let mut ids: Vec<String> = m
+        .journal()
+        .await
         .iter()
         .filter_map(|e| e.param("click_id").map(str::to_owned))
         .collect();
@@ -287,28 +291,12 @@ async fn the_header_timeout_spares_requests_being_answered_and_cuts_idle_keep_al
 #[tokio::test]
 async fn admin_is_off_on_non_loopback_listeners_without_a_token() {
     // Bound on all interfaces; the test still only talks to 127.0.0.1.
-    let exposed_listener = tokio::net::TcpListener::bind("0.0.0.0:0")
-        .await
-        .expect("bind");
-    let impression = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let open_port = exposed_listener.local_addr().expect("addr").port();
-    let local = impression.local_addr().expect("addr");
-    let state = std::sync::Arc::new(metrica_s2s_mock::State::new(
-        Mode::Strict,
-        Trackers::default(),
-        Journal::new(10),
-    ));
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(metrica_s2s_mock::serve(
-        metrica_s2s_mock::Listeners::plain(exposed_listener, impression),
-        state,
-        Default::default(),
-        async {
-            let _ = rx.await;
-        },
-    ));
+    let m = Mock::start(Config {
+        click_listen: ([0, 0, 0, 0], 0).into(),
+        ..strict()
+    })
+    .await;
+    let (open_port, local) = (m.click.port(), m.impression);
     let exposed: std::net::SocketAddr = ([127, 0, 0, 1], open_port).into();
     let r = get(exposed, "/__admin/requests").await;
     assert_eq!(r.status, 404);
@@ -327,8 +315,7 @@ async fn admin_is_off_on_non_loopback_listeners_without_a_token() {
         200,
         "the loopback listener keeps it"
     );
-    let _ = tx.send(());
-    server.await.expect("task").expect("clean stop");
+    m.stop().await.expect("clean stop");
 }
 
 /// Whether the server closes `stream` within 5 s, whatever it sends first.
@@ -344,9 +331,12 @@ async fn closes_within_5s(stream: &mut TcpStream) -> bool {
 
 /// A strict mock whose header-read timeout is short enough for a test to wait out.
 async fn mock_with_200ms_header_timeout() -> Mock {
-    let limits = metrica_s2s_mock::Limits {
-        header_read_timeout: Duration::from_millis(200),
-        ..Default::default()
-    };
-    Mock::start_with(Mode::Strict, Trackers::default(), Journal::new(10), limits).await
+    Mock::start(Config {
+        limits: Limits {
+            header_read_timeout: Duration::from_millis(200),
+            ..Limits::default()
+        },
+        ..with_journal(10)
+    })
+    .await
 }

@@ -5,8 +5,7 @@ mod support;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use metrica_s2s_mock::client::Client;
-use metrica_s2s_mock::{Journal, Limits, Mode, PostbackOptions, Postbacks, State, Trackers};
+use metrica_s2s_mock::{Config, PostbackConfig, Trackers};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -89,17 +88,20 @@ fn get_postback(url: &str) -> String {
     format!("[[tracker.postback]]\nevent = \"install\"\nurl = \"{url}\"\n")
 }
 
-async fn mock_with(trackers: Trackers, options: PostbackOptions) -> Mock {
-    let state = State::new(Mode::Strict, trackers, Journal::new(1000))
-        .with_postbacks(Postbacks::new(options, Client::new()));
-    Mock::start_state(state, Limits::default()).await
+async fn mock_with(trackers: Trackers, postbacks: PostbackConfig) -> Mock {
+    Mock::start(Config {
+        trackers,
+        postbacks,
+        ..support::with_journal(1000)
+    })
+    .await
 }
 
-fn fast() -> PostbackOptions {
+fn fast() -> PostbackConfig {
     // Retries every 10 ms for 4.8 s.
-    PostbackOptions {
+    PostbackConfig {
         time_scale: 18_000.0,
-        ..PostbackOptions::default()
+        ..PostbackConfig::default()
     }
 }
 
@@ -247,14 +249,17 @@ async fn only_200_delivers_and_everything_else_is_retried() {
 #[tokio::test]
 async fn a_receiver_that_never_answers_200_fails_after_the_retry_period() {
     let rx = Receiver::start(&[], 503, Duration::ZERO).await;
-    let options = PostbackOptions {
-        // Every 50 ms for 0.4 s.
+    // Every 50 ms for 0.4 s.
+    let options = PostbackConfig {
         time_scale: 3600.0,
-        retry_for: Duration::from_secs(24 * 60),
-        ..PostbackOptions::default()
+        ..PostbackConfig::default()
     };
+    let policy = "[tracker.postback_policy]\ngive_up_after_secs = 1440\n";
     let m = mock_with(
-        trackers(&get_postback(&format!("http://{}/pb", rx.addr))),
+        trackers(&format!(
+            "{}{policy}",
+            get_postback(&format!("http://{}/pb", rx.addr))
+        )),
         options,
     )
     .await;
@@ -498,7 +503,7 @@ async fn admin_templates_replace_the_tracker_files_at_run_time() {
 #[tokio::test]
 async fn the_queue_is_bounded_and_its_drops_counted() {
     let rx = Receiver::start(&[], 200, Duration::from_millis(500)).await;
-    let options = PostbackOptions {
+    let options = PostbackConfig {
         queue_capacity: 2,
         ..fast()
     };
@@ -535,17 +540,14 @@ async fn shutdown_writes_every_delivery_to_the_file() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("postbacks.ndjson");
     let rx = Receiver::start(&[], 503, Duration::ZERO).await;
-    let state = State::new(
-        Mode::Strict,
+    let m = mock_with(
         trackers(&get_postback(&format!("http://{}/pb", rx.addr))),
-        Journal::new(100),
+        PostbackConfig {
+            file: Some(path.clone()),
+            ..PostbackConfig::default()
+        },
     )
-    .with_postbacks(
-        Postbacks::new(PostbackOptions::default(), Client::new())
-            .with_file(&path)
-            .expect("file"),
-    );
-    let m = Mock::start_state(state, Limits::default()).await;
+    .await;
     click_with_gaid(&m, "a").await;
     for _ in 0..3 {
         install_by_gaid(&m).await;
@@ -571,12 +573,10 @@ async fn shutdown_writes_every_delivery_to_the_file() {
 #[tokio::test]
 async fn https_receivers_work_with_an_extra_ca() {
     use hyper_util::rt::TokioIo;
-    use metrica_s2s_mock::tls::{server_config, TlsFiles};
+    use metrica_s2s_mock::TlsFiles;
     let dir = tempfile::tempdir().expect("dir");
     let files = TlsFiles::at(Some(dir.path())).expect("files");
-    let acceptor = tokio_rustls::TlsAcceptor::from(
-        server_config(&files.ensure().expect("certs")).expect("config"),
-    );
+    let acceptor = tokio_rustls::TlsAcceptor::from(receiver_tls(&files));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -606,18 +606,14 @@ async fn https_receivers_work_with_an_extra_ca() {
     });
     let url = format!("https://localhost:{port}/pb?tx={{transaction_id}}");
     for (trusted, want) in [(true, true), (false, false)] {
-        let client = if trusted {
-            Client::with_extra_ca(&files.ca_cert()).expect("the CA")
-        } else {
-            Client::new()
-        };
-        let state = State::new(
-            Mode::Strict,
+        let m = mock_with(
             trackers(&get_postback(&url)),
-            Journal::new(100),
+            PostbackConfig {
+                extra_ca: trusted.then(|| files.ca_cert()),
+                ..fast()
+            },
         )
-        .with_postbacks(Postbacks::new(fast(), client));
-        let m = Mock::start_state(state, Limits::default()).await;
+        .await;
         click_with_gaid(&m, "tls").await;
         install_by_gaid(&m).await;
         let page = wait_postbacks(&m, "attempts=1").await;
@@ -637,4 +633,32 @@ async fn https_receivers_work_with_an_extra_ca() {
         1,
         "only the trusted attempt got through"
     );
+}
+
+/// A receiver's TLS: a certificate for `localhost` signed by the local CA in `files`, made
+/// the way any user of that CA would (rcgen), not through the mock's internals.
+fn receiver_tls(files: &metrica_s2s_mock::TlsFiles) -> Arc<rustls::ServerConfig> {
+    use rustls_pki_types::pem::PemObject;
+    let ca_pem = files.prepare().expect("the CA");
+    let ca_key_pem = std::fs::read_to_string(files.dir.join("ca.key")).expect("the CA key");
+    let ca_key = rcgen::KeyPair::from_pem(&ca_key_pem).expect("a key");
+    let ca_cert = std::fs::read_to_string(&ca_pem).expect("the CA certificate");
+    let issuer = rcgen::Issuer::from_ca_cert_pem(&ca_cert, ca_key).expect("an issuer");
+    let key = rcgen::KeyPair::generate().expect("a key");
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .expect("params")
+        .signed_by(&key, &issuer)
+        .expect("signed");
+    let chain = vec![cert.der().clone()];
+    let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(key.serialize_pem().as_bytes())
+        .expect("the key");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .expect("a server config");
+    Arc::new(config)
 }

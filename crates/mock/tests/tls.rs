@@ -4,61 +4,44 @@
 use axum::body::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use metrica_s2s_mock::tls::{server_config, TlsFiles, TlsListener};
-use metrica_s2s_mock::{serve, Journal, Limits, Listeners, Mode, State, Trackers};
-use metrica_s2s_rules::Kind;
+use metrica_s2s_mock::model::Kind;
+use metrica_s2s_mock::{Config, MockServer, TlsListen};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 const UA: &str = "Mozilla%2F5.0%20(Linux%3B%20Android%2014%3B%20Pixel%208)%20AppleWebKit%2F537.36%20(KHTML%2C%20like%20Gecko)%20Chrome%2F120.0%20Mobile%20Safari%2F537.36";
 
 struct Tls {
     addr: SocketAddr,
-    state: Arc<State>,
+    mock: MockServer,
     ca: Vec<CertificateDer<'static>>,
     _dir: tempfile::TempDir,
-    stop: tokio::sync::oneshot::Sender<()>,
 }
 
 async fn start() -> Tls {
     let dir = tempfile::tempdir().expect("dir");
-    let files = TlsFiles::at(Some(dir.path())).expect("files");
-    let served = files.ensure().expect("certificates");
-    let ca = CertificateDer::pem_file_iter(files.ca_cert())
+    let mock = MockServer::start(Config {
+        tls: vec![TlsListen {
+            addr: ([127, 0, 0, 1], 0).into(),
+            kind: Kind::Click,
+        }],
+        tls_dir: Some(dir.path().to_owned()),
+        ..Config::ephemeral()
+    })
+    .await
+    .expect("the mock starts");
+    let ca = CertificateDer::pem_file_iter(mock.ca_cert().expect("a CA"))
         .expect("ca")
         .collect::<Result<Vec<_>, _>>()
         .expect("ca parses");
-    let bind = || TcpListener::bind("127.0.0.1:0");
-    let (click, impression, tls) = (
-        bind().await.expect("bind"),
-        bind().await.expect("bind"),
-        bind().await.expect("bind"),
-    );
-    let addr = tls.local_addr().expect("addr");
-    let mut listeners = Listeners::plain(click, impression);
-    listeners.tls.push(TlsListener {
-        listener: tls,
-        kind: Kind::Click,
-        config: server_config(&served).expect("config"),
-    });
-    let state = Arc::new(State::new(
-        Mode::Strict,
-        Trackers::default(),
-        Journal::new(100),
-    ));
-    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve(listeners, state.clone(), Limits::default(), async {
-        let _ = rx.await;
-    }));
     Tls {
-        addr,
-        state,
+        addr: mock.tls_addrs()[0].1,
+        mock,
         ca,
         _dir: dir,
-        stop,
     }
 }
 
@@ -163,11 +146,12 @@ async fn both_hosts_over_http1_and_http2_with_only_the_local_ca_trusted() {
             .unwrap_or_else(|e| panic!("{host}: {e}"));
         assert_eq!(status, 204, "{host}");
         assert_eq!(used, alpn.to_vec(), "{host}: ALPN");
-        let seq = t.state.journal.next_seq() - 1;
-        let entry = t.state.journal.get(seq).expect("journaled");
+        let admin = t.mock.admin();
+        let seq = admin.health().await.expect("health").journal.next_seq - 1;
+        let entry = admin.request(seq).await.expect("admin").expect("journaled");
         assert_eq!(entry.kind, *kind, "{host}: routed by SNI and Host");
     }
-    let _ = t.stop.send(());
+    t.mock.stop().await.expect("stopped");
 }
 
 #[tokio::test]
@@ -189,5 +173,5 @@ async fn a_name_outside_the_certificate_is_refused_by_the_client() {
     .await
     .expect("served after the refusal");
     assert_eq!(status, 204);
-    let _ = t.stop.send(());
+    t.mock.stop().await.expect("stopped");
 }

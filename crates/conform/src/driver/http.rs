@@ -10,7 +10,7 @@ use crate::judge::Finding;
 use crate::partner::{loopback_addr, HttpDriver};
 use crate::suite::Scenario;
 use crate::truth::Truth;
-use metrica_s2s_mock::client::{Client, ClientError};
+use metrica_s2s_mock::{ClientError, HttpClient as Client};
 use metrica_s2s_rules::{kind_for_host, Code, Draft, Kind};
 use std::path::PathBuf;
 use std::time::Duration;

@@ -6,7 +6,7 @@ use axum::response::Response;
 use serde::de::DeserializeOwned;
 
 /// A JSON body, or a 400 that names the field at fault.
-pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response>> {
+pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response>> {
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

@@ -14,13 +14,13 @@ use std::net::IpAddr;
 
 /// The listener the admin API is served on, as the browser must name it.
 #[derive(Clone, Copy, Debug)]
-pub struct OwnAuthority {
+pub(crate) struct OwnAuthority {
     /// `None` in process (no listener): any port is the mock's.
-    pub port: Option<u16>,
+    pub(crate) port: Option<u16>,
 }
 
 /// Lets a request through only when it names the mock itself and comes from no foreign page.
-pub async fn same_origin_only(
+pub(crate) async fn same_origin_only(
     axum::extract::State(own): axum::extract::State<OwnAuthority>,
     req: axum::extract::Request,
     next: axum::middleware::Next,

@@ -2,14 +2,15 @@
 //! in their own module.
 
 mod body;
-pub mod faults;
-pub mod guard;
-pub mod postbacks;
+pub(crate) mod faults;
+pub(crate) mod guard;
+pub(crate) mod postbacks;
 pub(crate) mod segment;
 
 use crate::journal::{Filter, MAX_PAGE};
+use crate::model::{FileStatus, Health, JournalHealth};
 use crate::problem::problem;
-use crate::SharedState;
+use crate::state::SharedState;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -32,40 +33,39 @@ pub(crate) fn wait_limit(timeout_ms: Option<u64>) -> Duration {
 
 /// 200 while every file the mock writes is being written; 503 naming the file and its error
 /// otherwise, so a supervisor or a CI step notices a journal that is silently incomplete.
-pub async fn health(State(state): State<SharedState>) -> Response {
-    let (bytes, max_bytes) = state.journal.bytes();
-    let files: Vec<_> = [
-        ("journal", state.journal.file_health()),
-        ("postbacks", state.postbacks.deliveries().file_health()),
+pub(crate) async fn health(State(state): State<SharedState>) -> Response {
+    let journal = state.journal();
+    let (bytes, max_bytes) = journal.bytes();
+    let files: Vec<FileStatus> = [
+        ("journal", journal.file_health()),
+        ("postbacks", state.postbacks().deliveries().file_health()),
     ]
     .into_iter()
     .filter_map(|(what, h)| h.map(|h| (what, h)))
-    .map(|(what, h)| {
-        json!({
-            "file": what,
-            "path": h.path.display().to_string(),
-            "error": h.error(),
-            "errors": h.errors(),
-            "lost": h.lost(),
-        })
+    .map(|(what, h)| FileStatus {
+        file: what.to_owned(),
+        path: h.path.display().to_string(),
+        error: h.error(),
+        errors: h.errors(),
+        lost: h.lost(),
     })
     .collect();
-    let failing = files.iter().any(|f| !f["error"].is_null());
-    let body = Json(json!({
-        "status": if failing { "error" } else { "ok" },
-        "mode": state.mode.as_str(),
-        "journal": {
-            "entries": state.journal.len(),
-            "capacity": state.journal.capacity(),
-            "bytes": bytes,
-            "max_bytes": max_bytes,
-            "dropped": state.journal.dropped(),
-            "next_seq": state.journal.next_seq(),
-            "waiting": state.journal.waiting(),
+    let failing = files.iter().any(|f| f.error.is_some());
+    let body = Json(Health {
+        status: if failing { "error" } else { "ok" }.to_owned(),
+        mode: state.mode().as_str().to_owned(),
+        journal: JournalHealth {
+            entries: journal.len(),
+            capacity: journal.capacity(),
+            bytes,
+            max_bytes,
+            dropped: journal.dropped(),
+            next_seq: journal.next_seq(),
+            waiting: journal.waiting(),
         },
-        "files": files,
-        "trackers": state.trackers.len(),
-    }));
+        files,
+        trackers: state.trackers().len(),
+    });
     if failing {
         (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
     } else {
@@ -73,17 +73,17 @@ pub async fn health(State(state): State<SharedState>) -> Response {
     }
 }
 
-pub async fn list(
+pub(crate) async fn list(
     State(state): State<SharedState>,
     filter: Result<Query<Filter>, QueryRejection>,
 ) -> Response {
     match filter {
-        Ok(Query(f)) => Json(state.journal.page_of(&f, MAX_PAGE)).into_response(),
+        Ok(Query(f)) => Json(state.journal().page_of(&f, MAX_PAGE)).into_response(),
         Err(e) => bad_filter(&e),
     }
 }
 
-pub async fn one(State(state): State<SharedState>, Segment(seq): Segment) -> Response {
+pub(crate) async fn one(State(state): State<SharedState>, Segment(seq): Segment) -> Response {
     let Ok(seq) = seq.parse::<u64>() else {
         let detail = format!(
             "{} is not a sequence number",
@@ -98,7 +98,7 @@ pub async fn one(State(state): State<SharedState>, Segment(seq): Segment) -> Res
             None,
         );
     };
-    match state.journal.get(seq) {
+    match state.journal().get(seq) {
         Some(e) => Json(&*e).into_response(),
         None => {
             let detail =
@@ -115,13 +115,13 @@ pub async fn one(State(state): State<SharedState>, Segment(seq): Segment) -> Res
     }
 }
 
-pub async fn reset(State(state): State<SharedState>) -> Response {
-    let cleared = state.journal.reset();
+pub(crate) async fn reset(State(state): State<SharedState>) -> Response {
+    let cleared = state.journal().reset();
     Json(json!({ "cleared": cleared })).into_response()
 }
 
 /// Answers as soon as `count` matching entries exist, or at the timeout with what there is.
-pub async fn wait(
+pub(crate) async fn wait(
     State(state): State<SharedState>,
     filter: Result<Query<Filter>, QueryRejection>,
 ) -> Response {
@@ -133,8 +133,8 @@ pub async fn wait(
     let timeout = wait_limit(f.timeout_ms);
     let page = until_shutdown(
         &state,
-        state.journal.wait_most(&f, want, timeout, MAX_PAGE),
-        || state.journal.page_of(&f, MAX_PAGE),
+        state.journal().wait_most(&f, want, timeout, MAX_PAGE),
+        || state.journal().page_of(&f, MAX_PAGE),
     )
     .await;
     Json(page).into_response()
@@ -142,13 +142,13 @@ pub async fn wait(
 
 /// A wait's answer; at shutdown, what there is now, rather than a connection cut off.
 pub(crate) async fn until_shutdown<T>(
-    state: &crate::State,
+    state: &crate::state::State,
     wait: impl std::future::Future<Output = T>,
     now: impl FnOnce() -> T,
 ) -> T {
     tokio::select! {
         answer = wait => answer,
-        () = state.closing.cancelled() => now(),
+        () = state.closing() => now(),
     }
 }
 
@@ -168,12 +168,12 @@ fn bad_filter(e: &QueryRejection) -> Response {
 }
 
 /// Lets a request through only with the configured bearer token.
-pub async fn require_token(
+pub(crate) async fn require_token(
     State(state): State<SharedState>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let want = state.admin_token.as_deref().unwrap_or_default();
+    let want = state.admin_token().unwrap_or_default();
     let given = req
         .headers()
         .get(axum::http::header::AUTHORIZATION)
@@ -217,8 +217,20 @@ fn same(a: &[u8], b: &[u8]) -> bool {
         == 0
 }
 
+/// `GET /metrics`: Prometheus text format.
+pub(crate) async fn metrics(State(state): State<SharedState>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics_text(),
+    )
+        .into_response()
+}
+
 /// The admin API on a non-loopback listener without a token.
-pub async fn disabled() -> Response {
+pub(crate) async fn disabled() -> Response {
     problem(
         StatusCode::NOT_FOUND,
         "admin-disabled",

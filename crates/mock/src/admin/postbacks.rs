@@ -5,9 +5,9 @@ use super::body::parse;
 use super::segment::Segment;
 use crate::postback::deliveries::DeliveryFilter;
 use crate::postback::template::Template;
-use crate::postback::{convert, ConversionRequest};
+use crate::postback::ConversionRequest;
 use crate::problem::{bad_field, problem};
-use crate::SharedState;
+use crate::state::SharedState;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -16,43 +16,33 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use metrica_s2s_rules::quote_str;
 use serde_json::json;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `POST /__admin/conversions`.
-pub async fn conversions(State(state): State<SharedState>, body: Bytes) -> Response {
+pub(crate) async fn conversions(State(state): State<SharedState>, body: Bytes) -> Response {
     let request: ConversionRequest = match parse(&body) {
         Ok(r) => r,
         Err(e) => return *e,
     };
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    match convert(
-        &request,
-        &state.journal,
-        &state.trackers,
-        &state.postbacks,
-        now_ms,
-    ) {
+    match state.convert(&request) {
         Ok(outcome) => Json(outcome).into_response(),
         Err(e) => bad_field("bad-conversion", "Bad conversion", &e.field, &e.detail),
     }
 }
 
 /// `GET /__admin/postbacks`.
-pub async fn list(
+pub(crate) async fn list(
     State(state): State<SharedState>,
     filter: Result<Query<DeliveryFilter>, QueryRejection>,
 ) -> Response {
     match filter {
-        Ok(Query(f)) => Json(state.postbacks.deliveries().query(&f)).into_response(),
+        Ok(Query(f)) => Json(state.postbacks().deliveries().query(&f)).into_response(),
         Err(e) => bad_filter(&e),
     }
 }
 
 /// `GET /__admin/postbacks/wait`: as soon as `count` deliveries match (a filter on
 /// `attempts` waits for retries), or at the timeout with what there is.
-pub async fn wait(
+pub(crate) async fn wait(
     State(state): State<SharedState>,
     filter: Result<Query<DeliveryFilter>, QueryRejection>,
 ) -> Response {
@@ -62,7 +52,7 @@ pub async fn wait(
     };
     let timeout = super::wait_limit(f.timeout_ms);
     let count = f.count.unwrap_or(1);
-    let deliveries = state.postbacks.deliveries();
+    let deliveries = state.postbacks().deliveries();
     let page = super::until_shutdown(&state, deliveries.wait(&f, count, timeout), || {
         deliveries.query(&f)
     })
@@ -110,12 +100,12 @@ fn no_delivery(id: u64) -> Response {
 }
 
 /// `GET /__admin/postbacks/<id>`.
-pub async fn one(State(state): State<SharedState>, Segment(id): Segment) -> Response {
+pub(crate) async fn one(State(state): State<SharedState>, Segment(id): Segment) -> Response {
     let id = match number(&id, "delivery id") {
         Ok(id) => id,
         Err(r) => return *r,
     };
-    match state.postbacks.deliveries().get(id) {
+    match state.postbacks().deliveries().get(id) {
         Some(d) => Json(d).into_response(),
         None => no_delivery(id),
     }
@@ -123,41 +113,44 @@ pub async fn one(State(state): State<SharedState>, Segment(id): Segment) -> Resp
 
 /// `POST /__admin/postbacks/<id>/repeat`: one more attempt now, as AppMetrica repeats a
 /// postback; its outcome joins the delivery's attempts.
-pub async fn repeat(State(state): State<SharedState>, Segment(id): Segment) -> Response {
+pub(crate) async fn repeat(State(state): State<SharedState>, Segment(id): Segment) -> Response {
     let id = match number(&id, "delivery id") {
         Ok(id) => id,
         Err(r) => return *r,
     };
-    match state.postbacks.repeat(id) {
+    match state.repeat_postback(id) {
         Some(d) => (StatusCode::ACCEPTED, Json(d)).into_response(),
         None => no_delivery(id),
     }
 }
 
 /// `GET /__admin/trackers/<id>/postbacks`: the templates in force.
-pub async fn templates(State(state): State<SharedState>, Segment(id): Segment) -> Response {
+pub(crate) async fn templates(State(state): State<SharedState>, Segment(id): Segment) -> Response {
     let id = match number(&id, "tracking id") {
         Ok(id) => id,
         Err(r) => return *r,
     };
-    let (source, list) = match state.postbacks.templates_set(id) {
+    let (source, list) = match state.postbacks().templates_set(id) {
         Some(list) => ("admin", list),
         None => (
             "tracker file",
             state
-                .trackers
+                .trackers()
                 .get(id)
                 .map(|t| t.postbacks.clone())
                 .unwrap_or_default(),
         ),
     };
-    Json(json!({ "tracking_id": id.to_string(), "source": source, "postbacks": list }))
-        .into_response()
+    let name = state.trackers().get(id).map(|t| t.name.as_str());
+    Json(
+        json!({ "tracking_id": id.to_string(), "name": name, "source": source, "postbacks": list }),
+    )
+    .into_response()
 }
 
 /// `PUT /__admin/trackers/<id>/postbacks` with a JSON array of templates: they replace the
 /// tracker file's for this tracker until deleted.
-pub async fn set_templates(
+pub(crate) async fn set_templates(
     State(state): State<SharedState>,
     Segment(id): Segment,
     body: Bytes,
@@ -170,7 +163,7 @@ pub async fn set_templates(
         Ok(l) => l,
         Err(r) => return *r,
     };
-    if list.len() > crate::config::MAX_POSTBACKS {
+    if list.len() > crate::trackers::MAX_POSTBACKS {
         return bad_field(
             "bad-postbacks",
             "Too many postbacks",
@@ -178,12 +171,12 @@ pub async fn set_templates(
             &format!(
                 "{} postbacks; AppMetrica allows at most {}",
                 list.len(),
-                crate::config::MAX_POSTBACKS
+                crate::trackers::MAX_POSTBACKS
             ),
         );
     }
     let count = list.len();
-    match state.postbacks.set_templates(id, Some(list)) {
+    match state.postbacks().set_templates(id, Some(list)) {
         Ok(()) => {
             Json(json!({ "tracking_id": id.to_string(), "postbacks": count })).into_response()
         }
@@ -197,11 +190,14 @@ pub async fn set_templates(
 }
 
 /// `DELETE /__admin/trackers/<id>/postbacks`: back to the tracker file's.
-pub async fn clear_templates(State(state): State<SharedState>, Segment(id): Segment) -> Response {
+pub(crate) async fn clear_templates(
+    State(state): State<SharedState>,
+    Segment(id): Segment,
+) -> Response {
     let id = match number(&id, "tracking id") {
         Ok(id) => id,
         Err(r) => return *r,
     };
-    let _ = state.postbacks.set_templates(id, None);
+    let _ = state.postbacks().set_templates(id, None);
     StatusCode::NO_CONTENT.into_response()
 }

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 #[derive(Debug)]
-pub struct Segment(pub String);
+pub(crate) struct Segment(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for Segment {
     type Rejection = Response;

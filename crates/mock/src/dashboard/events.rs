@@ -7,7 +7,7 @@
 //! further behind than the journal keeps, it is told how many entries it missed.
 
 use crate::journal::Entry;
-use crate::SharedState;
+use crate::state::SharedState;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -58,17 +58,17 @@ struct Follow {
     ready: VecDeque<Event>,
 }
 
-pub async fn events(State(state): State<SharedState>, headers: HeaderMap) -> Response {
+pub(crate) async fn events(State(state): State<SharedState>, headers: HeaderMap) -> Response {
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     // Subscribed before the first read: an entry recorded in between wakes the stream.
-    let changes = state.journal.subscribe();
-    let postbacks = state.postbacks.deliveries().subscribe();
+    let changes = state.journal().subscribe();
+    let postbacks = state.postbacks().deliveries().subscribe();
     let next = match resume {
         Some(seen) => seen + 1,
-        None => state.journal.next_seq().saturating_sub(BACKLOG).max(1),
+        None => state.journal().next_seq().saturating_sub(BACKLOG).max(1),
     };
     let follow = Follow {
         state,
@@ -93,7 +93,7 @@ fn stream_of(follow: Follow) -> impl Stream<Item = Result<Event, Infallible>> {
             f.postbacks.borrow_and_update();
             let (changed, latest) = f
                 .state
-                .postbacks
+                .postbacks()
                 .deliveries()
                 .changed_since(f.postbacks_seen);
             f.postbacks_seen = latest;
@@ -102,7 +102,7 @@ fn stream_of(follow: Follow) -> impl Stream<Item = Result<Event, Infallible>> {
                     .event("postback")
                     .data(serde_json::to_string(d).unwrap_or_default())
             }));
-            let batch = f.state.journal.since(f.next, BATCH);
+            let batch = f.state.journal().since(f.next, BATCH);
             if let Some(first) = batch.first() {
                 if first.seq > f.next {
                     let data = format!(r#"{{"missed": {}}}"#, first.seq - f.next);
@@ -126,7 +126,7 @@ fn stream_of(follow: Follow) -> impl Stream<Item = Result<Event, Infallible>> {
                         return None;
                     }
                 }
-                () = f.state.closing.cancelled() => return None,
+                () = f.state.closing() => return None,
             }
         }
     })

@@ -8,7 +8,7 @@
 
 mod events;
 
-pub use events::events;
+pub(crate) use events::events;
 
 use crate::admin::segment::Segment;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -42,24 +42,24 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
     r
 }
 
-pub async fn page() -> Response {
+pub(crate) async fn page() -> Response {
     asset(PAGE, "text/html; charset=utf-8")
 }
 
-pub async fn script() -> Response {
+pub(crate) async fn script() -> Response {
     asset(SCRIPT, "text/javascript; charset=utf-8")
 }
 
-pub async fn style() -> Response {
+pub(crate) async fn style() -> Response {
     asset(STYLE, "text/css; charset=utf-8")
 }
 
-pub async fn no_icon() -> StatusCode {
+pub(crate) async fn no_icon() -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
 /// `GET /__admin/rules/<code>`: what `metrica-s2s explain CODE` prints.
-pub async fn rule(Segment(code): Segment) -> Response {
+pub(crate) async fn rule(Segment(code): Segment) -> Response {
     match Code::from_name(&code) {
         Some(c) => (
             [(CONTENT_TYPE, "text/plain; charset=utf-8")],

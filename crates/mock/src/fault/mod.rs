@@ -6,10 +6,6 @@
 //!
 //! The click path pays one relaxed atomic load while no fault is set.
 
-mod io;
-
-pub use io::{ConnectionFault, FaultIo};
-
 use crate::lock::lock;
 use crate::wire::TextOrNumber;
 use metrica_s2s_rules::Kind;
@@ -19,7 +15,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 /// Longest delay a fault may add.
-pub const MAX_DELAY_MS: u64 = 60_000;
+pub(crate) const MAX_DELAY_MS: u64 = 60_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -185,7 +181,7 @@ struct Set {
 
 /// A fault as `GET /__admin/faults` lists it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Listed {
+pub struct ListedFault {
     pub id: u64,
     #[serde(flatten)]
     pub spec: FaultSpec,
@@ -193,7 +189,7 @@ pub struct Listed {
 }
 
 #[derive(Debug)]
-pub struct Faults {
+pub(crate) struct Faults {
     set: RwLock<Vec<Arc<Set>>>,
     /// False while no fault is set: the click path reads only this.
     any: AtomicBool,
@@ -209,7 +205,7 @@ impl Default for Faults {
 
 impl Faults {
     /// With `seed`, the probabilities draw the same sequence in every run.
-    pub fn new(seed: Option<u64>) -> Faults {
+    pub(crate) fn new(seed: Option<u64>) -> Faults {
         Faults {
             set: RwLock::new(Vec::new()),
             any: AtomicBool::new(false),
@@ -219,7 +215,7 @@ impl Faults {
     }
 
     /// Adds a fault after checking it; its id.
-    pub fn add(&self, spec: FaultSpec) -> Result<u64, FaultError> {
+    pub(crate) fn add(&self, spec: FaultSpec) -> Result<u64, FaultError> {
         let tracking_id = spec.check()?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut set = self
@@ -236,13 +232,13 @@ impl Faults {
         Ok(id)
     }
 
-    pub fn list(&self) -> Vec<Listed> {
+    pub(crate) fn list(&self) -> Vec<ListedFault> {
         let set = self
             .set
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         set.iter()
-            .map(|s| Listed {
+            .map(|s| ListedFault {
                 id: s.id,
                 spec: s.spec.clone(),
                 hits: s.hits.load(Ordering::Relaxed),
@@ -251,7 +247,7 @@ impl Faults {
     }
 
     /// Removes fault `id`; whether it was set.
-    pub fn remove(&self, id: u64) -> bool {
+    pub(crate) fn remove(&self, id: u64) -> bool {
         let mut set = self
             .set
             .write()
@@ -263,7 +259,7 @@ impl Faults {
     }
 
     /// Removes every fault; how many there were.
-    pub fn clear(&self) -> usize {
+    pub(crate) fn clear(&self) -> usize {
         let mut set = self
             .set
             .write()
@@ -276,7 +272,7 @@ impl Faults {
 
     /// The fault to apply to a request to `tracking_id` of `kind`: the first set that
     /// matches, has uses left, and whose probability is drawn.
-    pub fn pick<'t>(
+    pub(crate) fn pick<'t>(
         &self,
         tracking_id: impl FnOnce() -> Option<&'t [u8]>,
         kind: Kind,

@@ -58,25 +58,25 @@ impl Entry {
 
 /// What the server records for one request; the journal assigns the sequence number.
 #[derive(Debug)]
-pub struct Record<'a> {
-    pub received_at_ms: u64,
-    pub kind: Kind,
-    pub method: Cow<'static, str>,
-    pub host: Option<&'a str>,
-    pub target: &'a str,
-    pub remote_addr: Option<SocketAddr>,
-    pub user_agent: Option<&'a str>,
-    pub forwarded_for: Option<&'a str>,
-    pub status: u16,
-    pub diagnostics: Vec<Diagnostic>,
+pub(crate) struct Record<'a> {
+    pub(crate) received_at_ms: u64,
+    pub(crate) kind: Kind,
+    pub(crate) method: Cow<'static, str>,
+    pub(crate) host: Option<&'a str>,
+    pub(crate) target: &'a str,
+    pub(crate) remote_addr: Option<SocketAddr>,
+    pub(crate) user_agent: Option<&'a str>,
+    pub(crate) forwarded_for: Option<&'a str>,
+    pub(crate) status: u16,
+    pub(crate) diagnostics: Vec<Diagnostic>,
     /// Boxed: nearly every request has none, and a small record moves cheaply.
-    pub fault: Option<Box<Applied>>,
+    pub(crate) fault: Option<Box<Applied>>,
 }
 
 impl<'a> Record<'a> {
     /// A click to `target` answered `status`, nothing else known: for tests.
     #[cfg(test)]
-    pub fn click(target: &'a str, status: u16) -> Record<'a> {
+    pub(crate) fn click(target: &'a str, status: u16) -> Record<'a> {
         Record {
             received_at_ms: 1_795_860_000_000,
             kind: Kind::Click,

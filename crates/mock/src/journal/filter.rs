@@ -2,35 +2,45 @@
 
 use crate::fault::Applied;
 use metrica_s2s_rules::{parse_input, tracking_segment, Diagnostic, Kind};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Every field optional. `since` is a sequence number, inclusive.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Filter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub click_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<u64>,
     /// `any`, or a fault's kind: `status`, `delay`, `reset`, `close`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
     /// For `wait`: how many matching entries to wait for (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<usize>,
     /// For `wait`: how long to wait at most (default 5,000 ms, at most 60,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
 }
 
 /// The parts of an entry a filter reads, as the ring keeps them.
 pub(crate) struct Parts<'a> {
-    pub seq: u64,
-    pub kind: Kind,
-    pub status: u16,
-    pub target: &'a [u8],
-    pub diagnostics: &'a [Diagnostic],
-    pub fault: Option<&'a Applied>,
+    pub(crate) seq: u64,
+    pub(crate) kind: Kind,
+    pub(crate) status: u16,
+    pub(crate) target: &'a [u8],
+    pub(crate) diagnostics: &'a [Diagnostic],
+    pub(crate) fault: Option<&'a Applied>,
 }
 
 impl Filter {

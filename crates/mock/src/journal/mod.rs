@@ -14,7 +14,8 @@ mod layout;
 mod ring;
 mod waiters;
 
-pub use entry::{Entry, Record};
+pub use entry::Entry;
+pub(crate) use entry::Record;
 pub use filter::Filter;
 
 use crate::lock::lock;
@@ -30,15 +31,15 @@ use tokio::sync::watch;
 use waiters::{Waiter, Waiters};
 
 /// The byte budget of a journal unless told otherwise: 10,000 entries of 1.6 KB.
-pub const DEFAULT_MAX_BYTES: usize = 16 << 20;
+pub(crate) const DEFAULT_MAX_BYTES: usize = 16 << 20;
 /// Entries a page holds unless `limit` says otherwise, and at most.
-pub const DEFAULT_PAGE: usize = 100;
-pub const MAX_PAGE: usize = 1_000;
+pub(crate) const DEFAULT_PAGE: usize = 100;
+pub(crate) const MAX_PAGE: usize = 1_000;
 /// Slots looked at per hold of the ring's lock by a scan.
 const SCAN_STEP: usize = 2_048;
 
 #[derive(Debug)]
-pub struct Journal {
+pub(crate) struct Journal {
     ring: Mutex<Ring>,
     file: Mutex<FileSink<Raw>>,
     /// Set once by [`Journal::with_file`], so a journal without a file never locks `file`.
@@ -68,12 +69,13 @@ pub struct Page {
 }
 
 impl Journal {
-    pub fn new(capacity: usize) -> Journal {
+    #[cfg(test)]
+    pub(crate) fn new(capacity: usize) -> Journal {
         Journal::bounded(capacity, DEFAULT_MAX_BYTES)
     }
 
     /// A journal keeping at most `capacity` entries and about `max_bytes` bytes of them.
-    pub fn bounded(capacity: usize, max_bytes: usize) -> Journal {
+    pub(crate) fn bounded(capacity: usize, max_bytes: usize) -> Journal {
         Journal {
             ring: Mutex::new(Ring::new(capacity, max_bytes)),
             file: Mutex::new(FileSink::default()),
@@ -88,7 +90,7 @@ impl Journal {
 
     /// Also append every entry, as one JSON line, to `path`. Sequence numbers go on from the
     /// file's last entry, so a reused file never repeats one.
-    pub fn with_file(mut self, path: &Path) -> std::io::Result<Journal> {
+    pub(crate) fn with_file(mut self, path: &Path) -> std::io::Result<Journal> {
         let opened = FileSink::open(path)?;
         if let Some(last) = opened.last_line.as_deref().and_then(last_seq) {
             self.next_seq = AtomicU64::new(last.saturating_add(1));
@@ -100,7 +102,7 @@ impl Journal {
     }
 
     /// The journal file's health, when there is one.
-    pub fn file_health(&self) -> Option<&FileHealth> {
+    pub(crate) fn file_health(&self) -> Option<&FileHealth> {
         self.file_health.as_deref()
     }
 
@@ -109,7 +111,7 @@ impl Journal {
     /// Under the lock: a sequence number, the waiters this entry is news to, a slot written
     /// over the evicted one's place and a copy of the texts into the byte buffer. An evicted
     /// entry's diagnostics, if any, are freed after the lock is released.
-    pub fn record(&self, r: Record<'_>) -> u64 {
+    pub(crate) fn record(&self, r: Record<'_>) -> u64 {
         let seq;
         let evicted;
         let mut woken = Vec::new();
@@ -151,13 +153,14 @@ impl Journal {
 
     /// Entries matching `filter`: the first `limit` of them (all when `limit` is `None`), how
     /// many match in all, and where the next page starts.
-    pub fn query(&self, filter: &Filter) -> Page {
+    #[cfg(test)]
+    pub(crate) fn query(&self, filter: &Filter) -> Page {
         self.page(filter, filter.limit.unwrap_or(usize::MAX))
     }
 
     /// As [`Journal::query`], with a page of at most `most` entries ([`DEFAULT_PAGE`] when
     /// the filter's `limit` does not say): what the admin API answers.
-    pub fn page_of(&self, filter: &Filter, most: usize) -> Page {
+    pub(crate) fn page_of(&self, filter: &Filter, most: usize) -> Page {
         self.page(filter, filter.limit.unwrap_or(DEFAULT_PAGE).min(most))
     }
 
@@ -215,12 +218,13 @@ impl Journal {
     /// Answers as soon as `count` entries match `filter`, or at `timeout` with what there is.
     /// Woken only by a matching entry; never sleeps on a timer loop. Dropping the future (the
     /// client left) files the waiter away at once.
-    pub async fn wait(&self, filter: &Filter, count: usize, timeout: Duration) -> Page {
+    #[cfg(test)]
+    pub(crate) async fn wait(&self, filter: &Filter, count: usize, timeout: Duration) -> Page {
         self.wait_most(filter, count, timeout, usize::MAX).await
     }
 
     /// As [`Journal::wait`], its page at most `most` entries long.
-    pub async fn wait_most(
+    pub(crate) async fn wait_most(
         &self,
         filter: &Filter,
         count: usize,
@@ -265,7 +269,7 @@ impl Journal {
 
     /// Up to `limit` entries from `seq` on (or from the oldest kept, when `seq` is gone), in
     /// order: for readers that follow the journal in steps.
-    pub fn since(&self, seq: u64, limit: usize) -> Vec<Arc<Entry>> {
+    pub(crate) fn since(&self, seq: u64, limit: usize) -> Vec<Arc<Entry>> {
         let raws: Vec<Raw> = {
             let ring = lock(&self.ring);
             let Some(skip) = ring.index_of(seq) else {
@@ -281,14 +285,14 @@ impl Journal {
     }
 
     /// The oldest entry's sequence number, or the next one's when the journal is empty.
-    pub fn first_seq(&self) -> u64 {
+    pub(crate) fn first_seq(&self) -> u64 {
         let ring = lock(&self.ring);
         ring.slots
             .front()
             .map_or_else(|| self.next_seq(), |s| s.seq)
     }
 
-    pub fn get(&self, seq: u64) -> Option<Arc<Entry>> {
+    pub(crate) fn get(&self, seq: u64) -> Option<Arc<Entry>> {
         let raw = {
             let ring = lock(&self.ring);
             ring.get(seq).map(|slot| ring.copy(slot))
@@ -297,51 +301,47 @@ impl Journal {
     }
 
     /// Forgets every entry and the drop count; sequence numbers keep counting up.
-    pub fn reset(&self) -> usize {
+    pub(crate) fn reset(&self) -> usize {
         lock(&self.ring).clear()
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         lock(&self.ring).slots.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    pub fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         lock(&self.ring).capacity
     }
 
     /// What the kept entries weigh, and the most they may.
-    pub fn bytes(&self) -> (usize, usize) {
+    pub(crate) fn bytes(&self) -> (usize, usize) {
         let ring = lock(&self.ring);
         (ring.bytes, ring.max_bytes)
     }
 
-    pub fn dropped(&self) -> u64 {
+    pub(crate) fn dropped(&self) -> u64 {
         lock(&self.ring).dropped
     }
 
     /// A receiver that changes whenever an entry is recorded: for followers of every entry.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
         self.recorded.subscribe()
     }
 
     /// Waiters filed now.
-    pub fn waiting(&self) -> usize {
+    pub(crate) fn waiting(&self) -> usize {
         self.waiting.load(Ordering::Acquire)
     }
 
     /// The sequence number the next entry will get.
-    pub fn next_seq(&self) -> u64 {
+    pub(crate) fn next_seq(&self) -> u64 {
         self.next_seq.load(Ordering::Relaxed)
     }
 
     /// Flushes and closes the journal file, waiting at most `within` for a slow disk: after
     /// this returns `Ok`, every entry recorded so far is in it. Later entries go to the ring
     /// only.
-    pub fn close(&self, within: Duration) -> std::io::Result<()> {
+    pub(crate) fn close(&self, within: Duration) -> std::io::Result<()> {
         let writer = lock(&self.file).finish();
         match writer {
             Some(w) => w.join_within(within),

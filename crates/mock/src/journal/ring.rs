@@ -72,7 +72,7 @@ pub(super) struct Ring {
 }
 
 impl Ring {
-    pub fn new(capacity: usize, max_bytes: usize) -> Ring {
+    pub(crate) fn new(capacity: usize, max_bytes: usize) -> Ring {
         Ring {
             slots: VecDeque::with_capacity(capacity.min(1 << 16)),
             text: ByteRing::default(),
@@ -87,7 +87,7 @@ impl Ring {
     /// Appends `r` as entry `seq`; returns the first slot evicted, for the caller to free after
     /// it lets go of the lock (more than one is evicted only when a long entry needs the room).
     #[inline]
-    pub fn push(&mut self, seq: u64, r: Record<'_>) -> Option<Slot> {
+    pub(crate) fn push(&mut self, seq: u64, r: Record<'_>) -> Option<Slot> {
         let (layout, texts) = Layout::of([r.host, Some(r.target), r.user_agent, r.forwarded_for]);
         let w = weight(layout.len(), &r.diagnostics);
         let mut evicted = None;
@@ -133,18 +133,18 @@ impl Ring {
     }
 
     /// The slot holding entry `seq`.
-    pub fn get(&self, seq: u64) -> Option<&Slot> {
+    pub(crate) fn get(&self, seq: u64) -> Option<&Slot> {
         let i = self.index_of(seq)?;
         self.slots.get(i).filter(|s| s.seq == seq)
     }
 
     /// Where entry `seq` is, or would be: the oldest's index when `seq` is older than it.
-    pub fn index_of(&self, seq: u64) -> Option<usize> {
+    pub(crate) fn index_of(&self, seq: u64) -> Option<usize> {
         let first = self.slots.front()?.seq;
         Some(usize::try_from(seq.saturating_sub(first)).unwrap_or(usize::MAX))
     }
 
-    pub fn clear(&mut self) -> usize {
+    pub(crate) fn clear(&mut self) -> usize {
         let n = self.slots.len();
         self.slots.clear();
         self.text.clear();
@@ -171,7 +171,7 @@ impl Ring {
 
     /// The slot copied out as it is kept: a copy of bytes, to be decoded into an [`Entry`]
     /// once the lock is released.
-    pub fn copy(&self, slot: &Slot) -> Raw {
+    pub(crate) fn copy(&self, slot: &Slot) -> Raw {
         Raw {
             seq: slot.seq,
             fixed: slot.fixed.clone(),
@@ -183,7 +183,7 @@ impl Ring {
     }
 
     /// The parts of `slot` a filter reads.
-    pub fn parts<'a>(&'a self, slot: &'a Slot, text: &'a [u8]) -> Parts<'a> {
+    pub(crate) fn parts<'a>(&'a self, slot: &'a Slot, text: &'a [u8]) -> Parts<'a> {
         let target = slot
             .layout
             .range(TARGET)
@@ -199,7 +199,7 @@ impl Ring {
         }
     }
 
-    pub fn matches(&self, slot: &Slot, filter: &Filter) -> bool {
+    pub(crate) fn matches(&self, slot: &Slot, filter: &Filter) -> bool {
         let text = self.text_of(slot);
         filter.matches(&self.parts(slot, &text))
     }
@@ -207,7 +207,7 @@ impl Ring {
 
 /// An entry copied out of the ring, not yet decoded.
 #[derive(Debug)]
-pub struct Raw {
+pub(crate) struct Raw {
     seq: u64,
     fixed: Fixed,
     diagnostics: Vec<Diagnostic>,
@@ -218,12 +218,12 @@ pub struct Raw {
 
 impl Raw {
     /// About what the copy holds in memory.
-    pub fn bytes(&self) -> usize {
+    pub(crate) fn bytes(&self) -> usize {
         weight(self.text.len(), &self.diagnostics)
     }
 
     /// The entry, its parameters decoded once.
-    pub fn entry(&self) -> Entry {
+    pub(crate) fn entry(&self) -> Entry {
         let part = |i: usize| {
             self.layout
                 .range(i)

@@ -23,7 +23,7 @@ pub(super) struct Waiter {
 }
 
 impl Waiter {
-    pub fn new(filter: Filter, from: u64) -> Waiter {
+    pub(crate) fn new(filter: Filter, from: u64) -> Waiter {
         Waiter {
             filter,
             from,
@@ -33,15 +33,15 @@ impl Waiter {
     }
 
     /// Matching entries that arrived since the waiter was filed.
-    pub fn hits(&self) -> usize {
+    pub(crate) fn hits(&self) -> usize {
         self.hits.load(Ordering::Acquire)
     }
 
-    pub async fn woken(&self) {
+    pub(crate) async fn woken(&self) {
         self.notify.notified().await;
     }
 
-    pub fn wake(&self) {
+    pub(crate) fn wake(&self) {
         self.hits.fetch_add(1, Ordering::AcqRel);
         self.notify.notify_one();
     }
@@ -55,11 +55,11 @@ pub(super) struct Waiters {
 }
 
 impl Waiters {
-    pub fn add(&mut self, w: Arc<Waiter>) {
+    pub(crate) fn add(&mut self, w: Arc<Waiter>) {
         self.bucket(&w.filter).push(w);
     }
 
-    pub fn remove(&mut self, w: &Arc<Waiter>) {
+    pub(crate) fn remove(&mut self, w: &Arc<Waiter>) {
         let filter = &w.filter;
         let emptied = {
             let bucket = self.bucket(filter);
@@ -88,7 +88,7 @@ impl Waiters {
     }
 
     /// The waiters entry `e` is news to: those whose filter it matches, filed before it came.
-    pub fn matching(&self, e: &Parts<'_>) -> Vec<Arc<Waiter>> {
+    pub(crate) fn matching(&self, e: &Parts<'_>) -> Vec<Arc<Waiter>> {
         let mut found = Vec::new();
         let mut consider = |bucket: Option<&Vec<Arc<Waiter>>>| {
             for w in bucket.into_iter().flatten() {

@@ -15,17 +15,17 @@ const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// AppMetrica uses a click or impression only when it arrives within 12 hours of the event.
-pub const LATE_AFTER_MS: i64 = 12 * HOUR_MS;
+pub(crate) const LATE_AFTER_MS: i64 = 12 * HOUR_MS;
 
 /// How far back each kind of match reaches, in milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Windows {
+pub(crate) struct Windows {
     /// A click matched by referrer or device identifier: 1-10 days, 10 by default.
-    pub identifier_ms: i64,
+    pub(crate) identifier_ms: i64,
     /// A click matched by IP and User-Agent: 1-24 hours, 24 by default.
-    pub fingerprint_ms: i64,
+    pub(crate) fingerprint_ms: i64,
     /// An impression, however matched: 24 hours.
-    pub impression_ms: i64,
+    pub(crate) impression_ms: i64,
 }
 
 impl Default for Windows {
@@ -40,7 +40,7 @@ impl Default for Windows {
 
 /// Why a tracker's windows cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum WindowError {
+pub(crate) enum WindowError {
     #[error("identifier_days = {0}: AppMetrica allows 1 to 10 days")]
     IdentifierDays(u32),
     #[error("fingerprint_hours = {0}: AppMetrica allows 1 to 24 hours")]
@@ -49,7 +49,10 @@ pub enum WindowError {
 
 impl Windows {
     /// A tracker's own windows, within the ranges AppMetrica's settings offer.
-    pub fn new(identifier_days: u32, fingerprint_hours: u32) -> Result<Windows, WindowError> {
+    pub(crate) fn new(
+        identifier_days: u32,
+        fingerprint_hours: u32,
+    ) -> Result<Windows, WindowError> {
         if !(1..=10).contains(&identifier_days) {
             return Err(WindowError::IdentifierDays(identifier_days));
         }
@@ -64,7 +67,7 @@ impl Windows {
     }
 
     /// Every window divided by `scale`, for tests that cannot wait days.
-    pub fn scaled(self, scale: f64) -> Windows {
+    pub(crate) fn scaled(self, scale: f64) -> Windows {
         let s = |ms: i64| ((ms as f64) / scale.max(1e-9)).round().max(1.0) as i64;
         Windows {
             identifier_ms: s(self.identifier_ms),
@@ -94,10 +97,10 @@ impl MatchType {
 
 /// The device identifiers a touch or a conversion carries.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct DeviceIds<'a> {
-    pub google_aid: Option<&'a str>,
-    pub ios_ifa: Option<&'a str>,
-    pub oaid: Option<&'a str>,
+pub(crate) struct DeviceIds<'a> {
+    pub(crate) google_aid: Option<&'a str>,
+    pub(crate) ios_ifa: Option<&'a str>,
+    pub(crate) oaid: Option<&'a str>,
 }
 
 impl DeviceIds<'_> {
@@ -123,38 +126,42 @@ fn usable(id: &str) -> Option<&str> {
 
 /// One click or impression the mock journaled.
 #[derive(Clone, Copy, Debug)]
-pub struct Touch<'a> {
-    pub seq: u64,
-    pub kind: Kind,
+pub(crate) struct Touch<'a> {
+    pub(crate) seq: u64,
+    pub(crate) kind: Kind,
     /// When the event happened: its click_timestamp, or when it arrived if it has none.
-    pub at_ms: i64,
-    pub received_ms: i64,
-    pub click_id: Option<&'a str>,
-    pub ids: DeviceIds<'a>,
-    pub device_ip: Option<IpAddr>,
-    pub device_ua: Option<&'a str>,
+    pub(crate) at_ms: i64,
+    pub(crate) received_ms: i64,
+    pub(crate) click_id: Option<&'a str>,
+    pub(crate) ids: DeviceIds<'a>,
+    pub(crate) device_ip: Option<IpAddr>,
+    pub(crate) device_ua: Option<&'a str>,
     /// False for what AppMetrica would not count: a bot's click, or a request it refused.
-    pub counted: bool,
+    pub(crate) counted: bool,
 }
 
 /// The conversion as the app's SDK would report it.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Conversion<'a> {
-    pub at_ms: i64,
-    pub referrer_click_id: Option<&'a str>,
-    pub ids: DeviceIds<'a>,
-    pub device_ip: Option<IpAddr>,
-    pub device_ua: Option<&'a str>,
+pub(crate) struct Conversion<'a> {
+    pub(crate) at_ms: i64,
+    pub(crate) referrer_click_id: Option<&'a str>,
+    pub(crate) ids: DeviceIds<'a>,
+    pub(crate) device_ip: Option<IpAddr>,
+    pub(crate) device_ua: Option<&'a str>,
 }
 
 /// The touch a conversion is attributed to (an index into the touches given) and how.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Attribution {
-    pub touch: usize,
-    pub match_type: MatchType,
+pub(crate) struct Attribution {
+    pub(crate) touch: usize,
+    pub(crate) match_type: MatchType,
 }
 
-pub fn attribute(touches: &[Touch<'_>], c: &Conversion<'_>, w: &Windows) -> Option<Attribution> {
+pub(crate) fn attribute(
+    touches: &[Touch<'_>],
+    c: &Conversion<'_>,
+    w: &Windows,
+) -> Option<Attribution> {
     let within = |t: &Touch<'_>, window: i64| {
         t.counted
             && t.received_ms - t.at_ms <= LATE_AFTER_MS

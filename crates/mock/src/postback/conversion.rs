@@ -8,8 +8,8 @@ use super::service::Postbacks;
 use super::template::ConversionKind;
 use super::touches::{is_of, touch_of, Lookup};
 use super::values::{value, Converted, Touched};
-use crate::config::{TrackerPlatform, Trackers};
 use crate::journal::Journal;
+use crate::trackers::{TrackerPlatform, Trackers};
 use crate::wire::TextOrNumber;
 use metrica_s2s_rules::{classify_ua, quote_str, Kind, Platform};
 use serde::{Deserialize, Serialize};
@@ -65,9 +65,9 @@ pub struct ConversionOutcome {
 /// A field that cannot be used, named, with the value quoted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {detail}")]
-pub struct ConversionError {
-    pub field: String,
-    pub detail: String,
+pub(crate) struct ConversionError {
+    pub(crate) field: String,
+    pub(crate) detail: String,
 }
 
 fn bad(field: &str, detail: String) -> ConversionError {
@@ -182,7 +182,7 @@ fn text<'a>(
 }
 
 /// Attributes the conversion in `r` at `now_ms` and starts its postbacks.
-pub fn convert(
+pub(crate) fn convert(
     r: &ConversionRequest,
     journal: &Journal,
     trackers: &Trackers,
@@ -283,7 +283,7 @@ pub fn convert(
                 next_attempt_at: None,
                 attempts: Vec::new(),
             };
-            postbacks.dispatch(d, send)
+            postbacks.dispatch(d, send, trackers.policy(c.tracking_id))
         })
         .collect();
     Ok(ConversionOutcome {

@@ -128,7 +128,7 @@ pub struct DeliveryPage {
 }
 
 #[derive(Debug)]
-pub struct Deliveries {
+pub(crate) struct Deliveries {
     store: Mutex<Store>,
     file: Mutex<FileSink<Delivery>>,
     file_health: Option<Arc<FileHealth>>,
@@ -150,7 +150,7 @@ struct Store {
 }
 
 impl Deliveries {
-    pub fn new(capacity: usize) -> Deliveries {
+    pub(crate) fn new(capacity: usize) -> Deliveries {
         Deliveries {
             store: Mutex::new(Store {
                 items: VecDeque::new(),
@@ -167,7 +167,7 @@ impl Deliveries {
 
     /// Also append each delivery, as one JSON line, whenever it changes: the last line of an
     /// id is its final state.
-    pub fn with_file(mut self, path: &Path) -> std::io::Result<Deliveries> {
+    pub(crate) fn with_file(mut self, path: &Path) -> std::io::Result<Deliveries> {
         let opened = FileSink::open(path)?;
         self.file_health = opened.sink.health().cloned();
         *lock(&self.file) = opened.sink;
@@ -175,12 +175,12 @@ impl Deliveries {
     }
 
     /// The deliveries file's health, when there is one.
-    pub fn file_health(&self) -> Option<&FileHealth> {
+    pub(crate) fn file_health(&self) -> Option<&FileHealth> {
         self.file_health.as_deref()
     }
 
     /// Stores a new delivery, giving it its id.
-    pub fn add(&self, mut d: Delivery) -> Delivery {
+    pub(crate) fn add(&self, mut d: Delivery) -> Delivery {
         {
             let mut s = lock(&self.store);
             d.id = s.next_id;
@@ -197,7 +197,7 @@ impl Deliveries {
 
     /// Changes delivery `id` in place (or only in the file, when the store has let it go)
     /// and returns it as changed.
-    pub fn update(&self, id: u64, change: impl FnOnce(&mut Delivery)) -> Option<Delivery> {
+    pub(crate) fn update(&self, id: u64, change: impl FnOnce(&mut Delivery)) -> Option<Delivery> {
         let changed = {
             let mut s = lock(&self.store);
             let first = s.items.front()?.id;
@@ -210,7 +210,7 @@ impl Deliveries {
         Some(changed)
     }
 
-    pub fn get(&self, id: u64) -> Option<Delivery> {
+    pub(crate) fn get(&self, id: u64) -> Option<Delivery> {
         let s = lock(&self.store);
         let first = s.items.front()?.id;
         let i = usize::try_from(id.checked_sub(first)?).ok()?;
@@ -234,13 +234,13 @@ impl Deliveries {
     }
 
     /// A receiver that changes with every change to a delivery.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
     }
 
     /// The deliveries changed after change `n` (as they are now, each once), and the latest
     /// change's number. Only the latest changes are remembered: an older `n` gets those.
-    pub fn changed_since(&self, n: u64) -> (Vec<Delivery>, u64) {
+    pub(crate) fn changed_since(&self, n: u64) -> (Vec<Delivery>, u64) {
         let (ids, latest) = {
             let recent = lock(&self.recent);
             let mut ids: Vec<u64> = recent
@@ -258,7 +258,7 @@ impl Deliveries {
         )
     }
 
-    pub fn query(&self, f: &DeliveryFilter) -> DeliveryPage {
+    pub(crate) fn query(&self, f: &DeliveryFilter) -> DeliveryPage {
         let s = lock(&self.store);
         let postbacks: Vec<Delivery> = s.items.iter().filter(|d| f.matches(d)).cloned().collect();
         DeliveryPage {
@@ -269,7 +269,12 @@ impl Deliveries {
     }
 
     /// Answers as soon as `count` deliveries match, or at `timeout` with what there is.
-    pub async fn wait(&self, f: &DeliveryFilter, count: usize, timeout: Duration) -> DeliveryPage {
+    pub(crate) async fn wait(
+        &self,
+        f: &DeliveryFilter,
+        count: usize,
+        timeout: Duration,
+    ) -> DeliveryPage {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut changes = self.changed.subscribe();
         loop {
@@ -286,7 +291,7 @@ impl Deliveries {
     }
 
     /// Every delivery still pending.
-    pub fn pending(&self) -> Vec<u64> {
+    pub(crate) fn pending(&self) -> Vec<u64> {
         lock(&self.store)
             .items
             .iter()
@@ -296,7 +301,7 @@ impl Deliveries {
     }
 
     /// Flushes and closes the file: every change made so far is in it after this returns.
-    pub fn close(&self, within: std::time::Duration) -> std::io::Result<()> {
+    pub(crate) fn close(&self, within: std::time::Duration) -> std::io::Result<()> {
         let writer = lock(&self.file).finish();
         match writer {
             Some(w) => w.join_within(within),

@@ -6,17 +6,22 @@
 //! `conversion` ties them together; `service` holds the state, `sender` delivers, and
 //! `deliveries` keeps the record.
 
-pub mod attribution;
+pub(crate) mod attribution;
 mod conversion;
-pub mod deliveries;
+pub(crate) mod deliveries;
 mod options;
+pub(crate) mod policy;
 mod sender;
 mod service;
-pub mod template;
+pub(crate) mod template;
 mod touches;
 mod values;
 
-pub use conversion::{convert, ConversionError, ConversionOutcome, ConversionRequest, TouchRef};
-pub use options::{PostbackOptions, USER_AGENT};
+pub use attribution::MatchType;
+pub(crate) use conversion::{convert, ConversionError};
+pub use conversion::{ConversionOutcome, ConversionRequest, TouchRef};
+pub use deliveries::{Attempt, Delivery, DeliveryFilter, DeliveryPage, DeliveryState, FailureKind};
+pub(crate) use options::PostbackOptions;
 pub(crate) use sender::Counters;
-pub use service::Postbacks;
+pub(crate) use service::Postbacks;
+pub use template::{ConversionKind, PostbackMethod, Template, TemplateError};

@@ -3,6 +3,7 @@
 
 use super::deliveries::{Attempt, Deliveries, DeliveryState, FailureKind};
 use super::options::{PostbackOptions, USER_AGENT};
+use super::policy::{Policy, Success};
 use super::template::{PostbackMethod, Rendered};
 use crate::client::{Client, ClientError};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -17,32 +18,32 @@ use tokio_util::sync::CancellationToken;
 const ANSWER_EXCERPT: usize = 256;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ResultLabels {
+pub(crate) struct ResultLabels {
     /// The HTTP status, or `timeout`, `unreachable`, `broken`.
-    pub result: String,
+    pub(crate) result: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct StateLabels {
-    pub state: &'static str,
+pub(crate) struct StateLabels {
+    pub(crate) state: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct MatchLabels {
-    pub match_type: &'static str,
+pub(crate) struct MatchLabels {
+    pub(crate) match_type: &'static str,
 }
 
 /// Prometheus counters of the postback side; `Metrics` registers them.
 #[derive(Debug, Default)]
-pub struct Counters {
-    pub attempts: Family<ResultLabels, Counter>,
-    pub finished: Family<StateLabels, Counter>,
-    pub conversions: Family<MatchLabels, Counter>,
-    pub pending: Gauge,
+pub(crate) struct Counters {
+    pub(crate) attempts: Family<ResultLabels, Counter>,
+    pub(crate) finished: Family<StateLabels, Counter>,
+    pub(crate) conversions: Family<MatchLabels, Counter>,
+    pub(crate) pending: Gauge,
 }
 
 impl Counters {
-    pub fn finished(&self, state: DeliveryState) {
+    pub(crate) fn finished(&self, state: DeliveryState) {
         let state = match state {
             DeliveryState::Pending => return,
             DeliveryState::Delivered => "delivered",
@@ -56,17 +57,17 @@ impl Counters {
 
 /// What delivering needs: the client, the timings, the record, and the stop signal.
 #[derive(Debug)]
-pub struct Courier {
-    pub options: PostbackOptions,
+pub(crate) struct Courier {
+    pub(crate) options: PostbackOptions,
     client: Client,
     permits: Semaphore,
-    pub stop: CancellationToken,
-    pub counters: Counters,
-    pub deliveries: Deliveries,
+    pub(crate) stop: CancellationToken,
+    pub(crate) counters: Counters,
+    pub(crate) deliveries: Deliveries,
 }
 
 impl Courier {
-    pub fn new(options: PostbackOptions, client: Client) -> Courier {
+    pub(crate) fn new(options: PostbackOptions, client: Client) -> Courier {
         Courier {
             deliveries: Deliveries::new(options.keep),
             permits: Semaphore::new(options.concurrency.max(1)),
@@ -84,13 +85,24 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// First attempt and every retry of delivery `id`.
-pub(super) async fn deliver(p: &Courier, id: u64, send: &Rendered) {
-    let every = p.options.scaled(p.options.retry_every);
-    let give_up_at = Instant::now() + p.options.scaled(p.options.retry_for);
+/// First attempt and every retry of delivery `id`, on `policy`'s schedule.
+pub(super) async fn deliver(p: &Courier, id: u64, send: &Rendered, policy: Policy) {
+    let scale = p.options.time_scale;
+    let first_delay = policy.first_delay(scale);
+    if !first_delay.is_zero() {
+        p.deliveries.update(id, |d| {
+            d.next_attempt_at = Some(now_ms() + first_delay.as_millis() as u64);
+        });
+        if stopped_while_waiting(p, id, first_delay).await {
+            return;
+        }
+    }
+    // Counted from the first attempt, as the quota page says.
+    let give_up_at = Instant::now() + policy.give_up_after(scale);
     loop {
         let attempt = attempt(p, send, false).await;
-        let ok = attempt.status == Some(200);
+        let ok = attempt.status.is_some_and(|s| policy.success.accepts(s));
+        let every = policy.next_interval(scale);
         let next = (!ok && Instant::now() + every <= give_up_at)
             .then(|| now_ms() + every.as_millis() as u64);
         let state = if ok {
@@ -114,24 +126,32 @@ pub(super) async fn deliver(p: &Courier, id: u64, send: &Rendered) {
             p.counters.finished(state);
             return;
         }
-        tokio::select! {
-            () = tokio::time::sleep(every) => {}
-            () = p.stop.cancelled() => {
-                p.deliveries.update(id, |d| {
-                    d.state = DeliveryState::Stopped;
-                    d.next_attempt_at = None;
-                });
-                p.counters.finished(DeliveryState::Stopped);
-                return;
-            }
+        if stopped_while_waiting(p, id, every).await {
+            return;
+        }
+    }
+}
+
+/// Waits `wait`, unless the mock stops first: then the delivery is recorded as stopped, and
+/// true is returned.
+async fn stopped_while_waiting(p: &Courier, id: u64, wait: std::time::Duration) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(wait) => false,
+        () = p.stop.cancelled() => {
+            p.deliveries.update(id, |d| {
+                d.state = DeliveryState::Stopped;
+                d.next_attempt_at = None;
+            });
+            p.counters.finished(DeliveryState::Stopped);
+            true
         }
     }
 }
 
 /// One attempt on request, recorded beside the others; it changes no schedule.
-pub(super) async fn repeat(p: &Courier, id: u64, send: &Rendered) {
+pub(super) async fn repeat(p: &Courier, id: u64, send: &Rendered, success: Success) {
     let attempt = attempt(p, send, true).await;
-    let ok = attempt.status == Some(200);
+    let ok = attempt.status.is_some_and(|s| success.accepts(s));
     p.deliveries.update(id, |d| {
         d.attempts.push(attempt);
         if ok && !d.delivered {

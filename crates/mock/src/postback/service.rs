@@ -3,6 +3,7 @@
 
 use super::deliveries::{Deliveries, Delivery, DeliveryState};
 use super::options::PostbackOptions;
+use super::policy::{Policy, Success};
 use super::sender::{self, Counters, Courier};
 use super::template::{Rendered, Template, TemplateError};
 use super::touches::TouchIndex;
@@ -14,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::task::TaskTracker;
 
-pub struct Postbacks {
+pub(crate) struct Postbacks {
     courier: Arc<Courier>,
     pub(super) index: TouchIndex,
     /// Set through the admin API; they replace the tracker file's for that tracker.
@@ -43,7 +44,7 @@ impl Default for Postbacks {
 }
 
 impl Postbacks {
-    pub fn new(options: PostbackOptions, client: Client) -> Postbacks {
+    pub(crate) fn new(options: PostbackOptions, client: Client) -> Postbacks {
         let started = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
@@ -60,7 +61,7 @@ impl Postbacks {
     }
 
     /// Also append every delivery, as one JSON line, each time it changes.
-    pub fn with_file(mut self, path: &std::path::Path) -> std::io::Result<Postbacks> {
+    pub(crate) fn with_file(mut self, path: &std::path::Path) -> std::io::Result<Postbacks> {
         let courier = Arc::get_mut(&mut self.courier)
             .ok_or_else(|| std::io::Error::other("postbacks already delivering"))?;
         courier.deliveries =
@@ -68,11 +69,11 @@ impl Postbacks {
         Ok(self)
     }
 
-    pub fn options(&self) -> &PostbackOptions {
+    pub(crate) fn options(&self) -> &PostbackOptions {
         &self.courier.options
     }
 
-    pub fn deliveries(&self) -> &Deliveries {
+    pub(crate) fn deliveries(&self) -> &Deliveries {
         &self.courier.deliveries
     }
 
@@ -82,7 +83,7 @@ impl Postbacks {
 
     /// Replaces the postbacks of tracker `id` (an empty list silences it; `None` goes back to
     /// the tracker file's). Each template is checked first; nothing changes on an error.
-    pub fn set_templates(
+    pub(crate) fn set_templates(
         &self,
         id: u64,
         templates: Option<Vec<Template>>,
@@ -101,18 +102,8 @@ impl Postbacks {
     }
 
     /// The admin API's templates for tracker `id`, when it set any.
-    pub fn templates_set(&self, id: u64) -> Option<Vec<Template>> {
+    pub(crate) fn templates_set(&self, id: u64) -> Option<Vec<Template>> {
         lock(&self.templates).get(&id).cloned()
-    }
-
-    /// Deliveries waiting for an attempt or a retry.
-    pub fn pending(&self) -> usize {
-        self.pending.load(Ordering::Relaxed)
-    }
-
-    /// Deliveries never attempted because the queue was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
     }
 
     pub(super) fn transaction_id(&self) -> String {
@@ -122,7 +113,7 @@ impl Postbacks {
 
     /// Stores `d` and starts delivering it, unless the queue is full: then it is stored as
     /// dropped, and counted.
-    pub(super) fn dispatch(&self, mut d: Delivery, send: Rendered) -> u64 {
+    pub(super) fn dispatch(&self, mut d: Delivery, send: Rendered, policy: Policy) -> u64 {
         let capacity = self.courier.options.queue_capacity;
         let admitted = self
             .pending
@@ -144,7 +135,7 @@ impl Postbacks {
         c.counters.pending.inc();
         let (courier, pending) = (c.clone(), self.pending.clone());
         self.tasks.spawn(async move {
-            sender::deliver(&courier, id, &send).await;
+            sender::deliver(&courier, id, &send, policy).await;
             pending.fetch_sub(1, Ordering::AcqRel);
             courier.counters.pending.dec();
         });
@@ -154,7 +145,7 @@ impl Postbacks {
     /// Sends delivery `id` once more now, whatever became of it (AppMetrica repeats a
     /// postback it saw no 200 for; a receiver must accept the repeat). `None` when no such
     /// delivery is kept.
-    pub fn repeat(&self, id: u64) -> Option<Delivery> {
+    pub(crate) fn repeat(&self, id: u64, success: Success) -> Option<Delivery> {
         let d = self.courier.deliveries.get(id)?;
         let send = Rendered {
             method: d.method,
@@ -164,7 +155,7 @@ impl Postbacks {
         };
         let courier = self.courier.clone();
         self.tasks.spawn(async move {
-            sender::repeat(&courier, id, &send).await;
+            sender::repeat(&courier, id, &send, success).await;
         });
         Some(d)
     }
@@ -172,7 +163,7 @@ impl Postbacks {
     /// Stops retrying: attempts in flight finish (each within the timeout), deliveries whose
     /// retries were still due are recorded as stopped, and the file is completed (its writer
     /// waited for at most `within`).
-    pub async fn shutdown(&self, within: Duration) -> std::io::Result<()> {
+    pub(crate) async fn shutdown(&self, within: Duration) -> std::io::Result<()> {
         let c = &self.courier;
         c.stop.cancel();
         self.tasks.close();

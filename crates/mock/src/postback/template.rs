@@ -79,11 +79,11 @@ pub enum TemplateError {
 
 /// A postback ready to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rendered {
-    pub method: PostbackMethod,
-    pub url: String,
-    pub body: Option<String>,
-    pub content_type: Option<String>,
+pub(crate) struct Rendered {
+    pub(crate) method: PostbackMethod,
+    pub(crate) url: String,
+    pub(crate) body: Option<String>,
+    pub(crate) content_type: Option<String>,
 }
 
 impl Template {
@@ -114,7 +114,7 @@ impl Template {
     }
 
     /// Whether this template is for a conversion of `kind` named `name`.
-    pub fn wants(&self, kind: ConversionKind, name: Option<&str>) -> bool {
+    pub(crate) fn wants(&self, kind: ConversionKind, name: Option<&str>) -> bool {
         self.event == kind
             && self
                 .event_name
@@ -133,7 +133,7 @@ impl Template {
     }
 
     /// The template with every macro replaced by `value(name)`, encoded for where it stands.
-    pub fn render(&self, value: &dyn Fn(&str) -> Option<String>) -> Rendered {
+    pub(crate) fn render(&self, value: &dyn Fn(&str) -> Option<String>) -> Rendered {
         let json = self.json_body();
         let body = self.body.as_deref().map(|b| {
             if json {
@@ -161,7 +161,8 @@ impl Template {
 }
 
 /// The macro names in `text`, in order: `{name}` where the name is letters, digits and `_`.
-pub fn macros(text: &str) -> impl Iterator<Item = &str> {
+#[cfg(test)]
+pub(crate) fn macros(text: &str) -> impl Iterator<Item = &str> {
     pieces(text).filter_map(|p| match p {
         Piece::Macro(name) => Some(name),
         Piece::Text(_) => None,

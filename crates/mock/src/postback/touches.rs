@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 const STEP: usize = 1024;
 
 #[derive(Debug, Default)]
-pub struct TouchIndex {
+pub(crate) struct TouchIndex {
     inner: Mutex<Index>,
 }
 
@@ -33,17 +33,17 @@ struct Index {
 
 /// What a conversion brings to be matched on.
 #[derive(Clone, Copy, Debug)]
-pub struct Lookup<'a> {
-    pub tracking_id: &'a str,
-    pub referrer_click_id: Option<&'a str>,
-    pub ids: DeviceIds<'a>,
-    pub device_ip: Option<IpAddr>,
-    pub device_ua: Option<&'a str>,
+pub(crate) struct Lookup<'a> {
+    pub(crate) tracking_id: &'a str,
+    pub(crate) referrer_click_id: Option<&'a str>,
+    pub(crate) ids: DeviceIds<'a>,
+    pub(crate) device_ip: Option<IpAddr>,
+    pub(crate) device_ua: Option<&'a str>,
 }
 
 impl TouchIndex {
     /// The journal entries that may match `lookup`, oldest first.
-    pub fn candidates(&self, journal: &Journal, lookup: &Lookup<'_>) -> Vec<Arc<Entry>> {
+    pub(crate) fn candidates(&self, journal: &Journal, lookup: &Lookup<'_>) -> Vec<Arc<Entry>> {
         let mut index = lock(&self.inner);
         index.catch_up(journal);
         let mut seqs: Vec<u64> = keys_of_lookup(lookup)
@@ -137,7 +137,7 @@ fn keys_of_entry(e: &Entry) -> Vec<u64> {
 }
 
 /// A journal entry as attribution sees it.
-pub fn touch_of(e: &Entry) -> Touch<'_> {
+pub(crate) fn touch_of(e: &Entry) -> Touch<'_> {
     let received_ms = i64::try_from(e.received_at_ms).unwrap_or(i64::MAX);
     // click_timestamp in seconds is the event's time; anything else is the arrival's.
     let at_ms = e
@@ -165,7 +165,7 @@ pub fn touch_of(e: &Entry) -> Touch<'_> {
 }
 
 /// Whether `e` is a click or impression of `tracking_id`.
-pub fn is_of(e: &Entry, tracking_id: &str) -> bool {
+pub(crate) fn is_of(e: &Entry, tracking_id: &str) -> bool {
     e.tracking_id.as_deref() == Some(tracking_id)
         && matches!(e.kind, Kind::Click | Kind::Impression)
 }

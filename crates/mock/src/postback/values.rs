@@ -10,29 +10,29 @@ use std::net::IpAddr;
 
 /// The conversion's side of the values.
 #[derive(Clone, Debug)]
-pub struct Converted<'a> {
-    pub kind: ConversionKind,
-    pub event_name: Option<&'a str>,
-    pub at_ms: i64,
-    pub transaction_id: &'a str,
-    pub device_ip: Option<IpAddr>,
-    pub google_aid: Option<&'a str>,
-    pub ios_ifa: Option<&'a str>,
-    pub oaid: Option<&'a str>,
+pub(crate) struct Converted<'a> {
+    pub(crate) kind: ConversionKind,
+    pub(crate) event_name: Option<&'a str>,
+    pub(crate) at_ms: i64,
+    pub(crate) transaction_id: &'a str,
+    pub(crate) device_ip: Option<IpAddr>,
+    pub(crate) google_aid: Option<&'a str>,
+    pub(crate) ios_ifa: Option<&'a str>,
+    pub(crate) oaid: Option<&'a str>,
     /// `ios`, `android` or `windows`, when known.
-    pub os_name: Option<&'static str>,
+    pub(crate) os_name: Option<&'static str>,
 }
 
 /// The touch's side: the journal entry and when its event happened.
 #[derive(Clone, Copy, Debug)]
-pub struct Touched<'a> {
-    pub entry: &'a Entry,
-    pub at_ms: i64,
-    pub match_type: MatchType,
+pub(crate) struct Touched<'a> {
+    pub(crate) entry: &'a Entry,
+    pub(crate) at_ms: i64,
+    pub(crate) match_type: MatchType,
 }
 
 /// The value of macro `name`, or `None` (the macro becomes empty).
-pub fn value(name: &str, c: &Converted<'_>, t: &Touched<'_>) -> Option<String> {
+pub(crate) fn value(name: &str, c: &Converted<'_>, t: &Touched<'_>) -> Option<String> {
     let secs = |ms: i64| ms.div_euclid(1000);
     let param = |n: &str| t.entry.param(n).map(str::to_owned);
     let is_install = c.kind == ConversionKind::Install;
@@ -72,7 +72,7 @@ pub fn value(name: &str, c: &Converted<'_>, t: &Touched<'_>) -> Option<String> {
 }
 
 /// AppMetrica gives every IP in IPv6 form: `5.255.232.147` as `::ffff:5.255.232.147`.
-pub fn ipv6_of(ip: IpAddr) -> std::net::Ipv6Addr {
+pub(crate) fn ipv6_of(ip: IpAddr) -> std::net::Ipv6Addr {
     match ip {
         IpAddr::V4(v4) => v4.to_ipv6_mapped(),
         IpAddr::V6(v6) => v6,

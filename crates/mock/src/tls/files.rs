@@ -19,7 +19,7 @@ const CERT_DAYS: i64 = 397;
 const RENEW_DAYS: i64 = 30;
 
 /// The names the certificate covers: the eight real hosts, `localhost` and the loopback IPs.
-pub fn names() -> Vec<String> {
+pub(crate) fn names() -> Vec<String> {
     let mut names: Vec<String> = metrica_s2s_rules::REAL_DOMAINS
         .iter()
         .flat_map(|d| [format!("redirect.{d}"), format!("impression.{d}")])
@@ -54,9 +54,9 @@ pub struct TlsFiles {
 
 /// What the mock serves: its chain and key, PEM.
 #[derive(Clone, Debug)]
-pub struct Served {
-    pub chain_pem: String,
-    pub key_pem: String,
+pub(crate) struct Served {
+    pub(crate) chain_pem: String,
+    pub(crate) key_pem: String,
 }
 
 impl TlsFiles {
@@ -76,6 +76,13 @@ impl TlsFiles {
         Ok(TlsFiles { dir })
     }
 
+    /// Makes what is missing or stale (see [`TlsFiles::ensure`]) and returns the CA
+    /// certificate's path: what `metrica-s2s ca` prints.
+    pub fn prepare(&self) -> Result<PathBuf, TlsFilesError> {
+        self.ensure()?;
+        Ok(self.ca_cert())
+    }
+
     pub fn ca_cert(&self) -> PathBuf {
         self.dir.join("ca.pem")
     }
@@ -93,7 +100,7 @@ impl TlsFiles {
     }
 
     /// The CA's certificate, made when missing, expiring or unreadable.
-    pub fn ensure_ca(&self) -> Result<(String, KeyPair), TlsFilesError> {
+    pub(crate) fn ensure_ca(&self) -> Result<(String, KeyPair), TlsFilesError> {
         create_private_dir(&self.dir)?;
         if let (Ok(cert), Ok(key)) = (
             std::fs::read_to_string(self.ca_cert()),
@@ -132,7 +139,7 @@ impl TlsFiles {
 
     /// The chain and key the mock serves, made when missing, expiring, for other names, or
     /// not signed by the current CA.
-    pub fn ensure(&self) -> Result<Served, TlsFilesError> {
+    pub(crate) fn ensure(&self) -> Result<Served, TlsFilesError> {
         let (ca_pem, ca_key) = self.ensure_ca()?;
         let wanted = names();
         if let (Ok(chain), Ok(key)) = (

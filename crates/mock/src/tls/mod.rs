@@ -3,7 +3,8 @@
 
 mod files;
 
-pub use files::{names, Served, TlsFiles, TlsFilesError};
+pub(crate) use files::Served;
+pub use files::{TlsFiles, TlsFilesError};
 
 use metrica_s2s_rules::{kind_for_host, Kind};
 use rustls_pki_types::pem::PemObject;
@@ -11,7 +12,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::sync::Arc;
 
 /// The rustls configuration of a TLS listener: the mock's chain, `h2` then `http/1.1`.
-pub fn server_config(served: &Served) -> Result<Arc<rustls::ServerConfig>, String> {
+pub(crate) fn server_config(served: &Served) -> Result<Arc<rustls::ServerConfig>, String> {
     let chain = CertificateDer::pem_slice_iter(served.chain_pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("the certificate chain does not parse: {e}"))?;
@@ -31,13 +32,13 @@ pub fn server_config(served: &Served) -> Result<Arc<rustls::ServerConfig>, Strin
 /// A TLS listener, and the kind its requests are when neither the SNI name nor the Host
 /// header names a real host.
 #[derive(Debug)]
-pub struct TlsListener {
-    pub listener: tokio::net::TcpListener,
-    pub kind: Kind,
-    pub config: Arc<rustls::ServerConfig>,
+pub(crate) struct TlsListener {
+    pub(crate) listener: tokio::net::TcpListener,
+    pub(crate) kind: Kind,
+    pub(crate) config: Arc<rustls::ServerConfig>,
 }
 
 /// The kind a real host name sent as SNI stands for.
-pub fn sni_kind(server_name: Option<&str>) -> Option<Kind> {
+pub(crate) fn sni_kind(server_name: Option<&str>) -> Option<Kind> {
     kind_for_host(server_name?.as_bytes())
 }

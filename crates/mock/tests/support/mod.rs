@@ -1,13 +1,11 @@
 //! A mock on port 0 and a raw HTTP/1.1 client: raw, so tests control every byte sent.
 #![allow(dead_code)]
 
-use metrica_s2s_mock::{serve, Journal, Limits, Listeners, Mode, State, Trackers};
+use metrica_s2s_mock::model::{Entry, Filter, MAX_PAGE};
+use metrica_s2s_mock::{AdminClient, Config, MockServer, Mode, Stopped};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 
 pub const UA: &str = "Mozilla%2F5.0%20(Linux%3B%20Android%2014%3B%20Pixel%208)%20AppleWebKit%2F537.36%20(KHTML%2C%20like%20Gecko)%20Chrome%2F120.0%20Mobile%20Safari%2F537.36";
 
@@ -25,68 +23,83 @@ pub fn click(tracker: &str, click_id: &str) -> String {
     )
 }
 
+/// A mock started the one way every mock is, with its addresses at hand.
 pub struct Mock {
     pub click: SocketAddr,
     pub impression: SocketAddr,
-    pub state: Arc<State>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    pub server: MockServer,
 }
 
 impl Mock {
-    pub async fn start(mode: Mode, trackers: Trackers, journal: Journal) -> Mock {
-        Mock::start_with(mode, trackers, journal, Limits::default()).await
-    }
-
-    pub async fn start_with(
-        mode: Mode,
-        trackers: Trackers,
-        journal: Journal,
-        limits: Limits,
-    ) -> Mock {
-        Mock::start_state(State::new(mode, trackers, journal), limits).await
-    }
-
-    pub async fn start_state(state: State, limits: Limits) -> Mock {
-        let click = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let impression = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let (c, i) = (
-            click.local_addr().expect("addr"),
-            impression.local_addr().expect("addr"),
-        );
-        let state = Arc::new(state);
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(
-            Listeners::plain(click, impression),
-            state.clone(),
-            limits,
-            async {
-                let _ = rx.await;
-            },
-        ));
+    pub async fn start(config: Config) -> Mock {
+        let server = MockServer::start(config).await.expect("the mock starts");
         Mock {
-            click: c,
-            impression: i,
-            state,
-            stop: Some(tx),
-            task: Some(task),
+            click: server.click_addr(),
+            impression: server.impression_addr(),
+            server,
         }
     }
 
+    /// Strict, on free ports, every other setting as `serve` has it.
     pub async fn default() -> Mock {
-        Mock::start(Mode::Strict, Trackers::default(), Journal::new(10_000)).await
+        Mock::start(strict()).await
+    }
+
+    pub fn admin(&self) -> AdminClient {
+        self.server.admin()
+    }
+
+    /// Every journal entry, read page by page through the admin API.
+    pub async fn journal(&self) -> Vec<std::sync::Arc<Entry>> {
+        let mut all = Vec::new();
+        let mut since = 0;
+        loop {
+            let filter = Filter {
+                since: Some(since),
+                limit: Some(MAX_PAGE),
+                ..Filter::default()
+            };
+            let page = self
+                .admin()
+                .requests(&filter)
+                .await
+                .expect("a journal page");
+            all.extend(page.requests);
+            match page.next {
+                Some(next) => since = next,
+                None => return all,
+            }
+        }
+    }
+
+    /// Journal entry `seq`.
+    pub async fn entry(&self, seq: u64) -> Entry {
+        self.admin()
+            .request(seq)
+            .await
+            .expect("the admin API answers")
+            .expect("the entry is kept")
     }
 
     /// Stops the server and waits until it has (the journal file is complete then).
-    pub async fn stop(mut self) -> std::io::Result<()> {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        match self.task.take() {
-            Some(t) => t.await.expect("server task"),
-            None => Ok(()),
-        }
+    pub async fn stop(self) -> std::io::Result<Stopped> {
+        self.server.stop().await
     }
+}
+
+/// The defaults on free loopback ports, strict.
+pub fn strict() -> Config {
+    Config {
+        mode: Mode::Strict,
+        ..Config::ephemeral()
+    }
+}
+
+/// As [`strict`], with a journal of `capacity` entries.
+pub fn with_journal(capacity: usize) -> Config {
+    let mut c = strict();
+    c.journal.capacity = capacity;
+    c
 }
 
 #[derive(Debug)]

@@ -1,16 +1,22 @@
-//! The header-read timeout, kept per connection at the cost of a store per request.
+//! The header-read timeout, kept per connection at the cost of two atomic operations per
+//! request.
 //!
 //! hyper's own `header_read_timeout` arms a timer before every request head on a keep-alive
 //! connection and drops it once the head is in: a visible share of the mock's work on a clean
-//! click, for a timer that almost never fires. Here each connection notes the tick of a coarse shared
-//! clock at which it began waiting for a head (when it opened, and when it answered a
-//! request), or that it is busy with one; one task per server advances the clock and closes
-//! the connections that have waited longer than the timeout. A timeout so fires up to one
-//! tick late: an eighth of the timeout, at most a second.
+//! click, for a timer that almost never fires. Here each connection counts the requests it is
+//! answering and notes the tick of a coarse shared clock at which that count last fell to zero
+//! (or the connection opened); one task per server advances the clock and closes the
+//! connections that have been idle longer than the timeout. A timeout so fires up to one tick
+//! late: an eighth of the timeout, at most a second.
 //!
-//! The timeout covers what hyper's did: from connection or the previous answer until a whole
-//! request head has arrived, idle keep-alive time included. A request being answered (an
-//! admin long-poll, say) is never cut.
+//! The timeout covers what hyper's did: from connection or the last answer until a whole
+//! request head has arrived, idle keep-alive time included. A request being answered (an admin
+//! long-poll, an event stream, a delayed answer) is never cut, and over HTTP/2 another stream's
+//! finishing does not restart the clock while one is still being answered.
+//!
+//! At shutdown, a connection whose only requests left are event streams is closed at once:
+//! streams end by themselves at shutdown, but only when their client reads, and one that stopped
+//! reading would otherwise hold the shutdown for its whole grace period.
 
 use crate::lock::lock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,10 +38,44 @@ pub(crate) struct HeaderClock {
 #[derive(Debug)]
 pub(crate) struct HeadWait {
     ticks: Arc<AtomicU64>,
-    /// The tick at which the wait began, plus one; 0 while a request is being answered.
+    /// The tick at which the connection last had no request to answer, plus one.
     since: AtomicU64,
+    /// Requests being answered now: one at a time over HTTP/1.1, any number over HTTP/2.
+    in_flight: AtomicU64,
+    /// Of those, event streams (which end at shutdown only if their client reads).
+    streams: AtomicU64,
     /// Signalled when the connection has waited too long.
     expired: Notify,
+}
+
+/// A request being answered; the connection's wait for a head begins again when the last one
+/// is dropped (its answer written out, or given up).
+#[derive(Debug)]
+pub(crate) struct InFlight {
+    wait: Arc<HeadWait>,
+    stream: bool,
+}
+
+impl InFlight {
+    /// This answer is an event stream: see [`HeadWait::only_streams_left`].
+    pub(crate) fn is_stream(&mut self) {
+        if !self.stream {
+            self.stream = true;
+            self.wait.streams.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.stream {
+            self.wait.streams.fetch_sub(1, Ordering::Relaxed);
+        }
+        if self.wait.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let now = self.wait.ticks.load(Ordering::Relaxed) + 1;
+            self.wait.since.store(now, Ordering::Relaxed);
+        }
+    }
 }
 
 impl HeaderClock {
@@ -53,10 +93,11 @@ impl HeaderClock {
     pub(crate) fn connection(&self) -> Arc<HeadWait> {
         let wait = Arc::new(HeadWait {
             ticks: self.ticks.clone(),
-            since: AtomicU64::new(0),
+            since: AtomicU64::new(self.ticks.load(Ordering::Relaxed) + 1),
+            in_flight: AtomicU64::new(0),
+            streams: AtomicU64::new(0),
             expired: Notify::new(),
         });
-        wait.waiting();
         lock(&self.connections).push(Arc::downgrade(&wait));
         wait
     }
@@ -78,8 +119,9 @@ impl HeaderClock {
             let Some(wait) = weak.upgrade() else {
                 return false;
             };
+            let idle = wait.in_flight.load(Ordering::Acquire) == 0;
             let since = wait.since.load(Ordering::Relaxed);
-            if since != 0 && now - since > self.limit {
+            if idle && now.saturating_sub(since) > self.limit {
                 wait.expired.notify_one();
             }
             true
@@ -93,20 +135,30 @@ impl HeaderClock {
 }
 
 impl HeadWait {
-    /// The connection waits for a request head from now on.
-    pub(crate) fn waiting(&self) {
-        let now = self.ticks.load(Ordering::Relaxed) + 1;
-        self.since.store(now, Ordering::Relaxed);
-    }
-
-    /// A request head is in: no timeout until its answer is made.
-    pub(crate) fn busy(&self) {
-        self.since.store(0, Ordering::Relaxed);
+    /// A request head is in: no timeout until the returned guard is dropped.
+    pub(crate) fn busy(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight {
+            wait: self.clone(),
+            stream: false,
+        }
     }
 
     #[cfg(test)]
     pub(crate) fn is_waiting(&self) -> bool {
-        self.since.load(Ordering::Relaxed) != 0
+        self.in_flight.load(Ordering::Acquire) == 0
+    }
+
+    /// Resolves once every request the connection is answering is an event stream (or there
+    /// is none): polled, as it is only awaited during shutdown.
+    pub(crate) async fn only_streams_left(&self) {
+        loop {
+            let streams = self.streams.load(Ordering::Relaxed);
+            if self.in_flight.load(Ordering::Acquire) <= streams {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// Resolves once the connection has waited too long for a head.
@@ -117,7 +169,7 @@ impl HeadWait {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::server::header_clock::*;
     use std::future::Future;
     use std::pin::pin;
     use std::task::{Context, Poll, Waker};
@@ -149,18 +201,60 @@ mod tests {
         for _ in 0..6 {
             clock.advance();
         }
-        wait.busy();
+        let answering = wait.busy();
         for _ in 0..100 {
             clock.advance();
         }
         assert!(!is_expired(&wait), "busy: a long-poll is not a slow head");
-        wait.waiting();
+        drop(answering);
         for _ in 0..8 {
             clock.advance();
         }
         assert!(!is_expired(&wait), "the wait began again at the answer");
         clock.advance();
         assert!(is_expired(&wait));
+    }
+
+    #[test]
+    fn over_http2_one_stream_finishing_does_not_expose_another_to_the_timeout() {
+        let clock = HeaderClock::new(Duration::from_secs(1));
+        let wait = clock.connection();
+        let long_poll = wait.busy();
+        let health = wait.busy();
+        drop(health);
+        for _ in 0..100 {
+            clock.advance();
+        }
+        assert!(!is_expired(&wait), "the long poll is still being answered");
+        drop(long_poll);
+        for _ in 0..8 {
+            clock.advance();
+        }
+        assert!(!is_expired(&wait), "idle from the long poll's end");
+        clock.advance();
+        assert!(is_expired(&wait));
+    }
+
+    #[tokio::test]
+    async fn at_shutdown_a_connection_holding_only_event_streams_is_let_go() {
+        let clock = HeaderClock::new(Duration::from_secs(1));
+        let wait = clock.connection();
+        let mut events = wait.busy();
+        events.is_stream();
+        let request = wait.busy();
+        let only_streams = wait.only_streams_left();
+        tokio::pin!(only_streams);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(60), &mut only_streams)
+                .await
+                .is_err(),
+            "a request is still being answered"
+        );
+        drop(request);
+        tokio::time::timeout(Duration::from_secs(1), only_streams)
+            .await
+            .expect("only the stream is left");
+        drop(events);
     }
 
     #[test]

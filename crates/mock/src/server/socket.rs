@@ -1,7 +1,13 @@
-//! A connection the mock can break on purpose: a reset fault makes the next write set
-//! `SO_LINGER` to zero and fail, so hyper drops the socket and the kernel sends a RST (a plain
-//! close would send a FIN, which clients read as a clean end, the bug WireMock's reset fault
-//! once had); a close fault makes it fail without that, so the client sees a FIN and no answer.
+//! The socket every plain and TLS connection is served over. It does two things hyper's own
+//! TCP stream does not:
+//!
+//! - it tells hyper a client's end of input one read late, so a client that hung up is noticed
+//!   while its answer is pending, yet one that only half-closed still gets answers made at once
+//!   (see [`Socket`]);
+//! - it breaks on purpose for faults: a reset fault makes the next write set `SO_LINGER` to
+//!   zero and fail, so hyper drops the socket and the kernel sends a RST (a plain close would
+//!   send a FIN, which clients read as a clean end, the bug WireMock's reset fault once had);
+//!   a close fault makes it fail without that, so the client sees a FIN and no answer.
 
 use std::io;
 use std::pin::Pin;
@@ -19,14 +25,14 @@ const CLOSE: u8 = 2;
 /// What is to happen to a connection instead of its next answer; shared by the connection's
 /// service, which decides, and its socket, which does it.
 #[derive(Clone, Debug, Default)]
-pub struct ConnectionFault(Arc<AtomicU8>);
+pub(crate) struct Breaker(Arc<AtomicU8>);
 
-impl ConnectionFault {
-    pub fn reset(&self) {
+impl Breaker {
+    pub(crate) fn reset(&self) {
         self.0.store(RESET, Ordering::Release);
     }
 
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.0.store(CLOSE, Ordering::Release);
     }
 }
@@ -41,25 +47,25 @@ impl ConnectionFault {
 /// wrote the answer it already has: deferred by one read, hyper writes every answer made at
 /// once (every click's) first.
 #[derive(Debug)]
-pub struct FaultIo {
+pub(crate) struct Socket {
     stream: TcpStream,
-    fault: ConnectionFault,
+    breaker: Breaker,
     /// The EOF was found once and deferred.
     eof_deferred: bool,
 }
 
-impl FaultIo {
-    pub fn new(stream: TcpStream, fault: ConnectionFault) -> FaultIo {
-        FaultIo {
+impl Socket {
+    pub(crate) fn new(stream: TcpStream, breaker: Breaker) -> Socket {
+        Socket {
             stream,
-            fault,
+            breaker,
             eof_deferred: false,
         }
     }
 
     /// `Err` when the connection is to be broken now.
     fn broken(&self) -> io::Result<()> {
-        match self.fault.0.load(Ordering::Acquire) {
+        match self.breaker.0.load(Ordering::Acquire) {
             NONE => Ok(()),
             RESET => {
                 // Dropped with a zero linger, the socket is aborted: the kernel sends a RST.
@@ -74,7 +80,7 @@ impl FaultIo {
     }
 }
 
-impl AsyncRead for FaultIo {
+impl AsyncRead for Socket {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -94,7 +100,7 @@ impl AsyncRead for FaultIo {
     }
 }
 
-impl AsyncWrite for FaultIo {
+impl AsyncWrite for Socket {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

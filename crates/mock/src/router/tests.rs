@@ -1,18 +1,54 @@
 //! The router in process, through `tower::ServiceExt::oneshot`: no sockets.
 
+use super::app;
+use crate::journal::Journal;
+use crate::postback::Postbacks;
+use crate::state::{Parts, State};
+use crate::track::ListenerKind;
+use crate::trackers::{Mode, Trackers};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use metrica_s2s_mock::{app, Journal, ListenerKind, Mode, State, Trackers};
 use metrica_s2s_rules::Kind;
 use std::sync::Arc;
 use tower::ServiceExt;
 
-mod support;
-use support::{click, now, UA};
+const UA: &str = "Mozilla%2F5.0%20(Linux%3B%20Android%2014%3B%20Pixel%208)%20AppleWebKit%2F537.36%20(KHTML%2C%20like%20Gecko)%20Chrome%2F120.0%20Mobile%20Safari%2F537.36";
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A valid click target for `tracker` and `click_id`, timestamped now.
+fn click(tracker: &str, click_id: &str) -> String {
+    format!(
+        "/serve/{tracker}?click_id={click_id}&device_ip=5.255.232.147&device_ua={UA}&click_timestamp={}",
+        now() - 5
+    )
+}
+
+fn parts(mode: Mode, trackers: Trackers) -> Parts {
+    Parts {
+        mode,
+        trackers,
+        click_id_capacity: crate::clickids::DEFAULT_CAPACITY,
+        seed: None,
+        admin_token: None,
+    }
+}
+
+fn state_of(parts: Parts, journal: usize) -> Arc<State> {
+    Arc::new(State::new(
+        parts,
+        Journal::new(journal),
+        Postbacks::default(),
+    ))
+}
 
 fn state(mode: Mode, trackers: Trackers) -> Arc<State> {
-    Arc::new(State::new(mode, trackers, Journal::new(100)))
+    state_of(parts(mode, trackers), 100)
 }
 
 async fn call(
@@ -56,7 +92,7 @@ async fn the_journal_keeps_the_headers_as_sent() {
         .body(Body::empty())
         .expect("request");
     call(&s, req).await;
-    let e = s.journal.get(1).expect("journaled");
+    let e = s.journal().get(1).expect("journaled");
     assert_eq!(e.host.as_deref(), Some("redirect.appmetrica.yandex.com"));
     assert_eq!(e.user_agent.as_deref(), Some("partner-sender/1.0"));
     assert_eq!(
@@ -72,7 +108,7 @@ async fn the_journal_keeps_the_headers_as_sent() {
         .body(Body::empty())
         .expect("request");
     call(&s, req).await;
-    let e = s.journal.get(2).expect("journaled");
+    let e = s.journal().get(2).expect("journaled");
     assert_eq!(e.user_agent.as_deref(), Some("caf\u{e9} \u{fffd}/1"));
     assert_eq!(
         (e.host.as_deref(), e.x_forwarded_for.as_deref()),
@@ -86,7 +122,7 @@ async fn clean_click_is_204_and_journaled() {
     let (status, _, body) = call(&s, get(&click("1234567890123456789", "c1"))).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert!(body.is_empty());
-    let e = s.journal.get(1).expect("journaled");
+    let e = s.journal().get(1).expect("journaled");
     assert_eq!(e.status, 204);
     assert_eq!(e.tracking_id.as_deref(), Some("1234567890123456789"));
     assert_eq!(e.param("device_ua"), Some("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36"));
@@ -118,7 +154,7 @@ async fn lenient_mode_answers_204_and_keeps_the_diagnostics() {
     let s = state(Mode::Lenient, Trackers::default());
     let (status, _, _) = call(&s, get("/serve/1?device_ip=nope")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let e = s.journal.get(1).expect("journaled");
+    let e = s.journal().get(1).expect("journaled");
     assert!(e
         .diagnostics
         .iter()
@@ -158,7 +194,7 @@ async fn unknown_paths_methods_and_trackers() {
     let (status, _, body) = call(&s, get(&click("999", "c"))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(String::from_utf8_lossy(&body).contains("tracking-id-unknown"));
-    assert_eq!(s.journal.len(), 3, "every answered request is journaled");
+    assert_eq!(s.journal().len(), 3, "every answered request is journaled");
 }
 
 #[tokio::test]
@@ -186,7 +222,7 @@ async fn host_header_routes_whatever_the_listener() {
             .insert("host", host.parse().expect("header"));
         req.extensions_mut().insert(ListenerKind(Kind::Click));
         call(&s, req).await;
-        let last = s.journal.get(s.journal.next_seq() - 1).expect("entry");
+        let last = s.journal().get(s.journal().next_seq() - 1).expect("entry");
         assert_eq!(last.kind, kind, "{host}");
     }
 }
@@ -199,7 +235,7 @@ async fn repeated_click_ids_are_flagged_per_tracker() {
         assert_eq!(status, StatusCode::NO_CONTENT, "a duplicate is a warning");
     }
     let codes = |seq| {
-        s.journal.get(seq).map(|e| {
+        s.journal().get(seq).map(|e| {
             e.diagnostics
                 .iter()
                 .map(|d| d.code.as_str())
@@ -209,7 +245,7 @@ async fn repeated_click_ids_are_flagged_per_tracker() {
     assert_eq!(codes(1), Some(vec![]));
     assert_eq!(codes(2), Some(vec!["click-id-duplicate"]));
     assert_eq!(codes(3), Some(vec![]));
-    let msg = &s.journal.get(2).expect("entry").diagnostics[0].message;
+    let msg = &s.journal().get(2).expect("entry").diagnostics[0].message;
     assert!(msg.contains("request #1"), "{msg}");
 }
 
@@ -220,7 +256,7 @@ async fn an_escaped_click_id_key_is_the_same_click_id() {
     for target in [&escaped, &escaped] {
         call(&s, get(target)).await;
     }
-    let second = s.journal.get(2).expect("entry");
+    let second = s.journal().get(2).expect("entry");
     assert_eq!(
         second
             .diagnostics
@@ -236,11 +272,7 @@ async fn an_escaped_click_id_key_is_the_same_click_id() {
 /// interleave: it is assigned when that entry is recorded, not guessed before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_duplicate_names_the_first_sightings_entry_under_concurrency() {
-    let s = Arc::new(State::new(
-        Mode::Strict,
-        Trackers::default(),
-        Journal::new(100_000),
-    ));
+    let s = state_of(parts(Mode::Strict, Trackers::default()), 100_000);
     let mut tasks = Vec::new();
     for task in 0..8 {
         let s = s.clone();
@@ -256,8 +288,8 @@ async fn a_duplicate_names_the_first_sightings_entry_under_concurrency() {
         t.await.expect("task");
     }
     let all = s
-        .journal
-        .query(&metrica_s2s_mock::Filter::default())
+        .journal()
+        .query(&crate::journal::Filter::default())
         .requests;
     assert_eq!(all.len(), 3200);
     let mut checked = 0;
@@ -279,7 +311,7 @@ async fn a_duplicate_names_the_first_sightings_entry_under_concurrency() {
             // Named as still being recorded: true, and nothing to cross-check.
             continue;
         };
-        let original = s.journal.get(first).expect("the named entry is kept");
+        let original = s.journal().get(first).expect("the named entry is kept");
         assert_eq!(
             original.param("click_id"),
             e.param("click_id"),
@@ -294,15 +326,19 @@ async fn a_duplicate_names_the_first_sightings_entry_under_concurrency() {
 
 #[tokio::test]
 async fn click_ids_beyond_the_capacity_are_forgotten_and_counted() {
-    let s = Arc::new(
-        State::new(Mode::Strict, Trackers::default(), Journal::new(100)).with_click_id_capacity(1),
+    let s = state_of(
+        Parts {
+            click_id_capacity: 1,
+            ..parts(Mode::Strict, Trackers::default())
+        },
+        100,
     );
     for id in ["a", "b", "a"] {
         call(&s, get(&click("1", id))).await;
     }
-    let last = s.journal.get(3).expect("entry");
+    let last = s.journal().get(3).expect("entry");
     assert!(last.diagnostics.is_empty(), "{:?}", last.diagnostics);
-    assert_eq!(s.forgotten_click_ids(), 2);
+    assert_eq!(s.click_ids().forgotten(), 2);
 }
 
 #[tokio::test]
@@ -342,7 +378,7 @@ async fn admin_filters_get_and_reset() {
         .expect("request");
     let (status, _, _) = call(&s, del).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(s.journal.len(), 0);
+    assert_eq!(s.journal().len(), 0);
     let (status, _, body) = call(&s, get("/__admin/health")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(String::from_utf8_lossy(&body).contains("\"status\":\"ok\""));
@@ -373,9 +409,12 @@ async fn metrics_count_requests_and_codes() {
 
 #[tokio::test]
 async fn admin_needs_the_bearer_token_when_one_is_set() {
-    let s = Arc::new(
-        State::new(Mode::Strict, Trackers::default(), Journal::new(10))
-            .with_admin_token(Some("s3cret".into())),
+    let s = state_of(
+        Parts {
+            admin_token: Some("s3cret".into()),
+            ..parts(Mode::Strict, Trackers::default())
+        },
+        10,
     );
     for path in ["/__admin/health", "/__admin/requests", "/metrics"] {
         let (status, headers, _) = call(&s, get(path)).await;
