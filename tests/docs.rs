@@ -45,34 +45,3 @@ fn docs_list_exactly_the_catalogue() {
     let all: BTreeSet<String> = Code::ALL.iter().map(|c| c.as_str().to_owned()).collect();
     assert_eq!(table_codes(&on_disk), all);
 }
-
-/// Every code of the shared specification is in the catalogue (when the spec is beside the
-/// checkout, as on developers' machines and CI). metrica-s2s adds codes of its own, each
-/// marked "A metrica-s2s extension" in its catalogue entry.
-#[test]
-fn catalogue_covers_the_shared_specification() {
-    let spec = root().join("../shared/spec/rules.md");
-    let Ok(text) = std::fs::read_to_string(&spec) else {
-        eprintln!("skipped: {} is not here", spec.display());
-        return;
-    };
-    let spec_codes = table_codes(&text);
-    assert!(
-        spec_codes.len() > 50,
-        "spec parse found only {spec_codes:?}"
-    );
-    let ours: BTreeSet<String> = Code::ALL.iter().map(|c| c.as_str().to_owned()).collect();
-    let missing: Vec<_> = spec_codes.difference(&ours).collect();
-    assert!(
-        missing.is_empty(),
-        "codes of the spec missing from the catalogue: {missing:?}"
-    );
-    for extra in ours.difference(&spec_codes) {
-        let rule = Code::from_name(extra).expect("ours").rule();
-        assert!(
-            rule.when.contains("metrica-s2s extension")
-                || rule.why.contains("metrica-s2s extension"),
-            "{extra} is beyond the spec and does not say it is our extension"
-        );
-    }
-}

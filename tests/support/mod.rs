@@ -138,32 +138,12 @@ pub fn clean_click(tracking_id: u64, click_id: &str) -> String {
     )
 }
 
-/// Reads one response (status line, headers, a Content-Length body): the status and the body,
-/// or `None` when the connection ended first.
+/// The status and the body of the next answer on `reader`, or `None` when the connection
+/// ended first.
 pub fn read_response(reader: &mut impl BufRead) -> Option<(u16, Vec<u8>)> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let status = line.split_whitespace().nth(1)?.parse().ok()?;
-    let mut len = 0usize;
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).ok()? == 0 {
-            return None;
-        }
-        if h == "\r\n" {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse().ok()?;
-            }
-        }
-    }
-    let mut body = vec![0; len];
-    reader.read_exact(&mut body).ok()?;
-    Some((status, body))
+    metrica_s2s_testkit::read_response(reader)
+        .ok()
+        .map(|r| (r.status, r.body))
 }
 
 /// `method target` with `body` on a fresh connection: the status and the body.

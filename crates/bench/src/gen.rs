@@ -51,17 +51,12 @@ pub fn ua_pool(tsv: &Path, draw: UaDraw) -> std::io::Result<Vec<String>> {
     Ok(pool)
 }
 
+/// Percent-encoded as most senders do: as the one encoder does, but `(` and `)` kept raw
+/// (legal in a query, and what real logs carry).
 fn enc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3 / 2);
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'(' | b')' => {
-                out.push(b as char)
-            }
-            b => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    const LOGGED: &percent_encoding::AsciiSet =
+        &metrica_s2s_rules::COMPONENT.remove(b'(').remove(b')');
+    percent_encoding::utf8_percent_encode(s, LOGGED).to_string()
 }
 
 /// Writes `lines` URLs; returns how many carry a bug.

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 pub struct Outcome {
@@ -133,30 +133,8 @@ where
 pub async fn read_answer<S: AsyncRead + Unpin>(
     stream: &mut BufReader<S>,
 ) -> std::io::Result<(u16, Vec<u8>)> {
-    let mut line = String::new();
-    stream.read_line(&mut line).await?;
-    let status = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let mut len = 0usize;
-    loop {
-        line.clear();
-        stream.read_line(&mut line).await?;
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0; len];
-    stream.read_exact(&mut body).await?;
-    Ok((status, body))
+    let r = metrica_s2s_testkit::read_response_async(stream).await?;
+    Ok((r.status, r.body))
 }
 
 /// One `GET` on a fresh connection, for reading the mock's `/metrics` after a load.

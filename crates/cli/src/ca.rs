@@ -5,7 +5,7 @@ use crate::exit;
 use clap::Args;
 use metrica_s2s_mock::TlsFiles;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
 pub struct CaArgs {
@@ -18,6 +18,9 @@ pub struct CaArgs {
 pub fn run(args: CaArgs) -> anyhow::Result<u8> {
     let files = TlsFiles::at(args.tls_dir.as_deref())?;
     let ca = files.prepare()?;
+    if let Some(note) = sudo_note(args.tls_dir.as_deref(), &ca) {
+        eprintln!("{note}");
+    }
     let p = ca.display();
     let mut out = std::io::stdout().lock();
     writeln!(out, "{p}")?;
@@ -31,6 +34,8 @@ certificates your clients would accept.
 
   curl             curl --cacert {p} https://redirect.appmetrica.yandex.com/serve/...
   Python requests  export REQUESTS_CA_BUNDLE={p}
+                   (replaces the whole trust store for requests: real https sites then fail;
+                   for both, append it to a copy of certifi's bundle and point at that)
   Node.js          export NODE_EXTRA_CA_CERTS={p}
   Java             keytool -importcert -noprompt -alias metrica-s2s -file {p} \\
                        -keystore \"$JAVA_HOME/lib/security/cacerts\" -storepass changeit
@@ -46,4 +51,18 @@ and run `metrica-s2s serve --tls-listen 127.0.0.1:443` (port 443 may need root, 
     )?;
     out.flush()?;
     Ok(exit::SUCCESS)
+}
+
+/// Under `sudo`, the default TLS directory is root's, not the invoking user's: a CA made or
+/// used there is not the one `metrica-s2s ca` shows that user without sudo. Said on stderr,
+/// with the exact place, whenever the default is used under sudo.
+pub fn sudo_note(tls_dir: Option<&Path>, ca: &Path) -> Option<String> {
+    let user = std::env::var("SUDO_USER").ok().filter(|u| !u.is_empty())?;
+    if tls_dir.is_some() || std::env::var_os("METRICA_S2S_TLS_DIR").is_some() {
+        return None;
+    }
+    Some(format!(
+        "note: running under sudo, so the local CA is root's, at {}; {user}'s own `metrica-s2s ca` (without sudo) names another one. To share one CA, give both the same --tls-dir (or METRICA_S2S_TLS_DIR).",
+        ca.display()
+    ))
 }

@@ -13,22 +13,20 @@ pub struct ConformArgs {
     /// The partner file: who is tested and how to drive their integration.
     #[arg(long, value_name = "PARTNER.toml")]
     partner: PathBuf,
-    /// A suite file; the built-in standard suite (fixtures/suites/standard.toml) by default.
+    /// A suite file; the built-in standard suite (the file fixtures/suites/standard.toml) by
+    /// default.
     #[arg(long, value_name = "SUITE.toml")]
     suite: Option<PathBuf>,
     /// Write a report: json, junit, html or markdown, as FORMAT=PATH. Repeatable.
     #[arg(long, value_name = "FORMAT=PATH")]
     report: Vec<String>,
-    /// Scenarios run at once (default 8: they mostly wait, on the partner or for a retry).
-    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256))]
-    jobs: Option<usize>,
+    /// Scenarios run at once: they mostly wait, on the partner or for a retry.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256))]
+    jobs: usize,
     /// Run only this scenario. Repeatable.
     #[arg(long, value_name = "ID")]
     only: Vec<String>,
 }
-
-/// Scenarios run at once unless `--jobs` says otherwise.
-const DEFAULT_JOBS: usize = 8;
 
 #[derive(Debug)]
 enum Format {
@@ -62,7 +60,7 @@ pub fn run(args: ConformArgs) -> anyhow::Result<u8> {
     );
     let shown = bar.clone();
     let options = Options {
-        jobs: args.jobs.unwrap_or(DEFAULT_JOBS),
+        jobs: args.jobs,
         only: args.only.clone(),
         on_done: Some(std::sync::Arc::new(
             move |s: &metrica_s2s_conform::report::ScenarioReport| {

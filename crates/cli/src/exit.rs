@@ -1,4 +1,4 @@
-//! Exit codes, as the interface contract fixes them for every command.
+//! Exit codes, as docs/contract.md fixes them for every command.
 
 /// Success: every input valid, every scenario passed.
 pub const SUCCESS: u8 = 0;

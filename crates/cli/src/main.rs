@@ -51,12 +51,36 @@ fn main() -> ExitCode {
     }
 }
 
-/// The error and its causes on one line, as the contract asks for scripts reading stderr.
+/// The error and its causes on one line, as docs/contract.md promises scripts reading stderr.
+/// A cause whose text its error already quotes (`cannot read x: No such file or directory`
+/// over `No such file or directory`) is said once.
 fn one_line(err: &anyhow::Error) -> String {
-    let text = err
-        .chain()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(": ");
+    let mut text = String::new();
+    for cause in err.chain().map(ToString::to_string) {
+        if text.contains(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
     text.replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn a_cause_its_error_already_quotes_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let err = anyhow::Error::new(io).context("cannot read p.toml: No such file or directory");
+        assert_eq!(
+            one_line(&err),
+            "cannot read p.toml: No such file or directory"
+        );
+        let err = anyhow::anyhow!("the disk\nis full").context("cannot write r.json");
+        assert_eq!(one_line(&err), "cannot write r.json: the disk is full");
+    }
 }

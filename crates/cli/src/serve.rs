@@ -182,6 +182,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
             .first()
             .zip(mock.ca_cert())
             .map(|((_, addr), ca)| (*addr, ca.to_owned()));
+        if let Some(note) = https.as_ref().and_then(|(_, ca)| crate::ca::sudo_note(config.tls_dir.as_deref(), ca)) {
+            tracing::warn!("{note}");
+        }
         // A closed stdout (a supervisor that ignores it) must not stop the mock.
         if let Err(e) = banner(&mut std::io::stdout().lock(), &mock.click_addr(), &mock.impression_addr(), https.as_ref(), &config) {
             tracing::warn!(error = %e, "could not print the start-up banner");

@@ -37,7 +37,7 @@ pub enum SuiteError {
 }
 
 /// The standard suite, compiled in from the same file users can read and copy.
-pub const STANDARD: &str = include_str!("../../../fixtures/suites/standard.toml");
+pub const STANDARD: &str = include_str!("../suites/standard.toml");
 
 #[derive(Clone, Debug)]
 pub struct Suite {

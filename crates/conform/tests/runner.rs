@@ -38,17 +38,6 @@ fn partner(extra: &str) -> Partner {
     Partner::parse(&text, Default::default()).expect("partner")
 }
 
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            b => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// What the fake driver does for one scenario.
 #[derive(Clone, Copy)]
 enum Act {
@@ -86,7 +75,10 @@ impl Fake {
             metrica_s2s_rules::Kind::Impression => &e.endpoints.impression_base,
         };
         let click_id = match act {
-            Act::Send => format!("click_id={}&", enc(&e.truth.click_id)),
+            Act::Send => format!(
+                "click_id={}&",
+                metrica_s2s_rules::percent_encode(&e.truth.click_id)
+            ),
             Act::SendWithoutClickId => String::new(),
             Act::Panic => panic!("the fake driver broke on {}", e.scenario.id),
             Act::CannotStart => return Err(ScenarioError::DriverStart("no such program".into())),
@@ -94,8 +86,8 @@ impl Fake {
         let url = format!(
             "{base}/serve/{}?{click_id}device_ip={}&device_ua={}&click_timestamp={}",
             e.truth.tracking_id,
-            enc(&e.scenario.device.ip.to_string()),
-            enc(&e.scenario.device.ua),
+            metrica_s2s_rules::percent_encode(&e.scenario.device.ip.to_string()),
+            metrica_s2s_rules::percent_encode(&e.scenario.device.ua),
             e.truth.event_time
         );
         let r = self.client.get(&url, &[], Duration::from_secs(5)).await;

@@ -1,4 +1,4 @@
-//! The JSON form of one input line, as the interface contract gives it.
+//! The JSON form of one input line, as docs/contract.md gives it.
 
 use metrica_s2s_rules::{Diagnostic, Kind};
 use serde::Serialize;

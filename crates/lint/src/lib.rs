@@ -12,7 +12,6 @@ mod text;
 
 pub use pipeline::{run, Input};
 pub use tally::Tally;
-pub use text::severity_style;
 
 use metrica_s2s_rules::{Kind, Settings};
 
@@ -21,7 +20,7 @@ use metrica_s2s_rules::{Kind, Settings};
 pub enum Format {
     /// Marked excerpts and a summary, for a person.
     Text,
-    /// One JSON object per input line, as the interface contract gives it.
+    /// One JSON object per input line, as docs/contract.md gives it.
     Json,
 }
 

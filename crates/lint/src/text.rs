@@ -11,7 +11,7 @@ const MAX_MARK: usize = 60;
 /// Characters of the input shown on a line's heading.
 const HEADING_CHARS: usize = 100;
 
-pub fn severity_style(s: Severity, color: bool) -> Style {
+fn severity_style(s: Severity, color: bool) -> Style {
     if !color {
         return Style::new();
     }

@@ -23,9 +23,4 @@ impl Span {
     pub fn is_empty(self) -> bool {
         self.start == self.end
     }
-
-    /// The part of this span from `offset` to its end, `offset` counted from its start.
-    pub fn from_offset(self, offset: usize) -> Span {
-        Span::new((self.start + offset).min(self.end), self.end)
-    }
 }

@@ -167,7 +167,7 @@ impl Driver for Exec {
     }
 }
 
-/// The variables the contract gives the exec driver, in order.
+/// The variables docs/contract.md gives the exec driver, in order.
 pub fn environment(
     scenario: &Scenario,
     truth: &Truth,

@@ -11,7 +11,7 @@ use crate::partner::{loopback_addr, HttpDriver};
 use crate::suite::Scenario;
 use crate::truth::Truth;
 use metrica_s2s_mock::{ClientError, HttpClient as Client};
-use metrica_s2s_rules::{kind_for_host, Code, Draft, Kind};
+use metrica_s2s_rules::{kind_for_host, percent_encode, Code, Draft, Kind};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -121,10 +121,10 @@ async fn click(
         Kind::Click => &driver.click_url,
         Kind::Impression => &driver.impression_url,
     };
-    let id = |v: &Option<String>| v.as_deref().map(encode).unwrap_or_default();
+    let id = |v: &Option<String>| v.as_deref().map(percent_encode).unwrap_or_default();
     let url = template
         .replace("{tracking_id}", &truth.tracking_id.to_string())
-        .replace("{click_id}", &encode(&truth.click_id))
+        .replace("{click_id}", &percent_encode(&truth.click_id))
         .replace("{google_aid}", &id(&scenario.device.google_aid))
         .replace("{ios_ifa}", &id(&scenario.device.ios_ifa));
     let ip = scenario.device.ip.to_string();
@@ -193,11 +193,14 @@ fn judge_answer(
             .finish();
         return vec![Finding::plain(d)];
     }
-    let referrer = format!("referrer=appmetrica_click_id%3D{}", encode(&truth.click_id));
+    let referrer = format!(
+        "referrer=appmetrica_click_id%3D{}",
+        percent_encode(&truth.click_id)
+    );
     if scenario.event == Kind::Click && !location.contains(&referrer) {
         let d = Draft::new(Code::ReferrerMissing)
             .quoted("actual", location.as_bytes())
-            .arg("expected", encode(&truth.click_id))
+            .arg("expected", percent_encode(&truth.click_id))
             .finish();
         return vec![Finding {
             diagnostic: d,
@@ -214,18 +217,6 @@ fn failed(reason: String) -> Finding {
             .arg("reason", reason)
             .finish(),
     )
-}
-
-/// Percent-encodes everything but unreserved characters.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            b => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The JSON report, as the interface contract gives it.
+//! The JSON report, as docs/contract.md gives it.
 
 use super::RunReport;
 

@@ -20,7 +20,7 @@ const MAX_ID: usize = 256;
 /// Longest User-Agent accepted.
 const MAX_UA: usize = 8 * 1024;
 
-/// The request body, as the contract gives it.
+/// The request body, as docs/contract.md gives it.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConversionRequest {

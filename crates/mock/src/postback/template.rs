@@ -5,6 +5,7 @@
 //! host come from the template alone: a macro there is refused when the template is loaded,
 //! so no tracking request can choose where the mock sends anything.
 
+use metrica_s2s_rules::percent_encode_into;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -139,7 +140,7 @@ impl Template {
             if json {
                 fill(b, value, json_escape)
             } else {
-                fill(b, value, percent_encode)
+                fill(b, value, percent_encode_into)
             }
         });
         let content_type = self.body.as_ref().map(|_| {
@@ -153,7 +154,7 @@ impl Template {
         });
         Rendered {
             method: self.method,
-            url: fill(&self.url, value, percent_encode),
+            url: fill(&self.url, value, percent_encode_into),
             body,
             content_type,
         }
@@ -239,18 +240,6 @@ fn fill(
         }
     }
     out
-}
-
-/// Everything but RFC 3986's unreserved characters, as `%XX` of its UTF-8 bytes.
-fn percent_encode(value: &str, out: &mut String) {
-    use std::fmt::Write as _;
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
 }
 
 /// The inside of a JSON string: the template supplies the quotes.

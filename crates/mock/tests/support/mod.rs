@@ -4,7 +4,7 @@
 use metrica_s2s_mock::model::{Entry, Filter, MAX_PAGE};
 use metrica_s2s_mock::{AdminClient, Config, MockServer, Mode, Stopped};
 use std::net::SocketAddr;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 pub const UA: &str = "Mozilla%2F5.0%20(Linux%3B%20Android%2014%3B%20Pixel%208)%20AppleWebKit%2F537.36%20(KHTML%2C%20like%20Gecko)%20Chrome%2F120.0%20Mobile%20Safari%2F537.36";
@@ -102,26 +102,7 @@ pub fn with_journal(capacity: usize) -> Config {
     c
 }
 
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Response {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-}
+pub use metrica_s2s_testkit::{read_response_async as read_response, Response};
 
 /// `GET target` with a Host header, on a fresh connection.
 pub async fn get(addr: SocketAddr, target: &str) -> Response {
@@ -151,39 +132,4 @@ pub async fn raw(addr: SocketAddr, bytes: &[u8]) -> Response {
     let mut stream = BufReader::new(stream);
     stream.get_mut().write_all(bytes).await.expect("write");
     read_response(&mut stream).await.expect("a response")
-}
-
-/// Reads one response (status line, headers, Content-Length body) from a kept-alive stream.
-pub async fn read_response(stream: &mut BufReader<TcpStream>) -> std::io::Result<Response> {
-    let mut line = String::new();
-    stream.read_line(&mut line).await?;
-    let status = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        stream.read_line(&mut line).await?;
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            headers.push((k.trim().to_owned(), v.trim().to_owned()));
-        }
-    }
-    let len: usize = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    stream.read_exact(&mut body).await?;
-    Ok(Response {
-        status,
-        headers,
-        body,
-    })
 }

@@ -11,18 +11,8 @@ pub const TRACKER: &str = "1234567890123456789";
 pub const ANDROID_UA: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.144 Mobile Safari/537.36";
 pub const IPHONE_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1";
 
-/// Percent-encodes everything but RFC 3986 unreserved characters, as encodeURIComponent does
-/// (and stricter): the correct encoding of any value.
-pub fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            b => format!("%{b:02X}"),
-        })
-        .collect()
-}
+/// The correct encoding of any value (the one encoder metrica-s2s has).
+pub use metrica_s2s_rules::percent_encode as enc;
 
 /// A clean request's parameters, raw (already encoded).
 pub fn base() -> Vec<(String, Option<String>)> {
