@@ -69,15 +69,64 @@ fn conform_json_env(report_name: &str, args: &[&str], env: &[(&str, &Path)]) -> 
 /// Per scenario id: its status and its error codes.
 type Verdicts = BTreeMap<String, (String, BTreeSet<String>)>;
 
-/// Runs a partner; returns the exit code and the verdicts.
-fn run_partner(name: &str) -> (Option<i32>, Verdicts) {
+/// One run of an example partner: its exit code, its verdicts, and every code it got.
+#[derive(Clone, Debug)]
+struct Run {
+    exit: Option<i32>,
+    verdicts: Verdicts,
+    codes: BTreeSet<String>,
+}
+
+/// Every example partner of fixtures/partners/ (and http/), each run once with the standard
+/// suite, side by side (each has a port of its own), the first time a test asks.
+fn all_runs() -> &'static BTreeMap<String, Run> {
+    static RUNS: std::sync::OnceLock<BTreeMap<String, Run>> = std::sync::OnceLock::new();
+    RUNS.get_or_init(|| {
+        // A few at a time: a retry storm is told by its timing, which a loaded machine blurs.
+        let names = example_partners();
+        let next = std::sync::Mutex::new(names.iter());
+        let runs = std::sync::Mutex::new(BTreeMap::new());
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| loop {
+                    let Some(name) = next.lock().expect("lock").next() else {
+                        return;
+                    };
+                    let run = run_partner_now(name);
+                    runs.lock().expect("lock").insert(name.clone(), run);
+                });
+            }
+        });
+        runs.into_inner().expect("lock")
+    })
+}
+
+/// `correct`, `http/correct`, ...: every partner file under fixtures/partners/.
+fn example_partners() -> Vec<String> {
+    let dir = root().join("fixtures/partners");
+    let mut names = Vec::new();
+    for sub in ["", "http/"] {
+        for e in std::fs::read_dir(dir.join(sub)).expect("partners") {
+            let p = e.expect("entry").path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                let stem = p.file_stem().and_then(|s| s.to_str()).expect("name");
+                names.push(format!("{sub}{stem}"));
+            }
+        }
+    }
+    names.sort();
+    names
+}
+
+fn run_partner_now(name: &str) -> Run {
     let partner = format!("fixtures/partners/{name}.toml");
     let (out, text) = conform_json(
         &format!("{}.json", name.replace('/', "-")),
         &["--partner", &partner],
     );
     let json: Value = serde_json::from_str(&text).expect("json");
-    let mut by = BTreeMap::new();
+    let mut verdicts = BTreeMap::new();
+    let mut codes = BTreeSet::new();
     for s in json["scenarios"].as_array().expect("scenarios") {
         let errors = s["diagnostics"]
             .as_array()
@@ -86,12 +135,67 @@ fn run_partner(name: &str) -> (Option<i32>, Verdicts) {
             .filter(|d| d["severity"] == "error")
             .map(|d| d["code"].as_str().expect("code").to_owned())
             .collect();
-        by.insert(
+        codes.extend(
+            s["diagnostics"]
+                .as_array()
+                .expect("diagnostics")
+                .iter()
+                .map(|d| d["code"].as_str().expect("code").to_owned()),
+        );
+        verdicts.insert(
             s["id"].as_str().expect("id").to_owned(),
             (s["status"].as_str().expect("status").to_owned(), errors),
         );
     }
-    (out.status.code(), by)
+    Run {
+        exit: out.status.code(),
+        verdicts,
+        codes,
+    }
+}
+
+/// A partner's run: its exit code and its verdicts.
+fn run_partner(name: &str) -> (Option<i32>, Verdicts) {
+    let run = all_runs()
+        .get(name)
+        .unwrap_or_else(|| panic!("no example partner {name}"));
+    (run.exit, run.verdicts.clone())
+}
+
+/// Each example partner says on its first lines what it is expected to get (`# expect: exit
+/// N; codes a b`), and its name says what kind it is: one whose name starts with `correct`
+/// (or is `postback-correct` or `tls`) passes with no finding, every other is broken and gets
+/// at least one. Each keeps both promises.
+#[test]
+fn every_example_partner_keeps_the_promise_of_its_name() {
+    let runs = all_runs();
+    assert!(runs.len() >= 20, "{:?}", runs.keys());
+    for (name, run) in runs {
+        let text = std::fs::read_to_string(root().join(format!("fixtures/partners/{name}.toml")))
+            .expect("partner file");
+        let expect = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# expect: "))
+            .unwrap_or_else(|| panic!("{name} says nothing of what to expect"));
+        let (exit, codes) = expect.split_once("; codes ").unwrap_or((expect, ""));
+        let exit: i32 = exit
+            .strip_prefix("exit ")
+            .and_then(|e| e.parse().ok())
+            .unwrap_or_else(|| panic!("{name}: {expect:?}"));
+        let codes: BTreeSet<String> = codes.split_whitespace().map(str::to_owned).collect();
+        let stem = name.rsplit('/').next().unwrap_or(name);
+        let correct = stem.starts_with("correct") || stem == "postback-correct" || stem == "tls";
+        assert_eq!(
+            correct,
+            exit == 0 && codes.is_empty(),
+            "{name}: its name and its expectation disagree"
+        );
+        assert_eq!(
+            (run.exit, &run.codes),
+            (Some(exit), &codes),
+            "{name}: not the verdict it promises"
+        );
+    }
 }
 
 /// Scenarios that must fail, each with its exact error codes.
@@ -349,15 +453,24 @@ fn without_a_receiver_postback_scenarios_are_listed_as_not_run() {
         Value::Null,
         "--only picked none of them: nothing to list"
     );
-    let out = conform(&[
-        "--partner",
-        "fixtures/partners/correct.toml",
-        "--only",
-        "postback-install-gaid",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("[postback]"), "{err}");
+    // Only postback scenarios, and no receiver: nothing ran, exit 4, and the reason said.
+    let (out, text) = conform_json(
+        "only-postbacks.json",
+        &[
+            "--partner",
+            "fixtures/partners/correct.toml",
+            "--only",
+            "postback-install-gaid",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(4));
+    let v: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(v["verdict"], "not-run");
+    assert_eq!(v["scenarios"][0]["outcome"], "not-run");
+    assert!(v["scenarios"][0]["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("[postback]")));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("NOT RUN"));
     let (_, text) = conform_json("all.json", &["--partner", "fixtures/partners/correct.toml"]);
     let v: Value = serde_json::from_str(&text).expect("json");
     let ids: Vec<&str> = v["not_run"]
@@ -422,8 +535,16 @@ fn reports_name_tool_suite_and_hash_and_follow_the_contract() {
     assert_eq!(v["tool"]["name"], "metrica-s2s");
     assert_eq!(v["suite"]["id"], "standard");
     assert_eq!(v["suite"]["sha256"].as_str().map(str::len), Some(64));
-    assert_eq!(v["summary"]["total"], 11);
+    assert_eq!(
+        v["summary"]["total"], 16,
+        "the postback scenarios too, not run"
+    );
     assert_eq!(v["summary"]["passed"], 11);
+    assert_eq!(v["summary"]["not_run"], 5);
+    assert_eq!(
+        (v["verdict"].as_str(), v["exit_code"].as_u64()),
+        (Some("passed"), Some(0))
+    );
     let s0 = &v["scenarios"][0];
     for key in [
         "id",
@@ -439,10 +560,15 @@ fn reports_name_tool_suite_and_hash_and_follow_the_contract() {
     assert_eq!(s0["requests"].as_array().map(Vec::len), Some(1));
     let xml = std::fs::read_to_string(&junit).expect("junit");
     assert!(xml.starts_with("<?xml"));
-    assert_eq!(xml.matches("<testcase").count(), 11);
+    assert_eq!(xml.matches("<testcase").count(), 16);
+    assert_eq!(
+        xml.matches("<skipped").count(),
+        5,
+        "not run: skipped, with the reason"
+    );
     assert!(xml.contains(v["suite"]["sha256"].as_str().expect("sha")));
     let markdown = std::fs::read_to_string(&md).expect("markdown");
-    assert!(markdown.contains("(PASSED)"), "{markdown}");
+    assert!(markdown.contains("— PASSED (exit 0)"), "{markdown}");
     assert!(
         markdown.contains("| android\\-click\\-gaid\\-ipv4 | click | yes | ✅ passed |"),
         "{markdown}"
@@ -595,7 +721,10 @@ fn a_running_mock_can_be_used() {
             String::from_utf8_lossy(&out.stdout)
         );
         let v: Value = serde_json::from_str(&text).expect("json");
-        assert_eq!(v["summary"]["total"], 11, "{name}");
+        assert_eq!(
+            v["summary"]["total"], 16,
+            "{name}: with the postback scenarios, not run"
+        );
         let first = &v["scenarios"][0]["requests"][0];
         assert_eq!(
             first["kind"], "click",
@@ -656,20 +785,18 @@ fn a_running_mock_delivers_postbacks_too() {
     }
 }
 
-/// A partner server that cannot start is the runner's failure to run, not the partner's
-/// failure to conform: every scenario is `error` (JUnit `<error>`), and the exit code is 2.
+/// A partner server that cannot start is a configuration error, found before anything is
+/// judged: exit 2, one line saying why, and the report asked for says the same (never a
+/// verdict on the partner).
 #[test]
-fn a_partner_server_that_cannot_start_errors_and_exits_2() {
+fn a_partner_server_that_cannot_start_is_a_configuration_error() {
     let dir = scratch();
     let partner = dir.path().join("broken-start.toml");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = free_port();
     std::fs::write(
         &partner,
         format!(
-            "[partner]\nname = \"broken start\"\n[driver]\nkind = \"http\"\nstart = \"exit 3\"\nclick_url = \"http://127.0.0.1:{port}/c?t={{tracking_id}}\"\nimpression_url = \"http://127.0.0.1:{port}/i?t={{tracking_id}}\"\n"
+            "[partner]\nname = \"broken start\"\n[driver]\nkind = \"http\"\nstart = \"sh -c 'echo no config >&2; exit 3'\"\nclick_url = \"http://127.0.0.1:{port}/c?t={{tracking_id}}\"\nimpression_url = \"http://127.0.0.1:{port}/i?t={{tracking_id}}\"\n"
         ),
     )
     .expect("partner file");
@@ -689,22 +816,153 @@ fn a_partner_server_that_cannot_start_errors_and_exits_2() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("exited with exit status: 3 before listening") && err.contains("no config"),
+        "{err}"
+    );
     let v: Value = serde_json::from_str(&text).expect("json");
-    assert_eq!(v["summary"]["errored"], 11);
-    for s in v["scenarios"].as_array().expect("scenarios") {
-        assert_eq!(s["status"], "error");
-        assert!(
-            s["error"]
-                .as_str()
-                .is_some_and(|e| e.contains("exited with")),
-            "{s}"
-        );
-        assert_eq!(s["diagnostics"].as_array().map(Vec::len), Some(0));
-    }
+    assert_eq!(
+        (v["verdict"].as_str(), v["exit_code"].as_u64()),
+        (Some("configuration-error"), Some(2))
+    );
+    assert!(v.get("scenarios").is_none(), "nothing was judged: {v}");
     let xml = std::fs::read_to_string(&junit).expect("junit");
-    assert_eq!(xml.matches("<error ").count(), 11, "{xml}");
-    assert!(!xml.contains("<failure"), "{xml}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ERRORED"));
+    assert!(
+        xml.contains("<error ") && !xml.contains("<failure"),
+        "{xml}"
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A process that holds a port, as a stray server left from another job would.
+struct Stray(std::process::Child);
+
+impl Stray {
+    fn on(port: u16) -> Stray {
+        // Held from the start: dropping it (on a panic too) stops the process.
+        let stray = Stray(
+            Command::new("python3")
+                .args([
+                    "-m",
+                    "http.server",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("python3"),
+        );
+        for _ in 0..250 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return stray;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("the stray server did not listen on {port}");
+    }
+
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Stray {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port the partner's own server is to use, already held by another process: the run
+/// stops with exit 2 naming the holder, instead of testing the stray (a PASS for code that
+/// never ran) or blaming the partner. Both for the click server and for the receiver.
+#[test]
+fn a_port_held_by_another_process_gives_exit_2_and_never_a_pass() {
+    let partners = root().join("fixtures/partners");
+    let dir = scratch();
+    let (click_port, rx_port) = (free_port(), free_port());
+    let click = dir.path().join("click.toml");
+    std::fs::write(
+        &click,
+        format!(
+            "[partner]\nname = \"stray click server\"\n[driver]\nkind = \"http\"\nstart = \"python3 {server} {click_port} none\"\nclick_url = \"http://127.0.0.1:{click_port}/click?tid={{tracking_id}}&cid={{click_id}}\"\nimpression_url = \"http://127.0.0.1:{click_port}/imp?tid={{tracking_id}}&cid={{click_id}}\"\n",
+            server = partners.join("http/partner_server.py").display()
+        ),
+    )
+    .expect("partner file");
+    let receiver = dir.path().join("receiver.toml");
+    std::fs::write(
+        &receiver,
+        format!(
+            "[partner]\nname = \"stray receiver\"\n[driver]\nkind = \"exec\"\ncommand = \"sh {sender}\"\n[postback]\nstart = \"python3 {rx} {rx_port} correct\"\nurl = \"http://127.0.0.1:{rx_port}/pb?tx={{transaction_id}}\"\n",
+            sender = partners.join("correct.sh").display(),
+            rx = partners.join("receiver.py").display()
+        ),
+    )
+    .expect("partner file");
+    for (partner, port, what) in [
+        (&click, click_port, "click_url"),
+        (&receiver, rx_port, "[postback] url"),
+    ] {
+        let stray = Stray::on(port);
+        let out = conform(&[
+            "--partner",
+            partner.to_str().expect("path"),
+            "--only",
+            "postback-install-gaid",
+            "--only",
+            "android-click-gaid-ipv4",
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{what}: {err}{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            err.contains(&format!("{what}'s port 127.0.0.1:{port} is already taken")),
+            "{err}"
+        );
+        if std::path::Path::new("/proc/net/tcp").exists() {
+            assert!(
+                err.contains(&format!("pid {}", stray.pid())),
+                "names the holder: {err}"
+            );
+        }
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("PASSED"));
+    }
+}
+
+/// An interpreter that is not installed (the shell's 127 on the first run) is a
+/// configuration error, not `driver-failed` on every scenario.
+#[test]
+fn a_command_that_is_not_found_is_a_configuration_error() {
+    let dir = scratch();
+    let partner = dir.path().join("missing.toml");
+    std::fs::write(
+        &partner,
+        "[partner]\nname = \"missing interpreter\"\n[driver]\nkind = \"exec\"\ncommand = \"no-such-interpreter-4f2 send.xyz\"\n",
+    )
+    .expect("partner file");
+    let out = conform(&["--partner", partner.to_str().expect("path")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("`no-such-interpreter-4f2 send.xyz` was not found") && err.contains("127"),
+        "{err}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("driver-failed"));
 }
 
 /// `[mock] tls = true`: the scenarios over https, the example sender trusting the local CA
@@ -805,4 +1063,367 @@ fn a_running_mock_that_never_answers_cannot_hang_the_run() {
         started.elapsed()
     );
     drop(silent);
+}
+
+/// A partner failing only recommended scenarios: exit 0, a summary that says the failures do
+/// not gate, and a JUnit file no test view shows red; `--fail-on recommended` makes them gate.
+#[test]
+fn recommended_failures_pass_the_gate_unless_asked_to_fail_it() {
+    let dir = scratch();
+    let junit = dir.path().join("r.xml");
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "--partner",
+            "fixtures/partners/no-retry.toml",
+            "--only",
+            "retry-after-503",
+            "--only",
+            "android-click-gaid-ipv4",
+            "--report",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        a.push(format!("junit={}", junit.display()));
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run = |extra: &[&str]| {
+        let a = args(extra);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        conform(&a)
+    };
+    let out = run(&[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("PASSED: 2 scenarios: 1 passed, 1 failed (recommended, not gating)"),
+        "{stdout}"
+    );
+    let xml = std::fs::read_to_string(&junit).expect("junit");
+    assert!(!xml.contains("<failure"), "{xml}");
+    assert!(xml.contains("<system-err>error[retry-missing]"), "{xml}");
+    assert!(
+        xml.contains(r#"<property name="outcome" value="failed-recommended"/>"#),
+        "{xml}"
+    );
+
+    let out = run(&["--fail-on", "recommended"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAILED: 2 scenarios: 1 passed, 1 failed;"),
+        "{stdout}"
+    );
+    let xml = std::fs::read_to_string(&junit).expect("junit");
+    assert_eq!(xml.matches("<failure").count(), 1, "{xml}");
+}
+
+/// The baseline round trip: a failing run writes its failures as a baseline; the same run
+/// with it passes, every failure accepted with its reason; the baseline against a fixed
+/// partner has stale entries, which fail the run and are named in every report; an entry
+/// past its date is expired, and fails it too.
+#[test]
+fn a_baseline_is_written_accepted_and_fails_the_run_once_stale_or_expired() {
+    let dir = scratch();
+    let baseline = dir.path().join("baseline.toml");
+    let only = ["--only", "android-click-gaid-ipv4", "--only", "ua-long"];
+    let with = |partner: &str, extra: &[&str], report: &str| {
+        let mut a = vec!["--partner", partner];
+        a.extend_from_slice(&only);
+        a.extend_from_slice(extra);
+        conform_json(report, &a)
+    };
+    let path = baseline.to_str().expect("path");
+    let (out, _) = with(
+        "fixtures/partners/no-click-id.toml",
+        &["--write-baseline", path],
+        "write.json",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "writing a baseline changes no exit code"
+    );
+    let written = std::fs::read_to_string(&baseline).expect("written");
+    assert_eq!(written.matches("[[accept]]").count(), 2, "{written}");
+    assert!(
+        written.contains("code = \"click-id-mismatch\""),
+        "{written}"
+    );
+    assert!(written.contains("reason = \"recorded on "), "{written}");
+
+    let (out, text) = with(
+        "fixtures/partners/no-click-id.toml",
+        &["--baseline", path],
+        "accepted.json",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(v["summary"]["accepted"], 2);
+    assert_eq!(v["gate"]["baseline"]["used"], 2);
+    assert!(v["scenarios"][0]["accepted_by"][0]["reason"]
+        .as_str()
+        .is_some_and(|r| r.starts_with("recorded on")));
+
+    let md = dir.path().join("stale.md");
+    let junit = dir.path().join("stale.xml");
+    let (out, text) = with(
+        "fixtures/partners/correct.toml",
+        &[
+            "--baseline",
+            path,
+            "--report",
+            &format!("markdown={}", md.display()),
+            "--report",
+            &format!("junit={}", junit.display()),
+        ],
+        "stale.json",
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let v: Value = serde_json::from_str(&text).expect("json");
+    let stale = v["gate"]["baseline"]["stale"].as_array().expect("stale");
+    assert_eq!(stale.len(), 2, "{v}");
+    assert!(stale[0]["why"]
+        .as_str()
+        .is_some_and(|w| w.contains("passes now")));
+    assert!(
+        stdout.contains("stale: the scenario passes now"),
+        "{stdout}"
+    );
+    assert!(std::fs::read_to_string(&md)
+        .expect("md")
+        .contains("stale: the scenario passes now"));
+    let xml = std::fs::read_to_string(&junit).expect("junit");
+    assert_eq!(xml.matches("type=\"baseline-stale\"").count(), 2, "{xml}");
+
+    let expired = written.replacen("reason = ", "until = \"2020-01-01\"\nreason = ", 1);
+    std::fs::write(&baseline, expired).expect("write");
+    let (out, text) = with(
+        "fixtures/partners/no-click-id.toml",
+        &["--baseline", path],
+        "expired.json",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(
+        v["gate"]["baseline"]["expired"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(
+        v["summary"]["failed"], 1,
+        "an expired entry accepts nothing"
+    );
+
+    std::fs::write(
+        &baseline,
+        "[[accept]]\nscenario = \"ua-long\"\nreason = \"\"\n",
+    )
+    .expect("write");
+    let out = conform(&[
+        "--partner",
+        "fixtures/partners/correct.toml",
+        "--baseline",
+        path,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reason is empty"));
+}
+
+/// Under GitHub Actions: annotations on stdout, at most ten errors (then one notice of how
+/// many were left out), every message escaped so no line break or `%` of a message can end or
+/// start a command; the Markdown report appended to the step summary.
+#[test]
+fn github_annotations_are_capped_escaped_and_the_summary_written() {
+    let dir = scratch();
+    let summary = dir.path().join("summary.md");
+    std::fs::write(&summary, "# earlier step\n").expect("summary");
+    let out = Command::new(env!("CARGO_BIN_EXE_metrica-s2s"))
+        .args(["conform", "--partner", "fixtures/partners/local-time.toml"])
+        .args(SCENARIOS.iter().flat_map(|s| ["--only", s]))
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .current_dir(root())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let errors: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("::error "))
+        .collect();
+    assert_eq!(errors.len(), 10, "{stdout}");
+    let notices: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("::notice "))
+        .collect();
+    assert_eq!(notices.len(), 1, "{stdout}");
+    // Seven required scenarios with two errors each; the recommended one's are warnings.
+    assert!(
+        notices[0].contains("4 more error(s) and 0 more warning(s)"),
+        "{}",
+        notices[0]
+    );
+    for e in &errors {
+        assert!(
+            e.starts_with("::error file=fixtures/partners/local-time.toml,title=conform "),
+            "{e}"
+        );
+        let message = &e[e.find("::").map_or(0, |i| i + 2)..];
+        let message = &message[message.find("::").expect("a message") + 2..];
+        assert!(
+            message.contains("%0AFix: "),
+            "lines joined as GitHub wants: {e}"
+        );
+        assert!(!message.contains('\r'));
+    }
+    let summary = std::fs::read_to_string(&summary).expect("summary");
+    assert!(
+        summary.starts_with("# earlier step\n## ❌ metrica-s2s conform:"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("| ua\\-long | click | yes | ❌ failed |"),
+        "{summary}"
+    );
+}
+
+/// GitLab Code Quality: the same problem keeps its fingerprint from run to run.
+#[test]
+fn codequality_fingerprints_are_stable_across_runs() {
+    let dir = scratch();
+    let run = |n: &str| -> Vec<Value> {
+        let path = dir.path().join(format!("{n}.json"));
+        let out = conform(&[
+            "--partner",
+            "fixtures/partners/proxy-ip.toml",
+            "--only",
+            "android-click-gaid-ipv4",
+            "--only",
+            "ua-long",
+            "--report",
+            &format!("codequality={}", path.display()),
+        ]);
+        assert_eq!(out.status.code(), Some(1));
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("report")).expect("json")
+    };
+    let (a, b) = (run("a"), run("b"));
+    let prints = |v: &[Value]| -> BTreeSet<String> {
+        v.iter()
+            .map(|i| i["fingerprint"].as_str().expect("fingerprint").to_owned())
+            .collect()
+    };
+    assert!(!a.is_empty());
+    assert_eq!(prints(&a), prints(&b));
+    assert_eq!(prints(&a).len(), a.len(), "unique within a report");
+    let issue = a
+        .iter()
+        .find(|i| i["check_name"] == "metrica-s2s/ip-mismatch")
+        .expect("ip-mismatch");
+    assert_eq!(issue["severity"], "critical");
+    assert_eq!(issue["location"]["path"], "fixtures/partners/proxy-ip.toml");
+    assert_eq!(issue["location"]["lines"]["begin"], 1);
+}
+
+/// `--retries`: a scenario that fails, then passes with fresh ids, is flaky: reported, not
+/// failing; JUnit shows a pass with the failed attempt as a flakyFailure.
+#[test]
+fn a_scenario_passing_on_a_retry_is_flaky_and_does_not_fail_the_gate() {
+    let dir = scratch();
+    let partner = dir.path().join("flaky.toml");
+    let marks = dir.path().join("marks");
+    std::fs::create_dir(&marks).expect("dir");
+    std::fs::write(
+        &partner,
+        format!(
+            "[partner]\nname = \"flaky\"\n[driver]\nkind = \"exec\"\ncommand = \"if [ -e {m}/$S2S_SCENARIO ]; then sh {sender}; else touch {m}/$S2S_SCENARIO; exit 1; fi\"\n",
+            m = marks.display(),
+            sender = root().join("fixtures/partners/correct.sh").display()
+        ),
+    )
+    .expect("partner file");
+    let junit = dir.path().join("f.xml");
+    let (out, text) = conform_json(
+        "flaky.json",
+        &[
+            "--partner",
+            partner.to_str().expect("path"),
+            "--only",
+            "android-click-gaid-ipv4",
+            "--retries",
+            "2",
+            "--report",
+            &format!("junit={}", junit.display()),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: Value = serde_json::from_str(&text).expect("json");
+    let s = &v["scenarios"][0];
+    assert_eq!(s["outcome"], "flaky");
+    assert_eq!(s["earlier_attempts"][0]["codes"], "driver-failed");
+    assert_ne!(
+        s["earlier_attempts"][0]["tracking_id"], s["tracking_id"],
+        "fresh ids"
+    );
+    assert_eq!(v["summary"]["flaky"], 1);
+    let xml = std::fs::read_to_string(&junit).expect("junit");
+    assert!(
+        xml.contains("<flakyFailure") && !xml.contains("<failure"),
+        "{xml}"
+    );
+}
+
+/// A scenario the runner could not judge, and nothing failed: exit 3, not 0 and not 1.
+#[test]
+fn an_unjudged_scenario_exits_3() {
+    let dir = scratch();
+    let script = dir.path().join("mock.py");
+    std::fs::write(
+        &script,
+        "import http.server, sys\nclass H(http.server.BaseHTTPRequestHandler):\n    def do_GET(self):\n        ok = self.path.startswith('/__admin/health')\n        body = b'{\"journal\": {\"next_seq\": 1}}' if ok else b'journal on fire'\n        self.send_response(200 if ok else 500)\n        self.send_header('Content-Length', str(len(body)))\n        self.end_headers()\n        self.wfile.write(body)\n    def log_message(self, *a):\n        pass\nhttp.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n",
+    )
+    .expect("script");
+    let port = free_port();
+    let mut mock = Command::new("python3")
+        .arg(&script)
+        .arg(port.to_string())
+        .spawn()
+        .expect("python3");
+    for _ in 0..250 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let partner = dir.path().join("p.toml");
+    std::fs::write(
+        &partner,
+        format!("[partner]\nname = \"x\"\n[driver]\nkind = \"exec\"\ncommand = \"true\"\n[mock]\nurl = \"http://127.0.0.1:{port}\"\n"),
+    )
+    .expect("partner");
+    let out = conform(&[
+        "--partner",
+        partner.to_str().expect("path"),
+        "--only",
+        "android-click-gaid-ipv4",
+    ]);
+    let _ = mock.kill();
+    let _ = mock.wait();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("ERROR: 1 scenarios: 1 errored (not judged); exit 3"),
+        "{stdout}"
+    );
 }

@@ -359,3 +359,145 @@ fn lint_at(now: &str, input: &str) -> Vec<Value> {
         .expect("runs");
     json_lines(&out.stdout)
 }
+
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Every request of the corpora, with a hostile line: its many diagnostics as SARIF, which
+/// is valid against the SARIF 2.1.0 schema, with a result per diagnostic and every rule of
+/// the catalogue described.
+#[test]
+fn sarif_is_valid_against_the_2_1_0_schema() {
+    let mut log = Vec::new();
+    for e in std::fs::read_dir(root().join("fixtures/requests")).expect("corpora") {
+        log.extend(std::fs::read(e.expect("entry").path()).expect("corpus"));
+    }
+    log.extend_from_slice(b"/serve/1?device_ua=%1B%5B2J%3Cscript%3E&device_ip=1.2.3.4:80\n");
+    let file = temp_file(&log);
+    let out = lint()
+        .args(["--format", "sarif", "--file"])
+        .arg(file.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let sarif: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let mut schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("fixtures/sarif/sarif-schema-2.1.0.json"))
+            .expect("schema"),
+    )
+    .expect("the schema is JSON");
+    // An erratum of the published schema: the `language` patterns have a stray `]`, which no
+    // regex engine accepts; their intended form replaces them, and nothing else is touched.
+    fn fix(v: &mut Value) -> usize {
+        match v {
+            Value::String(s) if s == "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$" => {
+                *s = "^[a-zA-Z]{2}(-[a-zA-Z]{2})?$".into();
+                1
+            }
+            Value::Array(a) => a.iter_mut().map(fix).sum(),
+            Value::Object(o) => o.values_mut().map(fix).sum(),
+            _ => 0,
+        }
+    }
+    assert!(fix(&mut schema) >= 1);
+    let validator = jsonschema::validator_for(&schema).expect("a schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .take(5)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
+    assert_eq!(rules.len(), metrica_s2s_rules::Code::ALL.len());
+    assert!(rules.iter().all(|r| r["help"]["text"]
+        .as_str()
+        .is_some_and(|t| t.contains("When:"))));
+    let results = run["results"].as_array().expect("results");
+    // As many results as the JSON format has diagnostics.
+    let json = lint()
+        .args(["--format", "json", "--file"])
+        .arg(file.path())
+        .output()
+        .expect("runs");
+    let diagnostics: usize = json_lines(&json.stdout)
+        .iter()
+        .map(|l| l["diagnostics"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert!(diagnostics > 100, "{diagnostics}");
+    assert_eq!(results.len(), diagnostics);
+    for r in results {
+        let rule = r["ruleIndex"].as_u64().expect("an index") as usize;
+        assert_eq!(rules[rule]["id"], r["ruleId"]);
+        assert!(r["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64() > Some(0));
+    }
+}
+
+/// `--format github`: annotations with the input file and line, ten errors and ten warnings
+/// at most, then a notice; hostile values cannot start a command of their own.
+#[test]
+fn github_annotations_point_at_the_line_and_are_capped() {
+    let mut log = String::new();
+    for i in 0..15 {
+        log.push_str(&format!("/serve/1?click_id={i}&device_ip=1.2.3.4:80&device_ua=x%0A::error::injected&click_timestamp=1795859900\n"));
+    }
+    let file = temp_file(log.as_bytes());
+    let out = lint()
+        .args(["--format", "github", "--file"])
+        .arg(file.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let lines: Vec<&str> = text.lines().collect();
+    let path = file.path().display().to_string();
+    let errors: Vec<&&str> = lines.iter().filter(|l| l.starts_with("::error ")).collect();
+    assert_eq!(errors.len(), 10, "{text}");
+    assert!(
+        errors[0].starts_with(&format!("::error file={path},line=1,title=")),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        lines.iter().all(|l| l.starts_with("::error ")
+            || l.starts_with("::warning ")
+            || l.starts_with("::notice ")),
+        "{text}"
+    );
+    assert!(
+        !text.contains("\n::error::injected"),
+        "a value started a command: {text}"
+    );
+    let notice = lines
+        .iter()
+        .find(|l| l.starts_with("::notice "))
+        .expect("a notice");
+    assert!(notice.contains("more error(s)"), "{notice}");
+}
+
+/// `--format codequality`: a JSON array of GitLab issues, located at the file's lines.
+#[test]
+fn codequality_locates_each_issue_at_its_line() {
+    let file = temp_file(b"# a comment\n/serve/1?device_ip=1.2.3.4:80\n");
+    let out = lint()
+        .args(["--format", "codequality", "--file"])
+        .arg(file.path())
+        .output()
+        .expect("runs");
+    let issues: Vec<Value> = serde_json::from_slice(&out.stdout).expect("a JSON array");
+    assert!(issues.len() >= 3, "{issues:?}");
+    let port = issues
+        .iter()
+        .find(|i| i["check_name"] == "metrica-s2s/ip-with-port")
+        .expect("ip-with-port");
+    assert_eq!(port["location"]["lines"]["begin"], 2);
+    assert_eq!(port["severity"], "major");
+    let none = lint()
+        .args(["--format", "codequality"])
+        .arg(clean("/serve/1234567890123456789"))
+        .output()
+        .expect("runs");
+    assert_eq!(String::from_utf8_lossy(&none.stdout).trim(), "[]");
+}

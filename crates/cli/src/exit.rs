@@ -1,4 +1,6 @@
-//! Exit codes, as docs/contract.md fixes them for every command.
+//! Exit codes, as docs/contract.md fixes them for every command. `conform` adds 3 (nothing
+//! failed, but a scenario could not be judged) and 4 (no scenario ran), decided with its
+//! verdict (`metrica_s2s_conform::report::Verdict::exit_code`).
 
 /// Success: every input valid, every scenario passed.
 pub const SUCCESS: u8 = 0;

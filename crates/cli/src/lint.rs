@@ -16,7 +16,8 @@ pub struct LintArgs {
     /// Read one input per line from PATH (`-` for stdin). Blank lines and `#` lines are skipped.
     #[arg(long, value_name = "PATH|-")]
     file: Option<PathBuf>,
-    /// text for a person (colour on a terminal), json for machines (one object per line).
+    /// text for a person (colour on a terminal), json for machines (one object per line),
+    /// github (annotations), codequality (GitLab) or sarif (SARIF 2.1.0, for code scanning).
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     format: FormatArg,
     /// Judge the time rules as if it were this Unix time (default: the system clock). An
@@ -35,6 +36,9 @@ pub struct LintArgs {
 enum FormatArg {
     Text,
     Json,
+    Github,
+    Codequality,
+    Sarif,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -48,6 +52,9 @@ pub fn run(args: LintArgs) -> anyhow::Result<u8> {
     let format = match args.format {
         FormatArg::Text => Format::Text,
         FormatArg::Json => Format::Json,
+        FormatArg::Github => Format::Github,
+        FormatArg::Codequality => Format::CodeQuality,
+        FormatArg::Sarif => Format::Sarif,
     };
     let config = Config {
         settings: Settings::default(),

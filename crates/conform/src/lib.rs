@@ -6,11 +6,14 @@
 //! A partner getting something wrong is a finding ([`judge`]); the runner failing to run is an
 //! error ([`error`]), reported as such and never blamed on the partner.
 
+pub mod baseline;
 pub mod driver;
 pub mod error;
+pub mod gate;
 pub mod judge;
 mod mock_handle;
 pub mod partner;
+mod ports;
 pub mod postback;
 mod process;
 pub mod report;

@@ -55,6 +55,8 @@ pub struct Partner {
     pub postback: Option<Receiver>,
     /// Where the partner file is: commands run there.
     pub dir: PathBuf,
+    /// The partner file as given, when it was read from one (reports point at it).
+    pub file: Option<String>,
 }
 
 /// The partner's postback receiver: where the mock sends conversions, and how.
@@ -184,10 +186,12 @@ impl Partner {
             source,
         })?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        Partner::parse(&text, dir).map_err(|e| PartnerError::InFile {
+        let mut partner = Partner::parse(&text, dir).map_err(|e| PartnerError::InFile {
             path: path.to_owned(),
             source: Box::new(e),
-        })
+        })?;
+        partner.file = Some(path.display().to_string());
+        Ok(partner)
     }
 
     pub fn parse(text: &str, dir: PathBuf) -> Result<Partner, PartnerError> {
@@ -250,6 +254,7 @@ impl Partner {
             impression_listen: mock.impression_listen,
             tls: mock.tls,
             dir,
+            file: None,
         })
     }
 }

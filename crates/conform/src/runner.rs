@@ -1,19 +1,21 @@
 //! Runs a suite against a partner: a mock on loopback (embedded, or one already running),
-//! scenarios concurrently, each with a fresh tracking id and click id, waiting on the journal
-//! (no sleeps) for what arrives.
+//! scenarios concurrently, each with a fresh tracking id and click id (fresh again for each
+//! retry), waiting on the journal (no sleeps) for what arrives; then the gate decides.
 
+use crate::baseline::Baseline;
 use crate::driver::{self, Driver, PartnerServer};
 use crate::error::{RunError, ScenarioError};
+use crate::gate::{self, Applied, Policy};
 use crate::judge::Finding;
 use crate::mock_handle::MockHandle;
 use crate::partner::Partner;
-use crate::report::{NotRun, RunReport, ScenarioReport, Status, Unmatched};
+use crate::report::{EarlierAttempt, PartnerRef, RunReport, ScenarioReport, Status, Unmatched};
 use crate::scenario::{self, Setting};
 use crate::suite::{Scenario, Suite};
 use crate::truth::Truth;
 use metrica_s2s_mock::model::Entry;
 use metrica_s2s_rules::{Code, Draft};
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Semaphore;
@@ -21,11 +23,17 @@ use tokio::sync::Semaphore;
 /// Told about each scenario as it finishes, for progress displays.
 pub type OnDone = Arc<dyn Fn(&ScenarioReport) + Send + Sync>;
 
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Options {
     pub jobs: usize,
     /// Run only these scenario ids (all when empty).
     pub only: Vec<String>,
+    /// A failed or errored scenario is run again up to this many times.
+    pub retries: u32,
+    /// Recommended scenarios gate too.
+    pub fail_on_recommended: bool,
+    /// Known failures the gate accepts, and the day they are judged on.
+    pub baseline: Option<(Arc<Baseline>, i64)>,
     pub on_done: Option<OnDone>,
 }
 
@@ -34,9 +42,14 @@ impl std::fmt::Debug for Options {
         f.debug_struct("Options")
             .field("jobs", &self.jobs)
             .field("only", &self.only)
+            .field("retries", &self.retries)
+            .field("fail_on_recommended", &self.fail_on_recommended)
             .finish_non_exhaustive()
     }
 }
+
+/// Why postback scenarios are left out of a run without a receiver.
+const NO_RECEIVER: &str = "postback scenarios need a [postback] table in the partner file: where the partner's receiver listens";
 
 /// Runs `suite` against `partner` with the driver its partner file describes.
 pub async fn run(
@@ -55,18 +68,31 @@ pub async fn run_with(
     mut driver: Box<dyn Driver>,
     options: &Options,
 ) -> Result<RunReport, RunError> {
-    let scenarios = selected(suite, options, partner.postback.is_some())?;
+    let scenarios = selected(suite, options)?;
     let mock = Arc::new(MockHandle::start(partner).await?);
     let endpoints = mock.endpoints().clone();
     let started = Instant::now();
-    let prepared = driver.prepare(&endpoints).await;
-    let (receiver_server, receiver_ready) = start_receiver(partner).await;
+    // Configuration errors end the run before anything is judged.
+    let receiver_server = match start_receiver(partner).await {
+        Ok(r) => r,
+        Err(e) => {
+            stop(mock).await;
+            return Err(e);
+        }
+    };
+    if let Err(e) = driver.prepare(&endpoints).await {
+        if let Some(r) = receiver_server {
+            r.stop().await;
+        }
+        stop(mock).await;
+        return Err(e);
+    }
     let driver: Arc<dyn Driver> = Arc::from(driver);
-    let truths = fresh_truths(&scenarios);
+    let base = id_base();
     let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
     let mut tasks = Vec::new();
-    for (scenario, truth) in scenarios.iter().zip(&truths) {
-        let (scenario, truth) = ((*scenario).clone(), truth.clone());
+    for (place, scenario) in scenarios.iter().enumerate() {
+        let scenario = (*scenario).clone();
         let (driver, mock, endpoints, permits) = (
             driver.clone(),
             mock.clone(),
@@ -74,53 +100,60 @@ pub async fn run_with(
             permits.clone(),
         );
         let on_done = options.on_done.clone();
-        let prepared = match (&prepared, &receiver_ready) {
-            (Err(e), _) => Err(e.clone()),
-            (Ok(()), Err(e)) if scenario.postback.is_some() => Err(e.clone()),
-            (Ok(()), _) => Ok(()),
-        };
         let receiver = partner.postback.clone();
+        let (retries, count) = (options.retries, scenarios.len());
         tasks.push(tokio::spawn(async move {
             let _permit = permits.acquire_owned().await;
-            let report = match prepared {
-                Err(e) => scenario::not_run(&scenario, &truth, e),
-                Ok(()) => {
-                    let at = Setting {
-                        driver: &*driver,
-                        mock: &mock,
-                        endpoints: &endpoints,
-                        receiver: receiver.as_ref(),
-                    };
-                    scenario::run(&scenario, truth, at).await
-                }
+            let report = if scenario.postback.is_some() && receiver.is_none() {
+                Ok(ScenarioReport::not_run(
+                    &scenario,
+                    &truth(base, place, 0, count, &scenario),
+                    NO_RECEIVER,
+                ))
+            } else {
+                let at = Setting {
+                    driver: &*driver,
+                    mock: &mock,
+                    endpoints: &endpoints,
+                    receiver: receiver.as_ref(),
+                };
+                with_retries(retries, |attempt| {
+                    scenario::run(
+                        &scenario,
+                        truth(base, place, attempt, count, &scenario),
+                        &at,
+                    )
+                })
+                .await
             };
-            if let Some(f) = on_done {
-                f(&report);
+            if let (Ok(r), Some(f)) = (&report, on_done) {
+                f(r);
             }
             report
         }));
     }
     let mut reports = Vec::new();
-    for ((task, scenario), truth) in tasks.into_iter().zip(&scenarios).zip(&truths) {
-        reports.push(match task.await {
-            Ok(report) => report,
+    let mut config_error = None;
+    for (place, (task, scenario)) in tasks.into_iter().zip(&scenarios).enumerate() {
+        match task.await {
+            Ok(Ok(report)) => reports.push(report),
+            Ok(Err(e)) => config_error = config_error.or(Some(e)),
             Err(e) => {
+                let t = truth(base, place, 0, scenarios.len(), scenario);
                 let report =
-                    scenario::not_run(scenario, truth, ScenarioError::Panicked(panic_text(e)));
+                    scenario::not_judged(scenario, &t, ScenarioError::Panicked(panic_text(e)));
                 if let Some(f) = &options.on_done {
                     f(&report);
                 }
-                report
+                reports.push(report);
             }
-        });
+        }
     }
-    // Each scenario's report carries the truth it ran with (its event time included).
-    let truths: Vec<Truth> = reports.iter().map(ScenarioReport::truth).collect();
-    let unmatched = match mock.arrivals().await {
-        Ok(arrivals) => unmatched(&arrivals, &truths, &scenarios, mock.is_shared()),
-        Err(_) => Vec::new(),
+    let unmatched = match (&config_error, mock.arrivals().await) {
+        (None, Ok(arrivals)) => unmatched(&arrivals, &reports, &scenarios, mock.is_shared()),
+        _ => Vec::new(),
     };
-    attribute_wrong_tracking_ids(&mut reports, &truths, &unmatched);
+    attribute_wrong_tracking_ids(&mut reports, &unmatched);
     // Every task is done, so this is the last handle on the driver.
     let mut driver = driver;
     if let Some(d) = Arc::get_mut(&mut driver) {
@@ -129,32 +162,72 @@ pub async fn run_with(
     if let Some(server) = receiver_server {
         server.stop().await;
     }
+    stop(mock).await;
+    if let Some(e) = config_error {
+        return Err(e);
+    }
+    let partner_ref = PartnerRef {
+        name: partner.name.clone(),
+        file: partner.file.clone(),
+    };
+    let mut report = RunReport::new(suite, partner_ref, reports, unmatched, started.elapsed());
+    let ids: BTreeSet<String> = suite.scenarios.iter().map(|s| s.id.clone()).collect();
+    let policy = Policy {
+        fail_on_recommended: options.fail_on_recommended,
+        retries: options.retries,
+    };
+    let applied = options.baseline.as_ref().map(|(b, today)| Applied {
+        baseline: b,
+        today: *today,
+        suite: &ids,
+        only: &options.only,
+    });
+    gate::decide(&mut report, &policy, applied);
+    Ok(report)
+}
+
+async fn stop(mock: Arc<MockHandle>) {
     if let Ok(m) = Arc::try_unwrap(mock) {
         m.stop().await;
     }
-    let not_run = suite
-        .scenarios
-        .iter()
-        .filter(|s| s.postback.is_some() && partner.postback.is_none())
-        .filter(|s| options.only.is_empty() || options.only.contains(&s.id))
-        .map(|s| NotRun {
-            id: s.id.clone(),
-            reason: "postback scenarios need a [postback] table in the partner file: where the partner's receiver listens".into(),
-        })
-        .collect();
-    Ok(
-        RunReport::new(suite, &partner.name, reports, unmatched, started.elapsed())
-            .with_not_run(not_run),
-    )
 }
 
-/// The scenarios to run: those `--only` names, or all; postback scenarios only for a partner
-/// with a receiver.
-fn selected<'s>(
-    suite: &'s Suite,
-    options: &Options,
-    has_receiver: bool,
-) -> Result<Vec<&'s Scenario>, RunError> {
+/// Runs a scenario until it passes, at most `retries` more times: the report of the last run,
+/// with the runs before it that failed or errored.
+async fn with_retries<'a, F, Fut>(retries: u32, mut run: F) -> Result<ScenarioReport, RunError>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = Result<ScenarioReport, RunError>> + 'a,
+{
+    let mut earlier = Vec::new();
+    let mut attempt = 0;
+    loop {
+        let mut report = run(attempt).await?;
+        let again = matches!(report.status, Status::Failed | Status::Error) && attempt < retries;
+        if !again {
+            report.earlier_attempts = earlier;
+            return Ok(report);
+        }
+        earlier.push(EarlierAttempt {
+            tracking_id: report.tracking_id.clone(),
+            click_id: report.click_id.clone(),
+            status: report.status,
+            codes: report.error_codes(),
+            message: report.error.clone().unwrap_or_else(|| {
+                report
+                    .errors()
+                    .next()
+                    .map(|f| f.diagnostic.message.clone())
+                    .unwrap_or_default()
+            }),
+            duration_ms: report.duration_ms,
+        });
+        attempt += 1;
+    }
+}
+
+/// The scenarios to run: those `--only` names, or all.
+fn selected<'s>(suite: &'s Suite, options: &Options) -> Result<Vec<&'s Scenario>, RunError> {
     let unknown: Vec<&String> = options
         .only
         .iter()
@@ -163,59 +236,47 @@ fn selected<'s>(
     if !unknown.is_empty() {
         return Err(RunError::UnknownScenarios(format!("{unknown:?}")));
     }
-    let named = |s: &&Scenario| options.only.is_empty() || options.only.contains(&s.id);
-    if !has_receiver {
-        if let Some(s) = suite
-            .scenarios
-            .iter()
-            .filter(named)
-            .find(|s| s.postback.is_some() && !options.only.is_empty())
-        {
-            return Err(RunError::NoReceiver(s.id.clone()));
-        }
-    }
     Ok(suite
         .scenarios
         .iter()
-        .filter(named)
-        .filter(|s| has_receiver || s.postback.is_none())
+        .filter(|s| options.only.is_empty() || options.only.contains(&s.id))
         .collect())
 }
 
 /// The partner's postback receiver, started when its `[postback]` table says how.
-async fn start_receiver(partner: &Partner) -> (Option<PartnerServer>, Result<(), ScenarioError>) {
+async fn start_receiver(partner: &Partner) -> Result<Option<PartnerServer>, RunError> {
     let Some(r) = &partner.postback else {
-        return (None, Ok(()));
+        return Ok(None);
     };
     let Some(command) = &r.start else {
-        return (None, Ok(()));
+        return Ok(None);
     };
-    match PartnerServer::start(command, &partner.dir, &[], r.addr).await {
-        Ok(server) => (Some(server), Ok(())),
-        Err(e) => (None, Err(ScenarioError::PartnerServer(e))),
-    }
+    PartnerServer::start("[postback] url", command, &partner.dir, &[], r.addr)
+        .await
+        .map(Some)
 }
 
-/// A tracking id and click id per scenario, never used before: a base of 19 digits from the
-/// clock, plus the scenario's place.
-fn fresh_truths(scenarios: &[&Scenario]) -> Vec<Truth> {
+/// The first tracking id of this run: 19 digits from the clock.
+fn id_base() -> u64 {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
-    let base = 1_000_000_000_000_000_000 + nanos % 8_000_000_000_000_000_000 / 1000 * 1000;
-    scenarios
-        .iter()
-        .enumerate()
-        .map(|(i, s)| Truth {
-            tracking_id: base + i as u64,
-            click_id: format!(
-                "{}-{:x}",
-                s.id,
-                base.wrapping_mul(31).wrapping_add(i as u64) & 0xffff_ffff
-            ),
-            event_time: 0,
-        })
-        .collect()
+    1_000_000_000_000_000_000 + nanos % 8_000_000_000_000_000_000 / 1000 * 1000
+}
+
+/// The tracking id and click id of run `attempt` of the scenario at `place` (of `count`),
+/// never used before in this run or another.
+fn truth(base: u64, place: usize, attempt: u32, count: usize, s: &Scenario) -> Truth {
+    let n = u64::from(attempt) * count as u64 + place as u64;
+    Truth {
+        tracking_id: base + n,
+        click_id: format!(
+            "{}-{:x}",
+            s.id,
+            base.wrapping_mul(31).wrapping_add(n) & 0xffff_ffff
+        ),
+        event_time: 0,
+    }
 }
 
 fn panic_text(e: tokio::task::JoinError) -> String {
@@ -234,18 +295,30 @@ fn panic_text(e: tokio::task::JoinError) -> String {
 /// resembles (same click id, else same UA, else same IP).
 fn unmatched(
     arrivals: &[Arc<Entry>],
-    truths: &[Truth],
+    reports: &[ScenarioReport],
     scenarios: &[&Scenario],
     shared: bool,
 ) -> Vec<Unmatched> {
-    let ours: HashSet<String> = truths.iter().map(|t| t.tracking_id.to_string()).collect();
+    let truths: Vec<Truth> = reports.iter().map(ScenarioReport::truth).collect();
+    let ours: HashSet<&str> = reports
+        .iter()
+        .flat_map(|r| {
+            std::iter::once(r.tracking_id.as_str())
+                .chain(r.earlier_attempts.iter().map(|a| a.tracking_id.as_str()))
+        })
+        .collect();
+    let earlier_clicks: HashSet<&str> = reports
+        .iter()
+        .flat_map(|r| r.earlier_attempts.iter().map(|a| a.click_id.as_str()))
+        .collect();
     arrivals
         .iter()
-        .filter(|e| !e.tracking_id.as_ref().is_some_and(|t| ours.contains(t)))
+        .filter(|e| !e.tracking_id.as_deref().is_some_and(|t| ours.contains(t)))
         .filter(|e| {
             !shared
-                || e.param("click_id")
-                    .is_some_and(|c| truths.iter().any(|t| t.click_id == c))
+                || e.param("click_id").is_some_and(|c| {
+                    truths.iter().any(|t| t.click_id == c) || earlier_clicks.contains(c)
+                })
         })
         .map(|e| {
             let (click, ua, ip) = (
@@ -279,11 +352,8 @@ fn unmatched(
 
 /// A request carrying a scenario's click id under another tracking id is that scenario's
 /// request sent to the wrong tracker: one cause, so it replaces the scenario's no-request.
-fn attribute_wrong_tracking_ids(
-    reports: &mut [ScenarioReport],
-    truths: &[Truth],
-    unmatched: &[Unmatched],
-) {
+fn attribute_wrong_tracking_ids(reports: &mut [ScenarioReport], unmatched: &[Unmatched]) {
+    let truths: Vec<Truth> = reports.iter().map(ScenarioReport::truth).collect();
     for u in unmatched {
         let Some(click) = u.request.param("click_id") else {
             continue;
@@ -292,7 +362,7 @@ fn attribute_wrong_tracking_ids(
             continue;
         };
         let r = &mut reports[i];
-        if r.status == Status::Error {
+        if matches!(r.status, Status::Error | Status::NotRun) {
             continue;
         }
         let actual = u.request.tracking_id.clone().unwrap_or_default();

@@ -2,7 +2,7 @@
 //! the judge compares the two with the truth.
 
 use crate::driver::{Driver, Endpoints, Event};
-use crate::error::ScenarioError;
+use crate::error::{RunError, ScenarioError};
 use crate::judge::{self, Finding, Known};
 use crate::mock_handle::MockHandle;
 use crate::partner::Receiver;
@@ -24,11 +24,23 @@ pub(crate) struct Setting<'a> {
     pub receiver: Option<&'a Receiver>,
 }
 
-/// Runs `scenario`; `truth` gets the event's time now.
-pub(crate) async fn run(scenario: &Scenario, mut truth: Truth, at: Setting<'_>) -> ScenarioReport {
+/// Runs `scenario`; `truth` gets the event's time now. An error is the run's configuration
+/// failing (a command that does not exist), not the scenario's.
+pub(crate) async fn run(
+    scenario: &Scenario,
+    mut truth: Truth,
+    at: &Setting<'_>,
+) -> Result<ScenarioReport, RunError> {
     let started = Instant::now();
     truth.event_time = unix_now();
-    let outcome = drive_and_judge(scenario, &truth, &at, started).await;
+    let outcome = drive_and_judge(scenario, &truth, at, started).await;
+    if let Some(config) = outcome
+        .as_ref()
+        .err()
+        .and_then(ScenarioError::configuration)
+    {
+        return Err(config);
+    }
     let (findings, requests, driver_ms, postbacks, error) = match outcome {
         Ok(o) => (o.findings, o.requests, o.driver_ms, o.postbacks, None),
         Err(e) => (
@@ -50,7 +62,7 @@ pub(crate) async fn run(scenario: &Scenario, mut truth: Truth, at: Setting<'_>) 
     report.postbacks = postbacks;
     report.diagnostics = findings;
     report.judge(error);
-    report
+    Ok(report)
 }
 
 struct Judged {
@@ -164,8 +176,12 @@ async fn drive_and_judge(
     })
 }
 
-/// The report of a scenario the runner could not run at all.
-pub(crate) fn not_run(scenario: &Scenario, truth: &Truth, error: ScenarioError) -> ScenarioReport {
+/// The report of a scenario the runner could not judge at all.
+pub(crate) fn not_judged(
+    scenario: &Scenario,
+    truth: &Truth,
+    error: ScenarioError,
+) -> ScenarioReport {
     let mut report = ScenarioReport::new(scenario, truth, Duration::ZERO);
     report.judge(Some(error));
     report

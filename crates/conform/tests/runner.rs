@@ -2,7 +2,7 @@
 //! what keeps the runner from judging is an error, and neither stops the rest of the run.
 
 use metrica_s2s_conform::driver::{BoxFuture, Driver, Endpoints, Event, Supplies};
-use metrica_s2s_conform::error::ScenarioError;
+use metrica_s2s_conform::error::{RunError, ScenarioError};
 use metrica_s2s_conform::judge::Finding;
 use metrica_s2s_conform::report::{RunReport, Status, Verdict};
 use metrica_s2s_conform::runner::{run_with, Options};
@@ -97,12 +97,12 @@ impl Fake {
 }
 
 impl Driver for Fake {
-    fn prepare<'a>(&'a mut self, _: &'a Endpoints) -> BoxFuture<'a, Result<(), ScenarioError>> {
+    fn prepare<'a>(&'a mut self, _: &'a Endpoints) -> BoxFuture<'a, Result<(), RunError>> {
         let fails = self.prepare_fails;
         Box::pin(async move {
             if fails {
-                Err(ScenarioError::PartnerServer(
-                    "`serve.py` exited with status 1".into(),
+                Err(RunError::PartnerServer(
+                    "`serve.py` exited with status 1 before listening".into(),
                 ))
             } else {
                 Ok(())
@@ -127,15 +127,19 @@ impl Driver for Fake {
 }
 
 async fn run(driver: Fake, partner_extra: &str) -> RunReport {
-    let suite = Suite::parse(SUITE).expect("suite");
-    let options = Options {
-        jobs: 2,
-        only: Vec::new(),
-        on_done: None,
-    };
-    run_with(&suite, &partner(partner_extra), Box::new(driver), &options)
+    try_run(driver, partner_extra, Options::default())
         .await
         .expect("the run starts")
+}
+
+async fn try_run(
+    driver: Fake,
+    partner_extra: &str,
+    options: Options,
+) -> Result<RunReport, RunError> {
+    let suite = Suite::parse(SUITE).expect("suite");
+    let options = Options { jobs: 2, ..options };
+    run_with(&suite, &partner(partner_extra), Box::new(driver), &options).await
 }
 
 fn statuses(r: &RunReport) -> Vec<(&str, Status)> {
@@ -183,7 +187,7 @@ async fn a_panicking_scenario_is_an_error_and_the_run_goes_on() {
         r.scenarios[0].diagnostics.is_empty(),
         "not blamed on the partner"
     );
-    assert_eq!(r.verdict(), Verdict::Errored);
+    assert_eq!(r.verdict(), Verdict::Error);
     assert_eq!(r.summary.errored, 1);
 }
 
@@ -200,16 +204,19 @@ async fn a_driver_that_cannot_start_is_an_error() {
         .is_some_and(|e| e.contains("no such program")));
 }
 
+/// A partner server that does not start is a configuration error: nothing is judged, and
+/// nothing blamed on the partner.
 #[tokio::test]
-async fn a_partner_server_that_cannot_start_errors_every_scenario() {
+async fn a_partner_server_that_cannot_start_is_a_configuration_error() {
     let mut fake = Fake::new(&[]);
     fake.prepare_fails = true;
-    let r = run(fake, "").await;
-    assert_eq!(
-        statuses(&r),
-        vec![("first", Status::Error), ("second", Status::Error)]
+    let e = try_run(fake, "", Options::default())
+        .await
+        .expect_err("not a run");
+    assert!(
+        matches!(&e, RunError::PartnerServer(m) if m.contains("before listening")),
+        "{e}"
     );
-    assert_eq!(r.verdict(), Verdict::Errored);
 }
 
 /// A running mock whose journal cannot be read: the scenario is the runner's failure, not a

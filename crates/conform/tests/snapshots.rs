@@ -1,10 +1,16 @@
-//! Every report format, rendered from one fixed run: a pass, a failure with expected beside
-//! actual (hostile text included), a scenario the runner could not judge, a postback answered
-//! 204 with a hostile body, a scenario not run, and a request that matched no scenario. A change to any format shows here as a diff to review.
+//! Every report format, rendered from one fixed run with every outcome: a pass with a
+//! warning, a failure with expected beside actual (hostile text included), a scenario the
+//! runner could not judge, a postback answered 204 with a hostile body, a recommended
+//! failure, a failure the baseline accepts, a flaky scenario, a scenario not run, a request
+//! that matched no scenario, and a stale and an expired baseline entry. A change to any format
+//! shows here as a diff to review.
 
+use metrica_s2s_conform::baseline::{day_number, Baseline};
+use metrica_s2s_conform::gate::{self, Applied, Policy};
 use metrica_s2s_conform::judge::Finding;
 use metrica_s2s_conform::report::{
-    html, json, junit, markdown, terminal, NotRun, RunReport, ScenarioReport, Status, Unmatched,
+    codequality, github, html, json, junit, markdown, terminal, EarlierAttempt, PartnerRef,
+    RunReport, ScenarioReport, Status, Unmatched,
 };
 use metrica_s2s_conform::truth::Truth;
 use metrica_s2s_conform::Suite;
@@ -40,6 +46,49 @@ title = "A postback answered 204"
 event = "click"
 device = { ua = "Mozilla/5.0 (Linux; Android 14; Pixel 8)", ip = "5.255.232.147", google_aid = "38400000-8cf0-11bd-b23e-10b96e40000d" }
 postback = { event = "install", match = "identifier" }
+[[scenario]]
+id = "retry-after-503"
+title = "A retry that never comes"
+event = "click"
+tags = ["recommended"]
+device = { ua = "Mozilla/5.0 (Linux; Android 14; Pixel 8)", ip = "5.255.232.147" }
+[[scenario]]
+id = "accepted"
+title = "A known failure, being fixed"
+event = "click"
+device = { ua = "Mozilla/5.0 (Linux; Android 14; Pixel 8)", ip = "5.255.232.147" }
+[[scenario]]
+id = "flaky"
+title = "A click that arrived on the second try"
+event = "click"
+device = { ua = "Mozilla/5.0 (Linux; Android 14; Pixel 8)", ip = "5.255.232.147" }
+[[scenario]]
+id = "postback-post-json"
+title = "A postback posted as JSON"
+event = "click"
+device = { ua = "Mozilla/5.0 (Linux; Android 14; Pixel 8)", ip = "5.255.232.147", google_aid = "38400000-8cf0-11bd-b23e-10b96e40000d" }
+postback = { event = "install", match = "identifier", method = "POST" }
+"#;
+
+const BASELINE: &str = r#"[[accept]]
+scenario = "accepted"
+code = "click-id-mismatch"
+reason = "click ids ship in 2.3, <b>PROJ-12</b>"
+until = "2027-03-01"
+
+[[accept]]
+scenario = "passes"
+reason = "was broken in 2.1"
+
+[[accept]]
+scenario = "fails"
+code = "ua-mismatch"
+reason = "promised for November"
+until = "2026-11-30"
+
+[[accept]]
+scenario = "gone"
+reason = "a scenario the suite dropped"
 "#;
 
 fn entry(seq: u64, target: &str, status: u16) -> Arc<Entry> {
@@ -79,6 +128,11 @@ fn fixed_run() -> RunReport {
         Duration::from_millis(41),
     );
     passes.requests.push(entry(1, "/serve/1000000000000000000?click_id=passes-c0ffee&device_ip=5.255.232.147&device_ua=Mozilla%2F5.0%20(Linux%3B%20Android%2014%3B%20Pixel%208)&click_timestamp=1795860000&google_aid=38400000-8cf0-11bd-b23e-10b96e40000d", 204));
+    passes.diagnostics.push(Finding::plain(
+        Draft::new(Code::RetryStorm)
+            .arg("reason", "7 attempts within one second")
+            .finish(),
+    ));
 
     let mut fails = ScenarioReport::new(
         &suite.scenarios[1],
@@ -132,6 +186,55 @@ fn fixed_run() -> RunReport {
     postback.postbacks.push(delivery);
     postback.status = Status::Failed;
 
+    let mut recommended = ScenarioReport::new(
+        &suite.scenarios[4],
+        &truth(4, "retry"),
+        Duration::from_millis(3000),
+    );
+    recommended.diagnostics.push(Finding::plain(
+        Draft::new(Code::RetryMissing)
+            .arg("fault", "answered 503")
+            .arg("event", "click")
+            .arg("window", "8s")
+            .finish(),
+    ));
+    recommended.status = Status::Failed;
+
+    let mut accepted = ScenarioReport::new(
+        &suite.scenarios[5],
+        &truth(5, "accepted"),
+        Duration::from_millis(20),
+    );
+    accepted.diagnostics.push(Finding {
+        diagnostic: Draft::new(Code::ClickIdMismatch)
+            .arg("actual", "missing")
+            .arg("expected", "\"accepted-c0ffee\"")
+            .finish(),
+        expected: Some("accepted-c0ffee".into()),
+        actual: Some(String::new()),
+    });
+    accepted.status = Status::Failed;
+
+    let mut flaky = ScenarioReport::new(
+        &suite.scenarios[6],
+        &truth(6, "flaky"),
+        Duration::from_millis(30),
+    );
+    flaky.earlier_attempts.push(EarlierAttempt {
+        tracking_id: "1000000000000000013".into(),
+        click_id: "flaky-0".into(),
+        status: Status::Failed,
+        codes: "no-request".into(),
+        message: "nothing arrived within 3000 ms".into(),
+        duration_ms: 3000,
+    });
+
+    let not_run = ScenarioReport::not_run(
+        &suite.scenarios[7],
+        &truth(7, "postback-post-json"),
+        "postback scenarios need a [postback] table in the partner file",
+    );
+
     let stray = Unmatched {
         resembles: Some("fails".into()),
         request: entry(
@@ -142,17 +245,80 @@ fn fixed_run() -> RunReport {
     };
     let mut r = RunReport::new(
         &suite,
-        "Snapshot <network> & co",
-        vec![passes, fails, errors, postback],
+        PartnerRef {
+            name: "Snapshot <network> & co".into(),
+            file: Some("partners/snap,shot:1.toml".into()),
+        },
+        vec![
+            passes,
+            fails,
+            errors,
+            postback,
+            recommended,
+            accepted,
+            flaky,
+            not_run,
+        ],
         vec![stray],
         Duration::from_millis(1234),
-    )
-    .with_not_run(vec![NotRun {
-        id: "postback-post-json".into(),
-        reason: "postback scenarios need a [postback] table in the partner file".into(),
-    }]);
+    );
+    let baseline =
+        Baseline::parse(BASELINE, std::path::Path::new("baseline.toml")).expect("baseline");
+    let ids = suite.scenarios.iter().map(|s| s.id.clone()).collect();
+    gate::decide(
+        &mut r,
+        &Policy {
+            fail_on_recommended: false,
+            retries: 1,
+        },
+        Some(Applied {
+            baseline: &baseline,
+            today: day_number("2026-12-05").expect("a day"),
+            suite: &ids,
+            only: &[],
+        }),
+    );
     r.tool.version = "0.0.0-snapshot";
     r
+}
+
+#[test]
+fn the_fixed_run_has_every_outcome_and_fails_on_the_required_failures_and_the_baseline() {
+    let r = fixed_run();
+    let outcomes: Vec<(&str, &str)> = r
+        .scenarios
+        .iter()
+        .map(|s| (s.id.as_str(), s.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("passes", "passed"),
+            ("fails", "failed"),
+            ("errors", "error"),
+            ("postback", "failed"),
+            ("retry-after-503", "failed-recommended"),
+            ("accepted", "accepted"),
+            ("flaky", "flaky"),
+            ("postback-post-json", "not-run"),
+        ]
+    );
+    assert_eq!((r.verdict.as_str(), r.exit_code), ("FAILED", 1));
+    let b = r.gate.baseline.as_ref().expect("a baseline");
+    let stale: Vec<&str> = b.stale.iter().map(|p| p.scenario.as_str()).collect();
+    assert_eq!(stale, ["passes", "gone"]);
+    assert_eq!(b.expired[0].scenario, "fails");
+    assert_eq!(b.used, 1);
+}
+
+#[test]
+fn github() {
+    insta::assert_snapshot!(github::render(&fixed_run()));
+}
+
+#[test]
+fn codequality() {
+    insta::assert_snapshot!(codequality::render(&fixed_run()));
 }
 
 #[test]

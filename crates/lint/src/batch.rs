@@ -23,13 +23,15 @@ pub(crate) struct Batch {
 
 pub(crate) struct Line {
     pub no: u64,
+    /// A command-line argument (numbered among them), not a line of the input file.
+    pub argument: bool,
     pub range: Range<usize>,
     /// The whole line's length, when it was longer than [`MAX_LINE`] and only its start kept.
     pub cut_from: Option<usize>,
 }
 
 impl Batch {
-    pub fn push(&mut self, no: u64, line: &[u8], cut_from: Option<usize>) {
+    pub fn push(&mut self, no: u64, argument: bool, line: &[u8], cut_from: Option<usize>) {
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let trimmed = line.trim_ascii_start();
@@ -44,6 +46,7 @@ impl Batch {
         self.buf.extend_from_slice(line);
         self.lines.push(Line {
             no,
+            argument,
             range: start..self.buf.len(),
             cut_from,
         });

@@ -5,6 +5,7 @@
 //! own `Validator` (and UA cache), and the caller's thread writes results back in order.
 
 mod batch;
+mod ci;
 mod json;
 mod pipeline;
 mod tally;
@@ -22,6 +23,13 @@ pub enum Format {
     Text,
     /// One JSON object per input line, as docs/contract.md gives it.
     Json,
+    /// GitHub workflow commands: an annotation per error and warning, `file=` and `line=`
+    /// of the input file; ten of each at most, then a notice of what was left out.
+    Github,
+    /// A GitLab Code Quality report: a JSON array, an issue per diagnostic.
+    CodeQuality,
+    /// SARIF 2.1.0: a result per diagnostic, the catalogue's rules with their help.
+    Sarif,
 }
 
 /// Everything that decides a verdict and its rendering, besides the input.

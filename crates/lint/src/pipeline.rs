@@ -6,6 +6,7 @@
 //! of it is skipped, never held.
 
 use crate::batch::{read_line, Batch, MAX_LINE};
+use crate::ci::{self, Wrapper};
 use crate::json::{self, LineReport};
 use crate::tally::Tally;
 use crate::{text, Config, Format};
@@ -31,12 +32,17 @@ pub struct Input {
 /// still covers every line.
 pub fn run(input: &Input, config: &Config, out: &mut dyn Write) -> io::Result<Tally> {
     let mut tally = Tally::default();
-    let result = pipeline(input, config, out, &mut tally).and_then(|()| {
-        if config.format == Format::Text {
-            text::summary(out, &tally, config.color)?;
-        }
-        out.flush()
-    });
+    let mut wrapper = Wrapper::new(config.format);
+    let result = wrapper
+        .start(out)
+        .and_then(|()| pipeline(input, config, out, &mut wrapper, &mut tally))
+        .and_then(|()| {
+            if config.format == Format::Text {
+                text::summary(out, &tally, config.color)?;
+            }
+            wrapper.finish(out)?;
+            out.flush()
+        });
     match result {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(tally),
         Err(e) => Err(e),
@@ -48,8 +54,14 @@ fn pipeline(
     input: &Input,
     config: &Config,
     out: &mut dyn Write,
+    wrapper: &mut Wrapper,
     tally: &mut Tally,
 ) -> io::Result<()> {
+    let file = input
+        .file
+        .as_deref()
+        .filter(|p| p.as_os_str() != "-")
+        .map(|p| p.display().to_string());
     let jobs = config.jobs.max(1);
     let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Batch)>(IN_FLIGHT);
     let work_rx = Mutex::new(work_rx);
@@ -66,12 +78,12 @@ fn pipeline(
         let reader = s.spawn(move || read_batches(input, work_tx, &token_rx));
         for _ in 0..jobs {
             let done_tx = done_tx.clone();
-            let (work_rx, silent) = (&work_rx, &silent);
+            let (work_rx, silent, file) = (&work_rx, &silent, file.as_deref());
             s.spawn(move || {
                 let mut validator = Validator::new(config.settings.ua_cache_entries);
                 while let Some((idx, batch)) = next_batch(work_rx) {
                     let render = !silent.load(Ordering::Relaxed);
-                    let (bytes, t) = judge(config, &mut validator, &batch, render);
+                    let (bytes, t) = judge(config, file, &mut validator, &batch, render);
                     if done_tx.send((idx, bytes, t)).is_err() {
                         break;
                     }
@@ -86,7 +98,7 @@ fn pipeline(
             pending.insert(idx, (bytes, t));
             while let Some((bytes, t)) = pending.remove(&next) {
                 if written.is_ok() {
-                    written = out.write_all(&bytes);
+                    written = wrapper.write(out, &bytes);
                     if written.is_err() {
                         silent.store(true, Ordering::Relaxed);
                     }
@@ -126,7 +138,7 @@ fn read_batches(
     let mut batch = Batch::default();
     for (i, url) in input.args.iter().enumerate() {
         let cut = (url.len() > MAX_LINE).then_some(url.len());
-        batch.push(i as u64 + 1, url.as_bytes(), cut);
+        batch.push(i as u64 + 1, true, url.as_bytes(), cut);
         if batch.full() && !send(&mut batch) {
             return Ok(());
         }
@@ -172,7 +184,7 @@ fn read_batches(
             1 => line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line),
             _ => &line,
         };
-        batch.push(line_no, text, (n > MAX_LINE).then_some(n));
+        batch.push(line_no, false, text, (n > MAX_LINE).then_some(n));
         if batch.full() && !send(&mut batch) {
             return Ok(());
         }
@@ -184,6 +196,7 @@ fn read_batches(
 /// One batch judged and rendered (unless `render` is off), with its counts.
 fn judge(
     config: &Config,
+    file: Option<&str>,
     validator: &mut Validator,
     batch: &Batch,
     render: bool,
@@ -226,6 +239,17 @@ fn judge(
                 text::line_report(&mut out, line.no, input, &diags, config.color)
             }
             Format::Text => {}
+            Format::Github | Format::CodeQuality | Format::Sarif => ci::records(
+                &mut out,
+                config.format,
+                ci::Origin {
+                    file,
+                    argument: line.argument,
+                },
+                line.no,
+                input,
+                &diags,
+            ),
         }
     }
     (out, tally)

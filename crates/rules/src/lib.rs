@@ -22,6 +22,7 @@
 pub mod calendar;
 mod catalogue;
 mod checks;
+pub mod ci;
 mod decode;
 mod diagnostic;
 pub mod docs;

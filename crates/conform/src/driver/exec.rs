@@ -2,7 +2,7 @@
 //! scenario's truth in its environment and as JSON on stdin.
 
 use super::interface::{BoxFuture, Driver, Endpoints, Event, Supplies};
-use crate::error::ScenarioError;
+use crate::error::{RunError, ScenarioError};
 use crate::judge::Finding;
 use crate::process::spawn_group;
 use crate::suite::Scenario;
@@ -10,6 +10,7 @@ use crate::truth::Truth;
 use metrica_s2s_rules::{Code, Draft};
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -22,7 +23,13 @@ pub struct Exec {
     timeout: Duration,
     /// Where the partner file is: the command runs there.
     dir: PathBuf,
+    /// A run has ended other than with the shell's "not found" (127): from then on a 127 is
+    /// the partner's command failing, not a command that does not exist.
+    found: AtomicBool,
 }
+
+/// `sh` exits with this when it cannot find the command (or its interpreter).
+const NOT_FOUND: i32 = 127;
 
 impl Exec {
     pub fn new(command: String, timeout_ms: u64, dir: PathBuf) -> Exec {
@@ -30,6 +37,7 @@ impl Exec {
             command,
             timeout: Duration::from_millis(timeout_ms),
             dir,
+            found: AtomicBool::new(false),
         }
     }
 
@@ -93,17 +101,32 @@ impl Exec {
         let outcome = tokio::time::timeout(self.timeout, whole).await;
         group.kill();
         let failure = match outcome {
-            Err(_) => format!(
-                "the command did not finish within {} ms and was stopped with every process it started",
-                self.timeout.as_millis()
-            ),
+            Err(_) => {
+                self.found.store(true, Ordering::Relaxed);
+                format!(
+                    "the command did not finish within {} ms and was stopped with every process it started",
+                    self.timeout.as_millis()
+                )
+            }
             Ok((Err(e), _)) => {
                 return Err(ScenarioError::DriverStart(format!(
                     "waiting for `sh -c {command}` failed: {e}"
                 )))
             }
-            Ok((Ok(status), _)) if status.success() => return Ok(Vec::new()),
+            Ok((Ok(status), _)) if status.success() => {
+                self.found.store(true, Ordering::Relaxed);
+                return Ok(Vec::new());
+            }
+            Ok((Ok(status), err))
+                if status.code() == Some(NOT_FOUND) && !self.found.load(Ordering::Relaxed) =>
+            {
+                return Err(ScenarioError::CommandNotFound {
+                    command: command.clone(),
+                    stderr: err.text(),
+                })
+            }
             Ok((Ok(status), err)) => {
+                self.found.store(true, Ordering::Relaxed);
                 let tail = err.text();
                 format!(
                     "the command exited with {status}{}",
@@ -147,7 +170,7 @@ impl Tail {
 }
 
 impl Driver for Exec {
-    fn prepare<'a>(&'a mut self, _: &'a Endpoints) -> BoxFuture<'a, Result<(), ScenarioError>> {
+    fn prepare<'a>(&'a mut self, _: &'a Endpoints) -> BoxFuture<'a, Result<(), RunError>> {
         Box::pin(async { Ok(()) })
     }
 

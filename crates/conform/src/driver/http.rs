@@ -5,7 +5,7 @@
 
 use super::interface::{BoxFuture, Driver, Endpoints, Event, Supplies};
 use super::server::PartnerServer;
-use crate::error::ScenarioError;
+use crate::error::{RunError, ScenarioError};
 use crate::judge::Finding;
 use crate::partner::{loopback_addr, HttpDriver};
 use crate::suite::Scenario;
@@ -34,13 +34,13 @@ impl ClickThrough {
     }
 
     /// Starts the partner's server, when the partner file names one.
-    async fn start(&mut self, endpoints: &Endpoints) -> Result<(), ScenarioError> {
+    async fn start(&mut self, endpoints: &Endpoints) -> Result<(), RunError> {
         let Some(cmd) = &self.config.start else {
             return Ok(());
         };
         // The partner file's check guarantees a loopback address.
         let ready = loopback_addr(&self.config.click_url).ok_or_else(|| {
-            ScenarioError::PartnerServer(format!(
+            RunError::PartnerServer(format!(
                 "click_url {:?} has no host:port",
                 self.config.click_url
             ))
@@ -55,19 +55,14 @@ impl ClickThrough {
             ("S2S_IMPRESSION_BASE", endpoints.impression_base.as_str()),
             ("S2S_CA_FILE", ca.as_str()),
         ];
-        let server = PartnerServer::start(cmd, &self.dir, &env, ready)
-            .await
-            .map_err(ScenarioError::PartnerServer)?;
+        let server = PartnerServer::start("click_url", cmd, &self.dir, &env, ready).await?;
         self.server = Some(server);
         Ok(())
     }
 }
 
 impl Driver for ClickThrough {
-    fn prepare<'a>(
-        &'a mut self,
-        endpoints: &'a Endpoints,
-    ) -> BoxFuture<'a, Result<(), ScenarioError>> {
+    fn prepare<'a>(&'a mut self, endpoints: &'a Endpoints) -> BoxFuture<'a, Result<(), RunError>> {
         Box::pin(self.start(endpoints))
     }
 

@@ -1,6 +1,6 @@
 //! The interface every driver offers the runner.
 
-use crate::error::ScenarioError;
+use crate::error::{RunError, ScenarioError};
 use crate::judge::Finding;
 use crate::suite::Scenario;
 use crate::truth::Truth;
@@ -37,11 +37,8 @@ pub struct Event<'a> {
 
 pub trait Driver: Send + Sync {
     /// Once per run, before any scenario: starts what the driver needs (the partner's
-    /// server). An error here makes every scenario `error`.
-    fn prepare<'a>(
-        &'a mut self,
-        endpoints: &'a Endpoints,
-    ) -> BoxFuture<'a, Result<(), ScenarioError>>;
+    /// server). An error here is a configuration error: the run stops, nothing is judged.
+    fn prepare<'a>(&'a mut self, endpoints: &'a Endpoints) -> BoxFuture<'a, Result<(), RunError>>;
 
     /// Makes the partner's integration report `event`. Findings are the partner's failures
     /// (`driver-failed`, `redirect-not-direct`, ...); an error is the runner's own failure to

@@ -10,7 +10,7 @@ use metrica_s2s_rules::visible;
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:70rem;color:#222}\
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}\
-.passed{color:#176617}.failed{color:#b00020}.error,.errored{color:#9a5b00}code,pre{font:12px/1.4 ui-monospace,monospace;white-space:pre-wrap;word-break:break-all}\
+.passed,.flaky{color:#176617}.failed{color:#b00020}.error,.errored,.failed-recommended{color:#9a5b00}.accepted,.not-run{color:#666}code,pre{font:12px/1.4 ui-monospace,monospace;white-space:pre-wrap;word-break:break-all}\
 section{border-top:2px solid #ddd;margin-top:1.5rem}.diag{margin:.4rem 0 .8rem}.muted{color:#666}";
 
 pub fn render(r: &RunReport) -> String {
@@ -30,23 +30,30 @@ pub fn render(r: &RunReport) -> String {
                     "metrica-s2s " (r.tool.version) ", suite " code { (visible(&r.suite.id)) } " (" (visible(&r.suite.title)) "), sha256 " code { (r.suite.sha256) }
                     ", " (r.duration_ms) " ms."
                 }
-                p { (r.summary.total) " scenarios: " (r.summary.passed) " passed, " (r.summary.failed) " failed, " (r.summary.errored) " errored." }
+                p { (r.summary.total) " scenarios: " (r.summary.outcomes_text()) "; " (r.summary.warnings) " warning(s). Exit code " (r.exit_code) "." }
+                p class="muted" { "Gate: " (r.gate.fail_on) " scenarios fail the run"
+                    @if r.gate.retries > 0 { ", " (r.gate.retries) " retries" }
+                    @if let Some(b) = &r.gate.baseline { ", baseline " code { (visible(&b.file)) } " (" (b.used) " of " (b.entries) " entries used)" }
+                    "." }
+                @if let Some(b) = &r.gate.baseline {
+                    @for (_, p) in b.problems() {
+                        p class="failed" { "Baseline " code { (visible(&b.file)) } " line " (p.line) ": " code { (visible(&p.scenario)) }
+                            @if let Some(c) = &p.code { " " code { (c) } }
+                            ": " (visible(&p.why)) }
+                    }
+                }
                 table {
-                    tr { th { "scenario" } th { "event" } th { "required" } th { "status" } th { "errors" } }
+                    tr { th { "scenario" } th { "event" } th { "required" } th { "outcome" } th { "errors" } th { "warnings" } }
                     @for s in &r.scenarios {
                         tr {
                             td { a href={ "#" (visible(&s.id)) } { (visible(&s.id)) } }
                             td { (s.event.as_str()) }
                             td { (if s.required { "yes" } else { "no" }) }
-                            td class=(s.status.as_str()) { (s.status.as_str()) }
+                            td class=(s.outcome.as_str()) { (s.outcome.as_str()) }
                             td { (s.error_codes()) }
+                            td { (s.warning_codes()) }
                         }
                     }
-                }
-                @if !r.not_run.is_empty() {
-                    p class="muted" { "Not run: "
-                        @for n in &r.not_run { code { (visible(&n.id)) } " " }
-                        "(" (visible(&r.not_run[0].reason)) ")" }
                 }
                 @for s in &r.scenarios { (scenario(s)) }
                 @if !r.unmatched.is_empty() {
@@ -67,7 +74,7 @@ pub fn render(r: &RunReport) -> String {
 fn scenario(s: &ScenarioReport) -> Markup {
     html! {
         section id=(visible(&s.id)) {
-            h2 { (visible(&s.title)) " " span class=(s.status.as_str()) { "(" (s.status.as_str()) ")" } }
+            h2 { (visible(&s.title)) " " span class=(s.outcome.as_str()) { "(" (s.outcome.as_str()) ")" } }
             p class="muted" { code { (visible(&s.id)) } ", " (s.event.as_str()) ", tracking id " code { (s.tracking_id) } ", click id " code { (visible(&s.click_id)) } ", " (s.duration_ms) " ms" }
             h3 { "Sent: what the device did" }
             table {
@@ -78,6 +85,15 @@ fn scenario(s: &ScenarioReport) -> Markup {
                 tr { th { "event time" } td { (s.event_time) " (" (metrica_s2s_rules::calendar::format_utc(s.event_time as i64)) ")" } }
             }
             @if let Some(e) = &s.error { p class="error" { (visible(e)) } }
+            @for a in &s.accepted_by {
+                p class="muted" { "Accepted by the baseline"
+                    @if let Some(c) = &a.code { " (" code { (c) } ")" }
+                    ": " (visible(&a.reason))
+                    @if let Some(u) = &a.until { " (until " (u) ")" } }
+            }
+            @for (i, a) in s.earlier_attempts.iter().enumerate() {
+                p class="muted" { "Attempt " (i + 1) ": " (a.status.as_str()) " " (a.codes) " " (visible(&a.message)) }
+            }
             h3 { "Findings" }
             @if s.diagnostics.is_empty() { p { "No findings." } }
             @for f in &s.diagnostics {
