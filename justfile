@@ -80,3 +80,8 @@ bench-tls:
 bench-waiters:
     cargo build --release -p metrica-s2s -p metrica-s2s-bench
     target/release/s2s-bench waiters
+
+# Clicks with and without 6 postback waits while 1,000 deliveries retry, alternating.
+bench-postback-waits:
+    cargo build --release -p metrica-s2s -p metrica-s2s-bench
+    target/release/s2s-bench postback-waits

@@ -20,6 +20,7 @@ mod conform_bench;
 mod gen;
 mod load;
 mod postback_bench;
+mod postback_waits_bench;
 mod serve_bench;
 mod tls_bench;
 mod waiters_bench;
@@ -104,6 +105,19 @@ enum Bench {
         #[arg(long, default_value_t = 3, value_parser = at_least_one())]
         rounds: usize,
     },
+    /// Clicks with and without pending postback waits while deliveries retry, alternating.
+    PostbackWaits {
+        /// Deliveries retrying (their receiver answers 503).
+        #[arg(long, default_value_t = 1_000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
+        deliveries: usize,
+        #[arg(long, default_value_t = 6, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000))]
+        waits: usize,
+        /// Clicks per measurement.
+        #[arg(long, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
+        requests: u64,
+        #[arg(long, default_value_t = 3, value_parser = at_least_one())]
+        rounds: usize,
+    },
     /// Conversions attributed and posted back, against a bare round trip to the receiver.
     Postbacks {
         /// Clicks journaled first, each with an advertising id of its own.
@@ -161,6 +175,18 @@ fn main() {
             requests,
             rounds,
         } => on_one_worker(waiters_bench::run(&bin_dir(), waiters, requests, rounds)),
+        Bench::PostbackWaits {
+            deliveries,
+            waits,
+            requests,
+            rounds,
+        } => on_one_worker(postback_waits_bench::run(
+            &bin_dir(),
+            deliveries,
+            waits,
+            requests,
+            rounds,
+        )),
         Bench::Conform => {
             let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
             conform_bench::run(&default_bin(), root)

@@ -45,8 +45,8 @@ pub struct ServeArgs {
     /// dropped, and counted in /metrics.
     #[arg(long, value_name = "N", default_value_t = Config::default().postbacks.queue_capacity, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     postback_queue: usize,
-    /// Also append every postback delivery to this file as one JSON line each time it changes
-    /// (the last line of an id is its final state).
+    /// Also append a JSON line per postback change to this file: the delivery when made, then
+    /// each attempt and each change of state (the last line of an id is its final state).
     #[arg(long, value_name = "PATH")]
     postbacks_file: Option<PathBuf>,
     /// Also trust the CA certificates in this PEM file for https postback URLs (a receiver

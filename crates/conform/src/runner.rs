@@ -69,6 +69,7 @@ pub async fn run_with(
     options: &Options,
 ) -> Result<RunReport, RunError> {
     let scenarios = selected(suite, options)?;
+    crate::process::adopt_orphans();
     let mock = Arc::new(MockHandle::start(partner).await?);
     let endpoints = mock.endpoints().clone();
     let started = Instant::now();
@@ -163,6 +164,7 @@ pub async fn run_with(
         server.stop().await;
     }
     stop(mock).await;
+    let leftovers = crate::process::sweep();
     if let Some(e) = config_error {
         return Err(e);
     }
@@ -171,6 +173,7 @@ pub async fn run_with(
         file: partner.file.clone(),
     };
     let mut report = RunReport::new(suite, partner_ref, reports, unmatched, started.elapsed());
+    report.leftovers = leftovers;
     let ids: BTreeSet<String> = suite.scenarios.iter().map(|s| s.id.clone()).collect();
     let policy = Policy {
         fail_on_recommended: options.fail_on_recommended,

@@ -154,6 +154,35 @@ impl Client {
         body: Bytes,
         timeout: Duration,
     ) -> Result<Response, ClientError> {
+        self.exchange(method, url, headers, body, timeout, Read::Whole)
+            .await
+    }
+
+    /// As [`Client::send`], keeping only the first `keep` bytes of the answer's body: the rest
+    /// is read and dropped as it comes, up to [`DISCARD_MAX`] bytes and the time left, then the
+    /// connection is closed. A receiver announcing a gigabyte costs the mock `keep` bytes.
+    pub(crate) async fn send_keeping(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+        timeout: Duration,
+        keep: usize,
+    ) -> Result<Response, ClientError> {
+        self.exchange(method, url, headers, body, timeout, Read::Excerpt(keep))
+            .await
+    }
+
+    async fn exchange(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+        timeout: Duration,
+        read: Read,
+    ) -> Result<Response, ClientError> {
         let uri: Uri = url
             .parse()
             .map_err(|_| ClientError::BadUrl(url.to_owned()))?;
@@ -172,31 +201,76 @@ impl Client {
             req.headers_mut().append(name, value);
         }
         let started = Instant::now();
-        let exchange = async {
-            let answer = self.inner.request(req).await.map_err(|e| {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let head = async {
+            self.inner.request(req).await.map_err(|e| {
                 if e.is_connect() {
                     ClientError::Connect(source_text(&e))
                 } else {
                     ClientError::Answer(source_text(&e))
                 }
-            })?;
-            let (parts, body) = answer.into_parts();
-            let body = Limited::new(body, MAX_BODY)
-                .collect()
-                .await
-                .map_err(|e| ClientError::Answer(e.to_string()))?
-                .to_bytes();
-            Ok(Response {
-                status: parts.status.as_u16(),
-                headers: parts.headers,
-                body,
-                took: started.elapsed(),
             })
         };
-        tokio::time::timeout(timeout, exchange)
+        let answer = tokio::time::timeout_at(deadline, head)
             .await
-            .unwrap_or(Err(ClientError::Timeout(timeout)))
+            .unwrap_or(Err(ClientError::Timeout(timeout)))?;
+        let (parts, body) = answer.into_parts();
+        let body = match read {
+            Read::Whole => tokio::time::timeout_at(deadline, async {
+                Limited::new(body, MAX_BODY)
+                    .collect()
+                    .await
+                    .map(|c| c.to_bytes())
+                    .map_err(|e| ClientError::Answer(e.to_string()))
+            })
+            .await
+            .unwrap_or(Err(ClientError::Timeout(timeout)))?,
+            // The status is in: the excerpt is what arrived of the body in the time left.
+            Read::Excerpt(keep) => excerpt(body, keep, deadline).await,
+        };
+        Ok(Response {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+            took: started.elapsed(),
+        })
     }
+}
+
+/// How much of an answer's body to read.
+#[derive(Clone, Copy, Debug)]
+enum Read {
+    /// All of it, up to [`MAX_BODY`].
+    Whole,
+    /// The first N bytes; the rest is discarded.
+    Excerpt(usize),
+}
+
+/// Bytes of an answer read and dropped after the excerpt, at most: a receiver streaming more
+/// is cut off.
+pub(crate) const DISCARD_MAX: usize = 1024 * 1024;
+
+/// The first `keep` bytes of `body`, reading (and dropping) the rest frame by frame until it
+/// ends, [`DISCARD_MAX`] bytes have passed or `deadline` comes.
+async fn excerpt(
+    mut body: hyper::body::Incoming,
+    keep: usize,
+    deadline: tokio::time::Instant,
+) -> Bytes {
+    let mut kept = Vec::with_capacity(keep.min(4096));
+    let mut seen = 0usize;
+    while seen <= DISCARD_MAX {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(frame))) => frame,
+            _ => break,
+        };
+        if let Ok(data) = frame.into_data() {
+            let room = keep.saturating_sub(kept.len());
+            kept.extend_from_slice(&data[..data.len().min(room)]);
+            seen += data.len();
+        }
+    }
+    Bytes::from(kept)
 }
 
 /// An error and its causes on one line: hyper's own text is "client error (Connect)".

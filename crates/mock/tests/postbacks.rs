@@ -557,15 +557,73 @@ async fn shutdown_writes_every_delivery_to_the_file() {
     m.stop().await.expect("stopped");
     let text = std::fs::read_to_string(&path).expect("file");
     let mut last = std::collections::BTreeMap::new();
+    let mut attempts = std::collections::BTreeMap::<u64, Vec<serde_json::Value>>::new();
     for line in text.lines() {
         let d: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
-        last.insert(d["id"].as_u64().expect("id"), d);
+        let id = d["id"].as_u64().expect("id");
+        if d["change"] == "attempt" {
+            attempts.entry(id).or_default().push(d["attempt"].clone());
+        }
+        last.insert(id, d);
     }
     assert_eq!(last.len(), 3);
-    for d in last.values() {
-        assert_eq!(d["state"], "stopped", "{d}");
-        assert_eq!(d["attempts"][0]["status"], 503);
+    for (id, d) in &last {
+        assert_eq!(
+            d["state"], "stopped",
+            "the last line of a delivery is its end: {d}"
+        );
+        assert_eq!(attempts[id][0]["status"], 503);
     }
+    assert_eq!(
+        text.lines().count(),
+        3 * 3,
+        "created, its attempt, stopped: each once"
+    );
+}
+
+/// The file holds a line per change, never a delivery's history again: over many attempts it
+/// grows with their number, each line about the same size.
+#[tokio::test]
+async fn the_postbacks_file_grows_linearly_with_the_attempts() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("postbacks.ndjson");
+    let rx = Receiver::start(&[], 503, Duration::ZERO).await;
+    let m = mock_with(
+        trackers(&get_postback(&format!("http://{}/pb", rx.addr))),
+        PostbackConfig {
+            file: Some(path.clone()),
+            ..fast()
+        },
+    )
+    .await;
+    click_with_gaid(&m, "a").await;
+    install_by_gaid(&m).await;
+    wait_postbacks(&m, "attempts=200").await;
+    m.stop().await.expect("stopped");
+    let text = std::fs::read_to_string(&path).expect("file");
+    let lines: Vec<&str> = text.lines().collect();
+    let attempt_lines: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains(r#""change":"attempt""#))
+        .collect();
+    assert!(attempt_lines.len() >= 200, "{}", attempt_lines.len());
+    let longest = lines.iter().map(|l| l.len()).max().unwrap_or(0);
+    let first = attempt_lines[0].len();
+    let last = attempt_lines[attempt_lines.len() - 1].len();
+    assert!(
+        longest < 2_000,
+        "a line never carries the history: {longest} bytes"
+    );
+    assert!(
+        last < first + 64,
+        "the 200th attempt's line is no longer than the first's: {first} then {last}"
+    );
+    assert!(
+        text.len() < 200 * 2_000,
+        "{} bytes for {} attempts",
+        text.len(),
+        attempt_lines.len()
+    );
 }
 
 /// A receiver over https with a certificate of the local CA: delivered when the mock trusts
@@ -661,4 +719,32 @@ fn receiver_tls(files: &metrica_s2s_mock::TlsFiles) -> Arc<rustls::ServerConfig>
     .with_single_cert(chain, key)
     .expect("a server config");
     Arc::new(config)
+}
+
+/// `GET /__admin/postbacks` is paged as the journal's listing is: 100 by default, `next` to
+/// read on, `limit` up to 1,000.
+#[tokio::test]
+async fn the_postback_listing_is_paged() {
+    let rx = Receiver::start(&[], 200, Duration::ZERO).await;
+    let m = mock_with(
+        trackers(&get_postback(&format!("http://{}/pb", rx.addr))),
+        fast(),
+    )
+    .await;
+    click_with_gaid(&m, "a").await;
+    for _ in 0..120 {
+        assert_eq!(install_by_gaid(&m).await.status, 200);
+    }
+    let first = get(m.click, "/__admin/postbacks").await.json();
+    assert_eq!(first["postbacks"].as_array().map(Vec::len), Some(100));
+    assert_eq!(first["total"], 120);
+    let next = first["next"].as_u64().expect("a next page");
+    let rest = get(m.click, &format!("/__admin/postbacks?since={next}"))
+        .await
+        .json();
+    assert_eq!(rest["postbacks"].as_array().map(Vec::len), Some(20));
+    assert!(rest.get("next").is_none());
+    let small = get(m.click, "/__admin/postbacks?limit=7").await.json();
+    assert_eq!(small["postbacks"].as_array().map(Vec::len), Some(7));
+    m.stop().await.expect("stopped");
 }

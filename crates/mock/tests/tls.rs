@@ -22,6 +22,10 @@ struct Tls {
 }
 
 async fn start() -> Tls {
+    start_with(Config::ephemeral()).await
+}
+
+async fn start_with(config: Config) -> Tls {
     let dir = tempfile::tempdir().expect("dir");
     let mock = MockServer::start(Config {
         tls: vec![TlsListen {
@@ -29,7 +33,7 @@ async fn start() -> Tls {
             kind: Kind::Click,
         }],
         tls_dir: Some(dir.path().to_owned()),
-        ..Config::ephemeral()
+        ..config
     })
     .await
     .expect("the mock starts");
@@ -173,5 +177,64 @@ async fn a_name_outside_the_certificate_is_refused_by_the_client() {
     .await
     .expect("served after the refusal");
     assert_eq!(status, 204);
+    t.mock.stop().await.expect("stopped");
+}
+
+/// Over HTTP/2 one connection carries many requests: a long wait (and an event stream) must
+/// not be cut by the header-read timeout because short requests beside it finished.
+#[tokio::test]
+async fn long_requests_over_h2_survive_beside_short_ones() {
+    let t = start_with(Config {
+        limits: metrica_s2s_mock::Limits {
+            header_read_timeout: std::time::Duration::from_millis(600),
+            ..metrica_s2s_mock::Limits::default()
+        },
+        ..Config::ephemeral()
+    })
+    .await;
+    let tcp = TcpStream::connect(t.addr).await.expect("connect");
+    let tls = client(&t.ca, b"h2")
+        .connect(ServerName::try_from("localhost").expect("name"), tcp)
+        .await
+        .expect("tls");
+    let (send, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+            .await
+            .expect("h2");
+    tokio::spawn(conn);
+    let get = |path: String| {
+        let mut send = send.clone();
+        let port = t.addr.port();
+        async move {
+            let req = hyper::Request::get(format!("https://localhost:{port}{path}"))
+                .body(Empty::<Bytes>::new())
+                .expect("request");
+            let res = send.send_request(req).await.map_err(|e| e.to_string())?;
+            let status = res.status().as_u16();
+            res.into_body().collect().await.map_err(|e| e.to_string())?;
+            Ok::<u16, String>(status)
+        }
+    };
+    let started = std::time::Instant::now();
+    let long = tokio::spawn(get(
+        "/__admin/requests/wait?click_id=never&timeout_ms=2500".into()
+    ));
+    for _ in 0..4 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        assert_eq!(get("/__admin/health".into()).await, Ok(200));
+    }
+    // No other request for 1.5 s, twice the timeout: the wait is still being answered.
+    assert_eq!(
+        long.await.expect("task"),
+        Ok(200),
+        "the wait was answered, not cut"
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_millis(2500));
+    // Idle now: the connection is let go once the timeout passes with no request on it.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(
+        get("/__admin/health".into()).await.is_err(),
+        "an idle connection is closed"
+    );
     t.mock.stop().await.expect("stopped");
 }

@@ -383,6 +383,10 @@ pub struct RunReport {
     /// The scenarios with outcome `not-run`, and why (also in `scenarios`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_run: Vec<NotRun>,
+    /// Processes the partner's commands left running (a daemon that called `setsid`), stopped
+    /// at the end of the run: `pid (name)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub leftovers: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -392,8 +396,8 @@ pub struct NotRun {
 }
 
 impl RunReport {
-    /// A report of `scenarios`, judged by the default gate (required failures gate, no
-    /// baseline); [`crate::gate::decide`] judges it by another.
+    /// A report of `scenarios`, not yet judged: the gate's `decide` sets its outcomes, verdict
+    /// and exit code, so that one place decides them.
     pub fn new(
         suite: &Suite,
         partner: PartnerRef,
@@ -401,7 +405,7 @@ impl RunReport {
         unmatched: Vec<Unmatched>,
         took: Duration,
     ) -> RunReport {
-        let mut r = RunReport {
+        RunReport {
             tool: Tool {
                 name: "metrica-s2s",
                 version: env!("CARGO_PKG_VERSION"),
@@ -420,9 +424,8 @@ impl RunReport {
             scenarios,
             unmatched,
             not_run: Vec::new(),
-        };
-        crate::gate::decide(&mut r, &crate::gate::Policy::default(), None);
-        r
+            leftovers: Vec::new(),
+        }
     }
 
     pub fn verdict(&self) -> Verdict {

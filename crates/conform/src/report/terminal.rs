@@ -73,6 +73,14 @@ pub fn render(r: &RunReport) -> String {
                 .unwrap_or_default()
         );
     }
+    if !r.leftovers.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nstopped {} process(es) the partner's commands left running: {}",
+            r.leftovers.len(),
+            visible(&r.leftovers.join(", "))
+        );
+    }
     let warnings = match r.summary.warnings {
         0 => String::new(),
         1 => "; 1 warning".to_owned(),

@@ -62,7 +62,7 @@ pub(crate) async fn wait(
 
 fn bad_filter(e: &QueryRejection) -> Response {
     let detail = format!(
-        "{}; filters are tracking_id, click_id, transaction_id, delivered (true|false), attempts (at least N), and for wait count and timeout_ms",
+        "{}; filters are tracking_id, click_id, transaction_id, delivered (true|false), attempts (at least N), since (a delivery id), limit (default 100, at most 1,000; follow `next` for more), and for wait count and timeout_ms",
         e.body_text()
     );
     problem(

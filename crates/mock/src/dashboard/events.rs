@@ -66,6 +66,8 @@ pub(crate) async fn events(State(state): State<SharedState>, headers: HeaderMap)
     // Subscribed before the first read: an entry recorded in between wakes the stream.
     let changes = state.journal().subscribe();
     let postbacks = state.postbacks().deliveries().subscribe();
+    // The latest postback changes first, as for requests: a bounded backlog.
+    let postbacks_seen = postbacks.borrow().saturating_sub(BATCH as u64);
     let next = match resume {
         Some(seen) => seen + 1,
         None => state.journal().next_seq().saturating_sub(BACKLOG).max(1),
@@ -75,7 +77,7 @@ pub(crate) async fn events(State(state): State<SharedState>, headers: HeaderMap)
         changes,
         next,
         postbacks,
-        postbacks_seen: 0,
+        postbacks_seen,
         ready: VecDeque::new(),
     };
     Sse::new(stream_of(follow))
@@ -91,12 +93,16 @@ fn stream_of(follow: Follow) -> impl Stream<Item = Result<Event, Infallible>> {
             }
             f.changes.borrow_and_update();
             f.postbacks.borrow_and_update();
-            let (changed, latest) = f
+            let (changed, upto, missed) = f
                 .state
                 .postbacks()
                 .deliveries()
-                .changed_since(f.postbacks_seen);
-            f.postbacks_seen = latest;
+                .changed_since(f.postbacks_seen, BATCH);
+            f.postbacks_seen = upto;
+            if missed > 0 {
+                let data = format!(r#"{{"missed_postback_changes": {missed}}}"#);
+                f.ready.push_back(Event::default().event("gap").data(data));
+            }
             f.ready.extend(changed.iter().map(|d| {
                 Event::default()
                     .event("postback")

@@ -19,6 +19,7 @@ pub(crate) struct PostbackOptions {
     pub(crate) queue_capacity: usize,
     /// Deliveries kept for the admin API; the oldest are forgotten first.
     pub(crate) keep: usize,
+    pub(crate) keep_bytes: usize,
     /// Attempts in flight at once.
     pub(crate) concurrency: usize,
 }
@@ -30,6 +31,7 @@ impl Default for PostbackOptions {
             timeout: Duration::from_secs(5),
             queue_capacity: 10_000,
             keep: 10_000,
+            keep_bytes: 16 << 20,
             concurrency: 64,
         }
     }

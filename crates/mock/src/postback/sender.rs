@@ -1,7 +1,7 @@
 //! Delivering one postback: an attempt through the real HTTP client, then retries on
 //! AppMetrica's schedule until a 200, the end of the retry period, or shutdown.
 
-use super::deliveries::{Attempt, Deliveries, DeliveryState, FailureKind};
+use super::deliveries::{Attempt, Change, Deliveries, DeliveryState, FailureKind};
 use super::options::{PostbackOptions, USER_AGENT};
 use super::policy::{Policy, Success};
 use super::template::{PostbackMethod, Rendered};
@@ -69,7 +69,7 @@ pub(crate) struct Courier {
 impl Courier {
     pub(crate) fn new(options: PostbackOptions, client: Client) -> Courier {
         Courier {
-            deliveries: Deliveries::new(options.keep),
+            deliveries: Deliveries::new(options.keep, options.keep_bytes),
             permits: Semaphore::new(options.concurrency.max(1)),
             options,
             client,
@@ -85,15 +85,31 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// The file line of a change to delivery `id` (`transaction_id`), as the sender sees it; the
+/// record fills in the state it keeps.
+fn line(id: u64, tx: &str, change: &'static str, state: DeliveryState) -> Change {
+    Change {
+        id,
+        transaction_id: tx.to_owned(),
+        change,
+        state,
+        delivered: state == DeliveryState::Delivered,
+        next_attempt_at: None,
+        attempt: None,
+        delivery: None,
+    }
+}
+
 /// First attempt and every retry of delivery `id`, on `policy`'s schedule.
-pub(super) async fn deliver(p: &Courier, id: u64, send: &Rendered, policy: Policy) {
+pub(super) async fn deliver(p: &Courier, id: u64, tx: &str, send: &Rendered, policy: Policy) {
     let scale = p.options.time_scale;
     let first_delay = policy.first_delay(scale);
     if !first_delay.is_zero() {
-        p.deliveries.update(id, |d| {
-            d.next_attempt_at = Some(now_ms() + first_delay.as_millis() as u64);
-        });
-        if stopped_while_waiting(p, id, first_delay).await {
+        let at = now_ms() + first_delay.as_millis() as u64;
+        let mut l = line(id, tx, "scheduled", DeliveryState::Pending);
+        l.next_attempt_at = Some(at);
+        p.deliveries.update(l, |d| d.next_attempt_at = Some(at));
+        if stopped_while_waiting(p, id, tx, first_delay).await {
             return;
         }
     }
@@ -112,7 +128,10 @@ pub(super) async fn deliver(p: &Courier, id: u64, send: &Rendered, policy: Polic
         } else {
             DeliveryState::Failed
         };
-        p.deliveries.update(id, |d| {
+        let mut l = line(id, tx, "attempt", state);
+        l.next_attempt_at = next;
+        l.attempt = Some(attempt.clone());
+        p.deliveries.update(l, |d| {
             d.attempts.push(attempt);
             d.delivered |= ok;
             d.state = if d.delivered {
@@ -126,22 +145,28 @@ pub(super) async fn deliver(p: &Courier, id: u64, send: &Rendered, policy: Polic
             p.counters.finished(state);
             return;
         }
-        if stopped_while_waiting(p, id, every).await {
+        if stopped_while_waiting(p, id, tx, every).await {
             return;
         }
     }
 }
 
+/// Records delivery `id` as stopped: the mock stopped while its retries were still due.
+pub(super) fn stopped(p: &Courier, id: u64, tx: &str) {
+    p.deliveries
+        .update(line(id, tx, "stopped", DeliveryState::Stopped), |d| {
+            d.state = DeliveryState::Stopped;
+            d.next_attempt_at = None;
+        });
+}
+
 /// Waits `wait`, unless the mock stops first: then the delivery is recorded as stopped, and
 /// true is returned.
-async fn stopped_while_waiting(p: &Courier, id: u64, wait: std::time::Duration) -> bool {
+async fn stopped_while_waiting(p: &Courier, id: u64, tx: &str, wait: std::time::Duration) -> bool {
     tokio::select! {
         () = tokio::time::sleep(wait) => false,
         () = p.stop.cancelled() => {
-            p.deliveries.update(id, |d| {
-                d.state = DeliveryState::Stopped;
-                d.next_attempt_at = None;
-            });
+            stopped(p, id, tx);
             p.counters.finished(DeliveryState::Stopped);
             true
         }
@@ -149,10 +174,12 @@ async fn stopped_while_waiting(p: &Courier, id: u64, wait: std::time::Duration) 
 }
 
 /// One attempt on request, recorded beside the others; it changes no schedule.
-pub(super) async fn repeat(p: &Courier, id: u64, send: &Rendered, success: Success) {
+pub(super) async fn repeat(p: &Courier, id: u64, tx: &str, send: &Rendered, success: Success) {
     let attempt = attempt(p, send, true).await;
     let ok = attempt.status.is_some_and(|s| success.accepts(s));
-    p.deliveries.update(id, |d| {
+    let mut l = line(id, tx, "attempt", DeliveryState::Pending);
+    l.attempt = Some(attempt.clone());
+    p.deliveries.update(l, |d| {
         d.attempts.push(attempt);
         if ok && !d.delivered {
             d.delivered = true;
@@ -177,7 +204,14 @@ async fn attempt(p: &Courier, send: &Rendered, repeat: bool) -> Attempt {
     };
     let answer = p
         .client
-        .send(method, &send.url, &headers, body.into(), p.options.timeout)
+        .send_keeping(
+            method,
+            &send.url,
+            &headers,
+            body.into(),
+            p.options.timeout,
+            ANSWER_EXCERPT,
+        )
         .await;
     let duration_ms = started.elapsed().as_millis() as u64;
     let attempt = match answer {
@@ -187,10 +221,7 @@ async fn attempt(p: &Courier, send: &Rendered, repeat: bool) -> Attempt {
             error: None,
             error_kind: None,
             duration_ms,
-            answer: (!r.body.is_empty()).then(|| {
-                let cut = &r.body[..r.body.len().min(ANSWER_EXCERPT)];
-                String::from_utf8_lossy(cut).into_owned()
-            }),
+            answer: (!r.body.is_empty()).then(|| String::from_utf8_lossy(&r.body).into_owned()),
             repeat,
         },
         Err(e) => {

@@ -65,7 +65,7 @@ impl Postbacks {
         let courier = Arc::get_mut(&mut self.courier)
             .ok_or_else(|| std::io::Error::other("postbacks already delivering"))?;
         courier.deliveries =
-            std::mem::replace(&mut courier.deliveries, Deliveries::new(1)).with_file(path)?;
+            std::mem::replace(&mut courier.deliveries, Deliveries::new(1, 0)).with_file(path)?;
         Ok(self)
     }
 
@@ -131,11 +131,12 @@ impl Postbacks {
             c.counters.finished(DeliveryState::Dropped);
             return c.deliveries.add(d).id;
         }
+        let tx = d.transaction_id.clone();
         let id = c.deliveries.add(d).id;
         c.counters.pending.inc();
         let (courier, pending) = (c.clone(), self.pending.clone());
         self.tasks.spawn(async move {
-            sender::deliver(&courier, id, &send, policy).await;
+            sender::deliver(&courier, id, &tx, &send, policy).await;
             pending.fetch_sub(1, Ordering::AcqRel);
             courier.counters.pending.dec();
         });
@@ -154,8 +155,9 @@ impl Postbacks {
             content_type: d.content_type.clone(),
         };
         let courier = self.courier.clone();
+        let tx = d.transaction_id.clone();
         self.tasks.spawn(async move {
-            sender::repeat(&courier, id, &send, success).await;
+            sender::repeat(&courier, id, &tx, &send, success).await;
         });
         Some(d)
     }
@@ -174,11 +176,8 @@ impl Postbacks {
         {
             tracing::warn!("postback attempts still running at shutdown were abandoned");
         }
-        for id in c.deliveries.pending() {
-            c.deliveries.update(id, |d| {
-                d.state = DeliveryState::Stopped;
-                d.next_attempt_at = None;
-            });
+        for (id, tx) in c.deliveries.pending() {
+            sender::stopped(c, id, &tx);
         }
         c.deliveries.close(within)
     }

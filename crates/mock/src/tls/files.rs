@@ -42,6 +42,13 @@ pub enum TlsFilesError {
     },
     #[error("cannot make the certificates: {0}")]
     Make(#[from] rcgen::Error),
+    #[error("refusing TLS {what} {path}: {why}; {fix}")]
+    Unsafe {
+        what: &'static str,
+        path: PathBuf,
+        why: String,
+        fix: String,
+    },
     #[error("no TLS directory: give --tls-dir (this platform has no data directory)")]
     NoDefault,
 }
@@ -102,6 +109,10 @@ impl TlsFiles {
     /// The CA's certificate, made when missing, expiring or unreadable.
     pub(crate) fn ensure_ca(&self) -> Result<(String, KeyPair), TlsFilesError> {
         create_private_dir(&self.dir)?;
+        guard::directory(&self.dir)?;
+        for key in [self.ca_key(), self.key()] {
+            guard::key(&key)?;
+        }
         if let (Ok(cert), Ok(key)) = (
             std::fs::read_to_string(self.ca_cert()),
             std::fs::read_to_string(self.ca_key()),
@@ -237,30 +248,129 @@ fn create_private_dir(dir: &Path) -> Result<(), TlsFilesError> {
     std::fs::create_dir_all(dir).map_err(err)
 }
 
-/// Writes `text` to `path` through a temporary file renamed into place; a key is created
-/// readable by its owner only.
+/// Writes `text` to `path` through a new file of a fresh name, created exclusively (a file or
+/// link someone planted is never opened) with its mode set at creation, then renamed into
+/// place (which replaces a link, never writes through it).
 fn write(path: &Path, text: &str, private: bool) -> Result<(), TlsFilesError> {
     let err = |source| TlsFilesError::Write {
         path: path.to_owned(),
         source,
     };
-    let tmp = path.with_extension("tmp");
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = path.with_file_name(format!(
+        ".{name}.{}.{:x}.tmp",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(if private { 0o600 } else { 0o644 });
+        options
+            .mode(if private { 0o600 } else { 0o644 })
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
     }
     #[cfg(not(unix))]
     let _ = private;
-    {
+    let written = (|| {
         use std::io::Write;
-        let mut f = options.open(&tmp).map_err(err)?;
-        f.write_all(text.as_bytes()).map_err(err)?;
-        f.sync_all().map_err(err)?;
+        let mut f = options.open(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    std::fs::rename(&tmp, path).map_err(err)
+    written.map_err(err)
+}
+
+/// What the directory and the keys must be before they are trusted: the local CA's key signs
+/// certificates every client of the machine trusts, so anyone who can read it, or plant one,
+/// can impersonate AppMetrica's hosts to them.
+mod guard {
+    use crate::tls::files::TlsFilesError;
+    use std::path::Path;
+
+    /// Owned by this user, and writable by no one else.
+    pub(super) fn directory(dir: &Path) -> Result<(), TlsFilesError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let meta = std::fs::metadata(dir).map_err(|source| TlsFilesError::Dir {
+                dir: dir.to_owned(),
+                source,
+            })?;
+            let me = rustix::process::geteuid().as_raw();
+            let unsafe_ = |why: String, fix: String| TlsFilesError::Unsafe {
+                what: "directory",
+                path: dir.to_owned(),
+                why,
+                fix,
+            };
+            if meta.uid() != me {
+                return Err(unsafe_(
+                    format!("it is owned by user {}, not by you (user {me}), who would trust what they put there", meta.uid()),
+                    "give --tls-dir a directory of your own (or unset METRICA_S2S_TLS_DIR): it is made on first use".into(),
+                ));
+            }
+            if meta.mode() & 0o022 != 0 {
+                return Err(unsafe_(
+                    format!(
+                        "others can write to it (mode {:o}), so they could plant or replace the CA",
+                        meta.mode() & 0o777
+                    ),
+                    format!(
+                        "run `chmod 700 {}`, or give --tls-dir a new directory",
+                        dir.display()
+                    ),
+                ));
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = dir;
+        Ok(())
+    }
+
+    /// When it exists: a plain file of this user's, readable by no one else.
+    pub(super) fn key(path: &Path) -> Result<(), TlsFilesError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let Ok(meta) = std::fs::symlink_metadata(path) else {
+                return Ok(());
+            };
+            let me = rustix::process::geteuid().as_raw();
+            let unsafe_ = |why: String, fix: String| TlsFilesError::Unsafe {
+                what: "key",
+                path: path.to_owned(),
+                why,
+                fix,
+            };
+            if !meta.file_type().is_file() {
+                return Err(unsafe_(
+                    "it is not a plain file (a link?)".into(),
+                    format!("remove it (`rm {}`): a new one is made", path.display()),
+                ));
+            }
+            if meta.uid() != me {
+                return Err(unsafe_(
+                    format!("it is owned by user {}, not by you (user {me})", meta.uid()),
+                    format!("remove it (`rm {}`): a new one is made", path.display()),
+                ));
+            }
+            if meta.mode() & 0o077 != 0 {
+                return Err(unsafe_(
+                    format!("others can read or write it (mode {:o}): whoever read it can make certificates your clients trust", meta.mode() & 0o777),
+                    format!("treat it as leaked: remove the directory's files and trust the new CA (`metrica-s2s ca`), or if no one else could have read it, `chmod 600 {}`", path.display()),
+                ));
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = path;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
