@@ -94,7 +94,13 @@ fn outside_the_property(ua: &str) -> bool {
     let not_a_ua = !t.chars().any(char::is_alphabetic)
         || t.starts_with(['{', '[', '_', '%', '#', '<', '$'])
         || (!t.starts_with(char::is_alphanumeric) && t.contains(['{', '[', '%', '#', '<', '$']));
-    library || wrapped || placeholder || escape || not_a_ua
+    // Markup: `<` opening a tag that a `>` closes later.
+    let markup = t.match_indices('<').any(|(at, _)| {
+        let rest = &t[at + 1..];
+        rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!')
+            && rest.contains('>')
+    });
+    library || wrapped || placeholder || escape || not_a_ua || markup
 }
 
 /// Printable text: ASCII, the characters that need care in a query, Cyrillic, CJK, emoji.

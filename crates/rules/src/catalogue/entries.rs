@@ -295,7 +295,7 @@ catalogue! {
         ..rule("ua-control-chars", DeviceUa, Fixed(Error))
     },
     UaServerClient => Rule {
-        when: "the User-Agent of an HTTP library or server, not a device: okhttp, Go-http-client, python-requests, Python-urllib, aiohttp, curl, Wget, Java/, Apache-HttpClient, axios, node-fetch, undici, Guzzle, GuzzleHttp, PHP, libwww-perl, reqwest, PostmanRuntime, HTTPie, Ruby, Faraday (Dalvik/... and CFNetwork/... Darwin/... are in-app device UAs: fine)",
+        when: "the User-Agent of an HTTP library or server, not a device: okhttp, Go-http-client, python-requests, Python-urllib, aiohttp, curl, Wget, Java/, Java-http-client, Jersey, Apache-HttpClient, grpc, RestSharp, axios, node-fetch, undici, got, Guzzle, GuzzleHttp, PHP, libwww-perl, reqwest, PostmanRuntime, HTTPie, Ruby, Faraday, Dart, and AppMetrica's own postback agent YandexMetrika; first in the UA, or anywhere when nothing in it names a device (Dalvik/... and CFNetwork/... Darwin/... are in-app device UAs, and an app on a phone that names its okhttp is fine)",
         message: "device_ua {value} is the User-Agent of the HTTP library {library}, not of the user's device",
         hint: "pass the User-Agent header of the user's click request into device_ua; your server's own HTTP client UA was sent instead",
         why: "AppMetrica matches the install by the device's UA; the ad server's library UA is the same for every user and matches none.",
@@ -305,9 +305,9 @@ catalogue! {
         ..rule("ua-server-client", DeviceUa, Fixed(Error))
     },
     UaBot => Rule {
-        when: "a crawler or bot (AppMetrica does not count bot clicks)",
-        message: "device_ua {value} is a crawler or bot ({name})",
-        hint: "AppMetrica does not count bot clicks; filter bot traffic before sending, or check that the real device UA was passed through",
+        when: "a crawler, monitor, scanner, link previewer, headless browser or other automated client (AppMetrica does not count bot clicks): by the maintained crawler-user-agents list and by the marks such clients leave (a name ending in bot, crawler, spider, headless, a URL or e-mail address for site owners)",
+        message: "device_ua {value} is {kind}, not a person's device: it carries {name}",
+        hint: "AppMetrica does not count bot clicks; filter automated traffic (crawlers, uptime monitors, link previews) before sending, or check that the user's own User-Agent was passed through and not a fetcher's",
         why: "Clicks whose User-Agent marks a bot are not counted, so these requests are wasted and may signal fraud.",
         bad: "device_ua=Mozilla%2F5.0%20(compatible%3B%20Googlebot%2F2.1)",
         good: "device_ua=Mozilla%2F5.0%20(Linux%3B%20Android%2014%3B%20Pixel%208)...",

@@ -178,9 +178,23 @@ fn needed_encoding(b: u8) -> bool {
 /// is for values that never hold a `%` of their own (addresses, timestamps): any escape left
 /// after decoding shows a second encoding, `%3A` in an IPv6 address included.
 fn double_escape(decoded: &[u8], strict: bool) -> Option<usize> {
+    // By the whole value's shape: a space every encoder escapes, left literal by one decoding,
+    // says the value was encoded once, so most `%XX` in it belong to the value itself (iOS
+    // escapes an app's name in its CFNetwork UA: `My%20App/90 CFNetwork/1410.0.3 Darwin/22.6.0`).
+    // An escaped `;`, `(` or `)` is still a second encoding: iOS leaves those as they
+    // are, and a template that pre-escaped one separator sends `(Linux%253B Android 14`; Macs
+    // send `MacBookPro11%2C1` and Baidu's app `main%2F1.0` of their own.
+    let encoded_once = !strict && decoded.contains(&b' ');
     decoded.windows(3).position(|w| {
+        let Some(c) = hex(&w[1]).zip(hex(&w[2])).map(|(h, l)| h << 4 | l) else {
+            return false;
+        };
         w[0] == b'%'
-            && matches!((hex(&w[1]), hex(&w[2])), (Some(h), Some(l)) if strict || needed_encoding(h << 4 | l))
+            && if encoded_once {
+                matches!(c, b';' | b'(' | b')')
+            } else {
+                strict || needed_encoding(c)
+            }
     })
 }
 
@@ -277,6 +291,12 @@ mod tests {
         assert_eq!(double_escape(b"100%", false), None);
         assert_eq!(double_escape(b"2a02%3A6b8%3A%3A1", false), None);
         assert_eq!(double_escape(b"2a02%3A6b8%3A%3A1", true), Some(4));
+        // Encoded once: the escapes are the value's own.
+        assert_eq!(
+            double_escape(b"My%20App/90 CFNetwork/1410.0.3 Darwin/22.6.0", false),
+            None
+        );
+        assert_eq!(double_escape(b"Mozilla/5.0%20%28X%29", false), Some(11));
     }
 
     #[test]

@@ -20,7 +20,14 @@ pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Found) {
     };
     let span = view.value_span();
     let raw = ua.as_bytes();
-    if let Some(d) = ua_damage::not_a_user_agent(ua) {
+    let class = match view.ua_class {
+        Some(remembered) => Cow::Borrowed(remembered),
+        None => Cow::Owned(classify_ua(ua)),
+    };
+    // A UA with control characters is reported for them (an injection or a captured header
+    // line): one cause.
+    let known = class.bot.is_some() || class.library.is_some() || class.control.is_some();
+    if let Some(d) = ua_damage::not_a_user_agent(ua, known) {
         out.push(d.span(span));
         return;
     }
@@ -32,10 +39,6 @@ pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Found) {
     for d in [mojibake, cut].into_iter().flatten() {
         out.push(d.span(span));
     }
-    let class = match view.ua_class {
-        Some(remembered) => Cow::Borrowed(remembered),
-        None => Cow::Owned(classify_ua(ua)),
-    };
     if let Some((offset, c)) = class.control.filter(|_| !garbled) {
         out.push(
             Draft::new(Code::UaControlChars)
@@ -57,7 +60,8 @@ pub(super) fn check(scope: &Scope<'_, '_>, out: &mut Found) {
         out.push(
             Draft::new(Code::UaBot)
                 .value(raw)
-                .quoted("name", bot.as_bytes())
+                .quoted("name", bot.name.as_bytes())
+                .arg("kind", bot.kind)
                 .span(span),
         );
     }

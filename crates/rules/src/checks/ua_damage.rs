@@ -21,12 +21,84 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "placeholder",
 ];
 
+/// What a UA parser returns for a browser, device or OS, and the words tests send, compared as
+/// `PLACEHOLDER_WORDS` are: sent alone, they are a parsed field or a test value, not a header.
+const NAMES_NOT_UAS: &[&str] = &[
+    "chrome",
+    "chromium",
+    "safari",
+    "firefox",
+    "opera",
+    "edge",
+    "mozilla",
+    "samsungbrowser",
+    "webview",
+    "ipad",
+    "iphone",
+    "ipod",
+    "android",
+    "ios",
+    "windows",
+    "macos",
+    "linux",
+    "mobile",
+    "desktop",
+    "tablet",
+    "browser",
+    "hello",
+    "helloworld",
+    "test",
+    "testing",
+    "foo",
+    "bar",
+    "foobar",
+    "asdf",
+    "example",
+    "sample",
+    "string",
+    "text",
+    "value",
+    "default",
+];
+
 /// Prefixes of the same kind: `YOUR_USER_AGENT`, `INSERT_UA_HERE`, `REPLACE_ME`.
 const PLACEHOLDER_PREFIXES: &[&str] = &["your", "insert", "replace", "enter", "put"];
 
-/// `ua-not-a-user-agent`, when the value cannot be any device's User-Agent.
-pub(super) fn not_a_user_agent(ua: &str) -> Option<Draft> {
-    let t = ua.trim();
+/// `ua-not-a-user-agent`, when the value cannot be any device's User-Agent. `known` says the
+/// classifier already named a bot or library in it, which a single word may still be
+/// (`bingbot`): that diagnosis says more.
+pub(super) fn not_a_user_agent(ua: &str, known: bool) -> Option<Draft> {
+    let (reason, fix) = what_it_is_instead(ua.trim(), known)?;
+    Some(
+        Draft::new(Code::UaNotAUserAgent)
+            .value(ua.as_bytes())
+            .arg("reason", reason)
+            .arg("fix", fix),
+    )
+}
+
+const UNFILLED: &str =
+    "the variable that should hold it was never filled, or the template's example text was sent";
+
+fn what_it_is_instead(t: &str, known: bool) -> Option<(&'static str, &'static str)> {
+    if markup(t) && !known {
+        return Some((
+            "it is markup (an HTML or XML snippet), not a header value",
+            "a page, a template or an injection probe was put where the User-Agent header belongs; pass the header's own text",
+        ));
+    }
+    if let Some(reason) = serialised(t) {
+        return Some((
+            reason,
+            "the code printed an object instead of its User-Agent field; take the header's string (request.headers['User-Agent'], req.get('User-Agent'))",
+        ));
+    }
+    if base64_like(t) {
+        return Some((
+            "it is base64 or another encoded blob, not readable text",
+            "decode it before sending, or pass the header as it arrived; a User-Agent is sent as plain text, percent-encoded once",
+        ));
+    }
     // Nearly every UA has a letter at once and a product token's '/', and no placeholder word
     // is longer than a few dozen bytes.
     let has_letter =
@@ -34,32 +106,83 @@ pub(super) fn not_a_user_agent(ua: &str) -> Option<Draft> {
     if has_letter && (t.len() > 40 || t.contains('/')) {
         return None;
     }
-    let reason = if !has_letter {
-        "it holds no letters, as an ellipsis or a dash left in a template does"
-    } else {
-        let folded: String = t
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
-        let placeholder = PLACEHOLDER_WORDS.contains(&folded.as_str())
-            || (!t.contains('/')
-                && !t.contains(' ')
-                && PLACEHOLDER_PREFIXES.iter().any(|p| folded.starts_with(p)));
-        if !placeholder {
-            return None;
-        }
-        "it is a placeholder word copied from documentation or sample code"
-    };
-    Some(
-        Draft::new(Code::UaNotAUserAgent)
-            .value(ua.as_bytes())
-            .arg("reason", reason)
-            .arg(
-                "fix",
-                "the variable that should hold it was never filled, or the template's example text was sent",
-            ),
-    )
+    if !has_letter {
+        return Some((
+            "it holds no letters, as an ellipsis or a dash left in a template does",
+            UNFILLED,
+        ));
+    }
+    let folded: String = t
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let placeholder = PLACEHOLDER_WORDS.contains(&folded.as_str())
+        || (!t.contains('/')
+            && !t.contains(' ')
+            && PLACEHOLDER_PREFIXES.iter().any(|p| folded.starts_with(p)));
+    if placeholder {
+        return Some((
+            "it is a placeholder word copied from documentation or sample code",
+            UNFILLED,
+        ));
+    }
+    // A lone word is a real UA for some apps (`Superhuman`, `ALCATEL-MANDARINA-DUCK`), so only
+    // the words a parser or a test puts in its place count.
+    let lone_name = !known && !t.contains(' ') && NAMES_NOT_UAS.contains(&folded.as_str());
+    lone_name.then_some((
+        "it is a single word, not the `product/version (comment)` form every client sends",
+        "a browser, device or app name was sent in its place (a parsed field such as `browser` or `device` instead of the raw header); pass the header's whole text",
+    ))
+}
+
+/// A tag (`<` then a letter, `/` or `!`, and a `>` after it) before any product token: HbbTV
+/// TVs send `HbbTV/1.1.1 (...) CE-HTML/1.0 (<profilelist>...)`, a real UA.
+fn markup(t: &str) -> bool {
+    t.match_indices('<').any(|(at, _)| {
+        let rest = &t[at + 1..];
+        !t[..at].contains('/')
+            && rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!')
+            && rest.contains('>')
+    })
+}
+
+/// What a program prints for an object it was never meant to print: a JavaScript object, a
+/// Python dict or object repr, a JSON document, Python's bytes.
+fn serialised(t: &str) -> Option<&'static str> {
+    if t.starts_with("[object ") && t.ends_with(']') {
+        return Some("it is a JavaScript object turned into text ([object Object])");
+    }
+    // `{"User-Agent": ...}`, `{'ua': ...}`, `[{...}]`, `["..."]`; not Facebook's in-app
+    // `[FBAN/FB4A;FBAV/3.4;...]`, which is a real UA.
+    let opens_a_document = |inner: &str| inner.trim_start().starts_with(['"', '\'', '{']);
+    let document = (t.ends_with('}') && t.strip_prefix('{').is_some_and(opens_a_document))
+        || (t.ends_with(']') && t.strip_prefix('[').is_some_and(opens_a_document));
+    if document {
+        return Some("it is a serialised object (JSON or a dict), not the header's text");
+    }
+    if (t.starts_with("b'") && t.ends_with('\'')) || (t.starts_with("b\"") && t.ends_with('"')) {
+        return Some("it is the repr of Python bytes (b'...'), not the text they hold");
+    }
+    None
+}
+
+/// An encoded blob: 20 or more characters of the base64 alphabet with no space or '.', that no
+/// product token looks like: '=' padding, or mixed case and digits with no '/' at all (old
+/// phones send `SonyEricsson290i/R101`).
+fn base64_like(t: &str) -> bool {
+    let alphabet = t
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+    let padded = t.ends_with('=');
+    let mixed = t.bytes().any(|b| b.is_ascii_uppercase())
+        && t.bytes().any(|b| b.is_ascii_lowercase())
+        && t.bytes().any(|b| b.is_ascii_digit());
+    let versioned = t
+        .split('/')
+        .skip(1)
+        .any(|v| v.starts_with(|c: char| c.is_ascii_digit()) && v.len() <= 12);
+    t.len() >= 20 && alphabet && (padded || (mixed && !t.contains('/'))) && !versioned
 }
 
 /// `ua-cut-by-separator`: the rest of the User-Agent sits in a stray parameter after it (a raw
@@ -202,8 +325,16 @@ mod tests {
             "User Agent",
             "INSERT_UA_HERE",
             "ua",
+            "hello",
+            "Chrome",
+            "ipad",
+            "<img src=x onerror=alert(1)>",
+            "[object Object]",
+            "{'User-Agent': 'Mozilla/5.0'}",
+            "b'Mozilla/5.0 (Linux)'",
+            "TW96aWxsYS81LjAgKExpbnV4OyBBbmRyb2lkIDE0KQ==",
         ] {
-            assert!(not_a_user_agent(ua).is_some(), "{ua}");
+            assert!(not_a_user_agent(ua, false).is_some(), "{ua}");
         }
         for ua in [
             "Superhuman",
@@ -212,7 +343,7 @@ mod tests {
             "okhttp/4.12.0",
             "Dalvik/2.1.0 (Linux; U; Android 13)",
         ] {
-            assert!(not_a_user_agent(ua).is_none(), "{ua}");
+            assert!(not_a_user_agent(ua, false).is_none(), "{ua}");
         }
     }
 
