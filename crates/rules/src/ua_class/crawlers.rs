@@ -154,7 +154,9 @@ pub(crate) fn kind_in_words(tag: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::ua_class::crawlers::{
+        crawler_in, crawler_patterns, without_prefix, DEVICE_PATTERNS, LIST,
+    };
 
     #[test]
     fn the_list_loaded_and_nearly_all_of_it_compiles() {

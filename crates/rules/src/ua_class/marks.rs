@@ -145,7 +145,7 @@ fn looks_like_email(ua: &str, at: usize) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::automated;
+    use crate::ua_class::marks::automated;
 
     #[test]
     fn marks_are_words_not_substrings() {
