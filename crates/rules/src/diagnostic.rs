@@ -124,7 +124,7 @@ fn show_param(name: &str) -> String {
 
 /// Replaces `{name}` with its argument; a `{...}` with no argument stays as written, so
 /// templates may show macros such as `{transaction_id}` literally.
-fn render<'a>(template: &str, lookup: &dyn Fn(&str) -> Option<&'a str>) -> String {
+pub(crate) fn render<'a>(template: &str, lookup: &dyn Fn(&str) -> Option<&'a str>) -> String {
     let mut out = String::with_capacity(template.len() + 64);
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -134,7 +134,7 @@ fn render<'a>(template: &str, lookup: &dyn Fn(&str) -> Option<&'a str>) -> Strin
             Some(close)
                 if after[..close]
                     .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b == b'_') =>
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') =>
             {
                 let name = &after[..close];
                 match lookup(name) {
@@ -156,6 +156,17 @@ fn render<'a>(template: &str, lookup: &dyn Fn(&str) -> Option<&'a str>) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Field names may hold digits: ip-mapped's `{v4}` once reached users unfilled.
+    #[test]
+    fn fields_with_digits_are_filled() {
+        let d = Draft::new(Code::IpMapped)
+            .value(b"::ffff:203.0.113.7")
+            .arg("v4", "203.0.113.7")
+            .finish();
+        assert!(!d.message.contains('{') && !d.hint.contains('{'), "{d:?}");
+        assert!(d.hint.contains("(203.0.113.7)"), "{}", d.hint);
+    }
 
     #[test]
     fn templates_fill_known_args_and_keep_unknown_braces() {

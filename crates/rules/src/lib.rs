@@ -49,5 +49,5 @@ pub use params::{find_param, Query};
 pub use parse::{parse_input, tracking_segment, Param, Request};
 pub use settings::{Context, Platform, Settings, TrackerStatus};
 pub use span::Span;
-pub use ua_class::{classify_ua, crawler_patterns, Bot, UaClass};
+pub use ua_class::{classify_ua, crawler_patterns, platform_of, Bot, UaClass};
 pub use validate::{validate, Validator};

@@ -11,7 +11,7 @@ use super::values::{value, Converted, Touched};
 use crate::journal::Journal;
 use crate::trackers::{TrackerPlatform, Trackers};
 use crate::wire::TextOrNumber;
-use metrica_s2s_rules::{classify_ua, quote_str, Kind, Platform};
+use metrica_s2s_rules::{platform_of, quote_str, Kind, Platform};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
@@ -318,7 +318,7 @@ fn os_name(
         return Some("android");
     }
     let ua = ua?;
-    match classify_ua(ua).platform {
+    match platform_of(ua) {
         Some(Platform::Ios) => Some("ios"),
         Some(Platform::Android) => Some("android"),
         None if ua.contains("Windows") => Some("windows"),

@@ -6,7 +6,7 @@ use crate::state::SharedState;
 use crate::trackers::Mode;
 use axum::http::{Method, StatusCode};
 use metrica_s2s_rules::{
-    calendar, classify_ua, parse_input, percent_decode, Code, Context, Diagnostic, Draft, Kind,
+    calendar, parse_input, percent_decode, platform_of, Code, Context, Diagnostic, Draft, Kind,
     Request as Target, Validator,
 };
 use std::cell::RefCell;
@@ -132,7 +132,7 @@ fn duplicate_click(
 fn store_redirect(state: &SharedState, req: &Target<'_>) -> String {
     let device = req
         .value("device_ua")
-        .and_then(|ua| classify_ua(&String::from_utf8_lossy(&ua)).platform);
+        .and_then(|ua| platform_of(&String::from_utf8_lossy(&ua)));
     let id = req.tracking_number();
     let store = state.trackers().store_url(id, device);
     let sep = if store.contains('?') { '&' } else { '?' };

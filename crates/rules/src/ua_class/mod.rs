@@ -118,7 +118,9 @@ pub(crate) fn cut_at_a_limit(ua: &str) -> bool {
     at_limit && !ua.ends_with(')')
 }
 
-fn platform_of(ua: &str) -> Option<Platform> {
+/// The mobile platform a UA names, alone: for a store link or a postback's platform, which
+/// need no bot or library verdict.
+pub fn platform_of(ua: &str) -> Option<Platform> {
     if ua.contains("Windows Phone") {
         return None;
     }
