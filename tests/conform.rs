@@ -318,6 +318,10 @@ fn retriers_are_diagnosed_exactly() {
         ("no-retry", each(&["retry-missing"])),
         ("retry-new-timestamp", each(&["retry-changed"])),
         ("retry-storm", Vec::new()),
+        (
+            "gives-up",
+            vec![("retry-after-503-retry-after", &["retry-gave-up"][..])],
+        ),
     ];
     std::thread::scope(|s| {
         for (name, failing) in &cases {
@@ -350,6 +354,30 @@ fn retriers_are_diagnosed_exactly() {
         requests[0]["fault"]["status"], 503,
         "the faulted attempt is in the report"
     );
+    let (_, text) = conform_json(
+        "gave-up.json",
+        &[
+            "--partner",
+            "fixtures/partners/gives-up.toml",
+            "--only",
+            "retry-after-503-retry-after",
+        ],
+    );
+    let v: Value = serde_json::from_str(&text).expect("json");
+    let d = &v["scenarios"][0]["diagnostics"][0];
+    assert_eq!(d["code"], "retry-gave-up");
+    let message = d["message"].as_str().expect("message");
+    assert!(
+        message.contains("on all 4 attempts") && message.contains("retried 3 times"),
+        "the finding says what the partner did: {message}"
+    );
+    let times = message
+        .split_once("(attempts at ")
+        .and_then(|(_, t)| t.split_once(')'))
+        .map(|(t, _)| t)
+        .expect("the attempts' times");
+    assert_eq!(times.split(", ").count(), 4, "{message}");
+    assert!(times.starts_with("0 s, +1."), "{message}");
     let (_, text) = conform_json(
         "storm.json",
         &[

@@ -21,20 +21,45 @@ pub fn check(scenario: &Scenario, attempts: &[&Entry], window_ms: u64) -> Vec<Fi
     };
     if attempts.iter().all(|e| e.fault.is_some()) {
         if let Some(f) = &first.fault {
-            let d = Draft::new(Code::RetryMissing)
-                .arg("fault", what_it_did(f))
-                .arg("event", scenario.event.as_str())
-                .arg(
-                    "window",
-                    calendar::format_duration(window_ms.div_ceil(1000)),
-                )
-                .finish();
-            out.push(Finding::plain(d));
+            let window = calendar::format_duration(window_ms.div_ceil(1000));
+            let d = if attempts.len() == 1 {
+                Draft::new(Code::RetryMissing)
+                    .arg("fault", what_it_did(f))
+                    .arg("event", scenario.event.as_str())
+                    .arg("window", window)
+            } else {
+                Draft::new(Code::RetryGaveUp)
+                    .arg("fault", what_it_did(f))
+                    .arg("event", scenario.event.as_str())
+                    .arg("retries", (attempts.len() - 1).to_string())
+                    .arg("attempts", attempts.len().to_string())
+                    .arg("times", attempt_times(attempts))
+                    .arg("window", window)
+            };
+            out.push(Finding::plain(d.finish()));
         }
     }
     out.extend(changed(first, attempts));
     out.extend(storm(attempts));
     out
+}
+
+/// When each attempt arrived, counted from the first: `0 s, +1.0 s, +3.0 s`.
+fn attempt_times(attempts: &[&Entry]) -> String {
+    let start = attempts.first().map_or(0, |e| e.received_at_ms);
+    attempts
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let after = e.received_at_ms.saturating_sub(start);
+            if i == 0 {
+                "0 s".to_owned()
+            } else {
+                format!("+{}.{} s", after / 1000, after % 1000 / 100)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `answered 503`, `reset the connection`, ...
@@ -167,6 +192,23 @@ mod tests {
     }
 
     #[test]
+    fn giving_up_names_the_attempts_and_their_times() {
+        let s = suite();
+        let entries = [
+            attempt(1, 5_000, 100, 503, true),
+            attempt(2, 6_000, 100, 503, true),
+            attempt(3, 8_000, 100, 503, true),
+            attempt(4, 12_500, 100, 503, true),
+        ];
+        let refs: Vec<&Entry> = entries.iter().collect();
+        let found = check(&s.scenarios[0], &refs, 8000);
+        let message = &found[0].diagnostic.message;
+        assert!(message.contains("retried 3 times"), "{message}");
+        assert!(message.contains("0 s, +1.0 s, +3.0 s, +7.5 s"), "{message}");
+        assert!(message.contains("answered 503"), "{message}");
+    }
+
+    #[test]
     fn a_patient_unchanged_retry_is_clean() {
         assert!(codes(&[
             attempt(1, 0, 100, 503, true),
@@ -180,6 +222,15 @@ mod tests {
         assert_eq!(
             codes(&[attempt(1, 0, 100, 503, true)]),
             [Code::RetryMissing]
+        );
+        assert_eq!(
+            codes(&[
+                attempt(1, 0, 100, 503, true),
+                attempt(2, 1000, 100, 503, true),
+                attempt(3, 3000, 100, 503, true),
+                attempt(4, 7000, 100, 503, true)
+            ]),
+            [Code::RetryGaveUp]
         );
         assert_eq!(
             codes(&[

@@ -119,20 +119,20 @@ catalogue! {
         ..rule("param-typo", Encoding, Fixed(Warning))
     },
     UnsubstitutedMacro => Rule {
-        when: "the value is a template placeholder left unfilled: `{device_ua}`, `{{ip}}`, `${ts}`, `[UA]`, `__IP__`, `%%TS%%`, `#UA#` (also when it arrives percent-encoded)",
+        when: "the value is a template placeholder left unfilled: `{device_ua}`, `{{ip}}`, `${ts}`, `[UA]`, `__IP__`, `%%TS%%`, `#UA#`, ValueTrack's `{ifmobile:x}`, or a format string never formatted: printf's `%s`/`%d`, `String.format`'s `{0}` (also when it arrives percent-encoded)",
         message: "{param} holds the unfilled template placeholder {value}",
-        hint: "the ad server sent its URL template without substituting this macro; check the macro name your platform expects and that the value exists for this event",
+        hint: "{fix}",
         why: "A literal placeholder is not a value: the device cannot be matched, and every request carries the same fake value.",
         bad: "device_ua={user_agent}",
         good: "device_ua=Mozilla%2F5.0%20(Linux%3B%20Android%2014%3B%20Pixel%208)...",
         ..rule("unsubstituted-macro", Encoding, ErrorOnRequired)
     },
     PlaceholderValue => Rule {
-        when: "the value is what an empty variable prints: `null`, `undefined`, `None`, `nil`, `NaN`, `unknown`, `-`, `N/A`, `(null)`",
-        message: "{param} holds {value}, which is what an empty variable prints, not a real value",
-        hint: "the variable behind {param} was empty when the URL was built; send the real value, or leave an optional parameter out",
-        why: "String-formatting a missing value prints null/None/undefined; AppMetrica then receives that text as if it were the device's data.",
-        bad: "device_ip=null",
+        when: "the value is what a program prints for a missing value or a whole object, a serialisation accident: `null`, `undefined`, `None`, `nil`, `NaN`, `unknown`, `-`, `N/A`, `(null)`, JavaScript's `[object Object]`, Python's `<... object at 0x...>`, Java's `com.example.Click@1b6d3586`",
+        message: "{param} holds {value}, {cause}, not a real value",
+        hint: "{fix}",
+        why: "String-formatting a missing value prints null/None/undefined, and an object passed where one field was meant prints [object Object]; AppMetrica then receives that text as if it were the device's data, and other checks would misread it (an IP list, a broken UA).",
+        bad: "device_ip=%5Bobject%20Object%5D",
         good: "device_ip=203.0.113.7",
         ..rule("placeholder-value", Encoding, ErrorOnRequired)
     },
@@ -676,6 +676,16 @@ catalogue! {
         good: "GET; on 503, wait 1 s and send the same GET again",
         stateless: false,
         ..rule("retry-missing", Conformance, Fixed(Error))
+    },
+    RetryGaveUp => Rule {
+        when: "the mock kept failing (5xx, reset or closed) and the partner retried, then gave up before an attempt succeeded; the message counts the attempts and gives their times",
+        message: "the mock {fault} on all {attempts} attempts of the {event}: the partner retried {retries} times (attempts at {times}) and then gave up; nothing more arrived within {window}",
+        hint: "keep retrying a 5xx, a reset or a missing answer for longer: more attempts, or a longer backoff (1 s, 2 s, 4 s ... up to minutes), kept in a durable queue so the event survives an outage longer than a few seconds",
+        why: "An endpoint that is down for longer than the partner's retry budget loses every event sent during the outage; the retries were right, but too few or too close together.",
+        bad: "three attempts within 3 s after a 503, then the event is dropped",
+        good: "attempts after 1 s, 2 s, 4 s, 8 s ... until one is accepted or the 12-hour window closes",
+        stateless: false,
+        ..rule("retry-gave-up", Conformance, Fixed(Error))
     },
     RetryChanged => Rule {
         when: "a retry changed click_id, click_timestamp (the event's time, not the retry's), device_ip or device_ua; the message names the field",

@@ -46,7 +46,8 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Found) {
                     .param(param)
                     .value(text.map_or(raw, str::as_bytes))
                     .span(span)
-                    .arg("name", name),
+                    .arg("name", name)
+                    .arg("fix", macro_fix(name)),
             );
             view.not_data = true;
             continue;
@@ -71,11 +72,13 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Found) {
             view.spoiled = true;
             continue;
         };
-        if is_placeholder(text) {
+        if let Some(accident) = Accident::of(text) {
             out.push(
                 Draft::new(Code::PlaceholderValue)
                     .param(param)
                     .value(text.as_bytes())
+                    .arg("cause", accident.cause())
+                    .arg("fix", accident.fix(param))
                     .span(span),
             );
             view.not_data = true;
@@ -139,6 +142,17 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Found) {
             d = d.param(&p.key);
         }
         out.push(d);
+    }
+}
+
+/// What left a placeholder of this form unfilled, and what to do about it.
+fn macro_fix(name: &str) -> &'static str {
+    if name.starts_with('%') || name.bytes().all(|b| b.is_ascii_digit()) {
+        "the URL was built from a format string that was never formatted (printf's %s, String.format's {0}): pass the values to the formatter, or build the query with a URL library that encodes each value"
+    } else if name.starts_with("if") {
+        "Google Ads fills ValueTrack parameters such as {ifmobile:...} only in its own tracking templates; send the value itself, not the ValueTrack syntax"
+    } else {
+        "the ad server sent its URL template without substituting this macro; check the macro name your platform expects and that the value exists for this event"
     }
 }
 
@@ -240,21 +254,90 @@ fn cp1251_text(bytes: &[u8]) -> Option<String> {
         .collect()
 }
 
-/// What string formatting prints for a missing value.
-fn is_placeholder(value: &str) -> bool {
-    const TEXTS: &[&str] = &[
-        "null",
-        "undefined",
-        "none",
-        "nil",
-        "nan",
-        "unknown",
-        "-",
-        "n/a",
-        "(null)",
-    ];
-    let v = value.trim();
-    v.len() <= 9 && TEXTS.iter().any(|t| t.eq_ignore_ascii_case(v))
+/// What a program prints when it turns a missing value or a whole object into text: the
+/// accidents of serialisation, each with its own cause.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Accident {
+    /// `null`, `undefined`, `None`, `nil` ...: a variable that was empty.
+    Empty,
+    /// `NaN`: arithmetic on a missing number.
+    NotANumber,
+    /// `[object Object]`: JavaScript's `String(obj)` of an object.
+    JsObject,
+    /// `<app.Click object at 0x7f...>`: Python's default `str()` of an object.
+    PythonObject,
+    /// `com.example.Click@1b6d3586`: Java's default `toString()`.
+    JavaObject,
+}
+
+impl Accident {
+    fn of(value: &str) -> Option<Accident> {
+        const EMPTY: &[&str] = &[
+            "null",
+            "undefined",
+            "none",
+            "nil",
+            "unknown",
+            "-",
+            "n/a",
+            "(null)",
+        ];
+        let v = value.trim();
+        if v.eq_ignore_ascii_case("nan") {
+            return Some(Accident::NotANumber);
+        }
+        if v.len() <= 9 && EMPTY.iter().any(|t| t.eq_ignore_ascii_case(v)) {
+            return Some(Accident::Empty);
+        }
+        if v.starts_with("[object ") && v.ends_with(']') && is_ident(&v[8..v.len() - 1]) {
+            return Some(Accident::JsObject);
+        }
+        if v.starts_with('<') && v.ends_with('>') && v.contains(" object at 0x") {
+            return Some(Accident::PythonObject);
+        }
+        let java = v.split_once('@').is_some_and(|(class, hash)| {
+            class.contains('.')
+                && class.split('.').all(is_ident)
+                && class
+                    .rsplit('.')
+                    .next()
+                    .is_some_and(|c| c.starts_with(|c: char| c.is_ascii_uppercase()))
+                && (4..=8).contains(&hash.len())
+                && hash.bytes().all(|b| b.is_ascii_hexdigit())
+        });
+        java.then_some(Accident::JavaObject)
+    }
+
+    fn cause(self) -> &'static str {
+        match self {
+            Accident::Empty => "which is what an empty variable prints",
+            Accident::NotANumber => "which is what arithmetic on a missing number prints",
+            Accident::JsObject => {
+                "which is what JavaScript prints for a whole object turned into text (String(obj) or a template literal)"
+            }
+            Accident::PythonObject => "which is what Python prints for a whole object turned into text",
+            Accident::JavaObject => {
+                "which is what Java's default toString() prints for a whole object"
+            }
+        }
+    }
+
+    fn fix(self, param: &str) -> String {
+        match self {
+            Accident::Empty | Accident::NotANumber => format!(
+                "the variable behind {param} was empty when the URL was built; send the real value, or leave an optional parameter out"
+            ),
+            Accident::JsObject | Accident::PythonObject | Accident::JavaObject => format!(
+                "the URL builder was given an object where {param} needs one field of it: pass that field (for example req.ip, not req), then URL-encode it"
+            ),
+        }
+    }
+}
+
+fn is_ident(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
 }
 
 #[cfg(test)]
@@ -262,23 +345,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn placeholders() {
+    fn serialisation_accidents_name_their_cause() {
         for v in [
             "null",
             "NULL",
             "undefined",
             "None",
             "nil",
-            "NaN",
             "unknown",
             "-",
             "N/A",
             "(null)",
         ] {
-            assert!(is_placeholder(v), "{v}");
+            assert_eq!(Accident::of(v), Some(Accident::Empty), "{v}");
         }
-        for v in ["0", "nullable", "--", "Nonesuch"] {
-            assert!(!is_placeholder(v), "{v}");
+        assert_eq!(Accident::of("NaN"), Some(Accident::NotANumber));
+        assert_eq!(Accident::of("[object Object]"), Some(Accident::JsObject));
+        assert_eq!(Accident::of("[object Array]"), Some(Accident::JsObject));
+        assert_eq!(
+            Accident::of("<app.models.Click object at 0x7f3a2c1d5e80>"),
+            Some(Accident::PythonObject)
+        );
+        assert_eq!(
+            Accident::of("com.example.ads.Click@1b6d3586"),
+            Some(Accident::JavaObject)
+        );
+        for v in [
+            "0",
+            "nullable",
+            "--",
+            "Nonesuch",
+            "[object",
+            "user@example.com",
+            "a.b@c",
+            "c-8f14e45f",
+        ] {
+            assert_eq!(Accident::of(v), None, "{v}");
         }
     }
 

@@ -1,9 +1,13 @@
 //! Template placeholders left unfilled, in every syntax ad networks and trackers use:
 //! `{x}` (Yandex Direct, Mintegral, Unity), `{{x}}` (Meta, VK Ads), `${X}` (Xandr, DV360),
 //! `[[X]]` (GetIntent), `[X]` (Google Ad Manager), `__X__` (TikTok), `%%X%%` (Google Ad
-//! Manager, MyTracker), `%X%` (Adobe), `$X`, `$$X$$`, `#X#`, `<X>`; and concatenations of
-//! them, such as `{transaction_id}_{affiliate_id}`. The sources are listed with the examples
-//! in `fixtures/requests/realworld.txt`.
+//! Manager, MyTracker), `%X%` (Adobe), `$X`, `$$X$$`, `#X#`, `<X>`; Google Ads ValueTrack's
+//! `{ifmobile:x}` and `{_custom}`; the format strings a URL was built with but never
+//! formatted: printf's `%s`, `%d`, `%1$s`, `%@` and `String.format`/`MessageFormat`'s `{0}`;
+//! and concatenations of them, such as `{transaction_id}_{affiliate_id}`. The sources are
+//! listed with the examples in `fixtures/requests/realworld.txt`.
+//!
+//! A GUID in registry braces (`{3F2504E0-4F89-11D3-9A0C-0305E82C3301}`) is a filled value.
 //!
 //! A value counts as a placeholder when it is made of placeholders and separators only. Inside
 //! other text only the unambiguous forms count (`{{x}}`, `${x}`, `[[X]]`, `{x}`), and not in
@@ -93,7 +97,7 @@ const UNAMBIGUOUS: &[&str] = &["{{", "${", "[[", "{"];
 /// start with a letter or digit and hold no `{`, `$` or `[`.
 pub(crate) fn raw_macro_name(raw: &[u8], reach: Reach) -> Option<&str> {
     let starts_plain = raw.first().is_some_and(u8::is_ascii_alphanumeric);
-    let may_embed = reach == Reach::Anywhere && memchr::memchr3(b'{', b'$', b'[', raw).is_some();
+    let may_embed = reach == Reach::Anywhere && may_embed(raw);
     if starts_plain && !may_embed {
         return None;
     }
@@ -113,11 +117,15 @@ pub(crate) fn macro_name(value: &str, reach: Reach) -> Option<&str> {
         }
     }
     match reach {
-        Reach::Anywhere if memchr::memchr3(b'{', b'$', b'[', value.as_bytes()).is_some() => {
-            embedded(value)
-        }
+        Reach::Anywhere if may_embed(value.as_bytes()) => embedded(value),
         _ => None,
     }
+}
+
+/// Whether `value` holds a byte an embedded placeholder starts with, or a printf conversion.
+fn may_embed(value: &[u8]) -> bool {
+    memchr::memchr3(b'{', b'$', b'[', value).is_some()
+        || memchr::memchr_iter(b'%', value).any(|at| printf_at(&value[at..]).is_some())
 }
 
 /// The first placeholder's name when `value` is placeholders and separators only.
@@ -143,8 +151,11 @@ fn whole(value: &str) -> Option<&str> {
 
 /// The first unambiguous placeholder anywhere in `value`.
 fn embedded(value: &str) -> Option<&str> {
-    for (at, _) in value.match_indices(['{', '$', '[']) {
+    for (at, _) in value.match_indices(['{', '$', '[', '%']) {
         let rest = &value[at..];
+        if let Some(len) = printf_at(rest.as_bytes()) {
+            return Some(&rest[..len]);
+        }
         if !UNAMBIGUOUS.iter().any(|o| rest.starts_with(o)) {
             continue;
         }
@@ -159,6 +170,12 @@ fn embedded(value: &str) -> Option<&str> {
 
 /// A placeholder at the start of `s`: its name and its length.
 fn token_at(s: &str) -> Option<(&str, usize)> {
+    if let Some(len) = printf_at(s.as_bytes()) {
+        return Some((&s[..len], len));
+    }
+    if let Some(found) = brace_special_at(s) {
+        return Some(found);
+    }
     for (open, close) in SYNTAXES {
         let Some(after) = s.strip_prefix(open) else {
             continue;
@@ -186,11 +203,83 @@ fn token_at(s: &str) -> Option<(&str, usize)> {
     .then_some((name, 1 + len))
 }
 
+/// A printf conversion at the start of `s` (`%s`, `%d`, `%1$s`, `%-5d`, `%lld`, `%@`), only
+/// where it cannot be a percent-escape: `%d` followed by a hex digit is one.
+pub(crate) fn printf_at(s: &[u8]) -> Option<usize> {
+    let rest = s.strip_prefix(b"%")?;
+    let mut at = 0;
+    // `%1$s`: a positional argument.
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits > 0 && rest.get(digits) == Some(&b'$') {
+        at = digits + 1;
+    }
+    at += rest[at..]
+        .iter()
+        .take_while(|b| matches!(b, b'-' | b'+' | b'0'..=b'9' | b'.'))
+        .count();
+    at += rest[at..]
+        .iter()
+        .take(2)
+        .take_while(|b| matches!(b, b'l' | b'h' | b'z'))
+        .count();
+    let conversion = *rest.get(at)?;
+    if !matches!(conversion, b's' | b'd' | b'i' | b'u' | b'f' | b'x' | b'@') {
+        return None;
+    }
+    let len = 1 + at + 1;
+    // `%5d`, `%dE` and `%20s` read as escapes, whatever a template meant by them.
+    let escape = s.len() >= 3 && s[1].is_ascii_hexdigit() && s[2].is_ascii_hexdigit();
+    // A name goes on after `%s` only in text (`%status`), not in a placeholder.
+    let word_goes_on = s.get(len).is_some_and(u8::is_ascii_alphabetic);
+    (!escape && !word_goes_on).then_some(len)
+}
+
+/// `{0}` (`String.format` in C#, Java's `MessageFormat`), ValueTrack's `{ifmobile:text}` and
+/// `{_custom}`, at the start of `s`. A GUID in braces is a value, never a placeholder.
+fn brace_special_at(s: &str) -> Option<(&str, usize)> {
+    let after = s.strip_prefix('{').filter(|a| !a.starts_with('{'))?;
+    let end = after.find('}')?;
+    let inner = &after[..end];
+    let len = 1 + end + 1;
+    if !inner.is_empty() && inner.len() <= 3 && inner.bytes().all(|b| b.is_ascii_digit()) {
+        return Some((inner, len));
+    }
+    if let Some((name, _text)) = inner.split_once(':') {
+        let valuetrack = VALUETRACK_CONDITIONALS.contains(&name) && !inner.contains('{');
+        return valuetrack.then_some((name, len));
+    }
+    let custom = inner.strip_prefix('_').is_some_and(is_name);
+    custom.then_some((inner, len))
+}
+
+/// ValueTrack's conditional parameters: `{ifmobile:[value]}` and its kin, as Google Ads
+/// documents them.
+const VALUETRACK_CONDITIONALS: &[&str] = &[
+    "ifmobile",
+    "ifnotmobile",
+    "ifsearch",
+    "ifcontent",
+    "ifmaps",
+    "ifyoutube",
+    "ifdisplay",
+];
+
+/// `3F2504E0-4F89-11D3-9A0C-0305E82C3301`: 8-4-4-4-12 hex digits.
+fn is_guid(inner: &str) -> bool {
+    let groups: Vec<&str> = inner.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// What placeholder names are made of: letters, digits, `_ . -`, at least one letter, not
 /// edged with `_` (`____` is no name), at most 64 bytes. No `:`, so `[2001:db8::1]` stays an
 /// address in brackets.
 fn is_name(inner: &str) -> bool {
     !inner.is_empty()
+        && !is_guid(inner)
         && inner.len() <= 64
         && inner.bytes().any(|b| b.is_ascii_alphabetic())
         && !inner.starts_with('_')
@@ -226,6 +315,16 @@ mod tests {
             (" {ip} ", "ip"),
             ("\u{a0}[UA]", "UA"),
             ("{{click.browser.metadata.ip}}", "click.browser.metadata.ip"),
+            ("%s", "%s"),
+            ("%d", "%d"),
+            ("%1$s", "%1$s"),
+            ("%@", "%@"),
+            ("%lld", "%lld"),
+            ("{0}", "0"),
+            ("{ifmobile:mobile}", "ifmobile"),
+            ("{ifnotmobile:desktop}", "ifnotmobile"),
+            ("{_season}", "_season"),
+            ("{lpurl}", "lpurl"),
         ] {
             assert_eq!(macro_name(v, Reach::Whole), Some(name), "{v}");
         }
@@ -255,6 +354,8 @@ mod tests {
         assert_eq!(macro_name("x{{ad.id}}", Reach::Anywhere), Some("ad.id"));
         assert_eq!(macro_name("p_${CP_ID}", Reach::Anywhere), Some("CP_ID"));
         assert_eq!(macro_name("c-{click_id}", Reach::Whole), None);
+        assert_eq!(macro_name("id_%s", Reach::Anywhere), Some("%s"));
+        assert_eq!(macro_name("c-{0}", Reach::Anywhere), Some("0"));
         for data in [
             "abc%2Fdef%2F",
             "100%",
@@ -263,6 +364,9 @@ mod tests {
             "[1]",
             "tag#1#",
             "x[en]",
+            "50%25",
+            "a%20s",
+            "{3F2504E0-4F89-11D3-9A0C-0305E82C3301}",
         ] {
             assert_eq!(macro_name(data, Reach::Anywhere), None, "{data}");
         }
@@ -305,6 +409,12 @@ mod tests {
             "5.255.232.147",
             "1795860000",
             "38400000-8cf0-11bd-b23e-10b96e40000d",
+            "{3F2504E0-4F89-11D3-9A0C-0305E82C3301}",
+            "%20s",
+            "%5d",
+            "%status",
+            "{ifmobile:{x}}",
+            "{other:x}",
         ] {
             assert_eq!(macro_name(v, Reach::Whole), None, "{v}");
         }
