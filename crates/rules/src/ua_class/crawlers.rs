@@ -3,10 +3,9 @@
 //!
 //! The list is keyed by regular expressions. Matching 1,500 of them on every UA would cost
 //! more than all the other rules together, so each pattern's literal prefixes (by
-//! regex-syntax's extractor) go into one Aho-Corasick automaton, and only the patterns whose
+//! regex-syntax's extractor) go into the one automaton of `scan`, and only the patterns whose
 //! prefix occurs in the UA are run, each compiled on first use.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use std::sync::{LazyLock, OnceLock};
@@ -47,16 +46,15 @@ impl Entry {
 
 struct Crawlers {
     entries: Vec<Entry>,
-    /// Literal prefixes, and for each the entry it starts.
-    prefixes: AhoCorasick,
-    owner: Vec<usize>,
+    /// Literal prefixes, each with the entry it starts.
+    prefixes: Vec<(Vec<u8>, usize)>,
     /// Entries with no usable prefix (`^`, `.*`, a one-byte literal): run on every UA.
     always: Vec<usize>,
 }
 
 static CRAWLERS: LazyLock<Crawlers> = LazyLock::new(|| {
     let mut entries = Vec::new();
-    let (mut literals, mut owner, mut always) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut prefixes, mut always) = (Vec::new(), Vec::new());
     for (pattern, kind) in LIST.iter().copied() {
         if DEVICE_PATTERNS.contains(&pattern) {
             continue;
@@ -74,27 +72,23 @@ static CRAWLERS: LazyLock<Crawlers> = LazyLock::new(|| {
         let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
         match seq.literals() {
             Some(lits) if !lits.is_empty() && lits.iter().all(|l| l.as_bytes().len() >= 3) => {
-                for l in lits {
-                    literals.push(l.as_bytes().to_vec());
-                    owner.push(at);
-                }
+                prefixes.extend(lits.iter().map(|l| (l.as_bytes().to_vec(), at)));
             }
             _ => always.push(at),
         }
     }
-    let prefixes = AhoCorasick::builder()
-        .match_kind(MatchKind::Standard)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(&literals)
-        // Byte literals only, a few thousand of them: inside every limit of the builder.
-        .expect("the crawler prefixes build");
     Crawlers {
         entries,
         prefixes,
-        owner,
         always,
     }
 });
+
+/// The literal prefixes of the list's patterns, each with the entry it starts, for `scan`'s
+/// automaton.
+pub(super) fn prefixes() -> &'static [(Vec<u8>, usize)] {
+    &CRAWLERS.prefixes
+}
 
 /// How many entries of the list are in force; a test keeps it from falling to nothing when the
 /// list is updated.
@@ -109,15 +103,11 @@ fn without_prefix() -> usize {
 }
 
 /// The crawler the list names in `ua`: the text its pattern matched, and its kind in words.
-/// The list's first entry that matches wins, as it would in the list's own order.
-pub(crate) fn crawler_in(ua: &str) -> Option<(Box<str>, &'static str)> {
+/// `candidates` are the entries whose prefix `scan` found in the UA, in any order. The list's
+/// first entry that matches wins, as it would in the list's own order.
+pub(crate) fn crawler_in(ua: &str, candidates: &[usize]) -> Option<(Box<str>, &'static str)> {
     let c = &*CRAWLERS;
-    let mut candidates: Vec<usize> = c
-        .prefixes
-        .find_overlapping_iter(ua)
-        .map(|m| c.owner[m.pattern().as_usize()])
-        .chain(c.always.iter().copied())
-        .collect();
+    let mut candidates: Vec<usize> = candidates.iter().chain(c.always.iter()).copied().collect();
     candidates.sort_unstable();
     candidates.dedup();
     candidates.into_iter().find_map(|at| {
@@ -174,13 +164,18 @@ mod tests {
 
     #[test]
     fn names_the_crawler_and_its_kind() {
-        let (name, kind) =
-            crawler_in("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
-                .expect("Googlebot");
+        // Every entry a candidate: the list's order alone decides.
+        let all: Vec<usize> = (0..crawler_patterns()).collect();
+        let (name, kind) = crawler_in(
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+            &all,
+        )
+        .expect("Googlebot");
         assert_eq!(&*name, "Googlebot/");
         assert_eq!(kind, "a search engine's crawler");
         assert!(crawler_in(
-            "Mozilla/5.0 (Linux; Android 4.1.1; HTC Butterfly Build/JRO03C) AppleWebKit/535.19"
+            "Mozilla/5.0 (Linux; Android 4.1.1; HTC Butterfly Build/JRO03C) AppleWebKit/535.19",
+            &all
         )
         .is_none());
     }

@@ -4,7 +4,6 @@
 //! owners, or an injection payload. Words are matched as words, so a phone brand (CUBOT) or a
 //! model name is not a bot.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use std::sync::LazyLock;
 
 /// Parts of a word that name an automated client's job, lowercase.
@@ -26,38 +25,91 @@ const JOB_WORDS: &[(&str, &str)] = &[
     ("thumbnail", "a screenshot service"),
 ];
 
-/// All the job words in one case-insensitive automaton: one pass over the UA.
-static JOBS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(JOB_WORDS.iter().map(|(w, _)| w))
-        // A dozen short constant words: inside every limit of the builder.
-        .expect("the job words build")
+/// The literals behind the marks, for `scan`'s automaton (matched without case): the job
+/// words, then these, in this order.
+const OTHER_MARKS: &[&str] = &["bot", "${", "http://", "https://", "www."];
+const BOT: usize = JOB_WORDS.len();
+const DOLLAR: usize = BOT + 1;
+const HTTP: usize = BOT + 2;
+const HTTPS: usize = BOT + 3;
+const WWW: usize = BOT + 4;
+
+pub(super) static MARK_LITERALS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    JOB_WORDS
+        .iter()
+        .map(|(w, _)| *w)
+        .chain(OTHER_MARKS.iter().copied())
+        .collect()
 });
 
+/// Where the marks occur in a UA, as one pass of `scan` reports them, in the order their
+/// matches end.
+#[derive(Debug, Default)]
+pub(super) struct Marks {
+    dollar: bool,
+    /// The first job word: start, end, and which.
+    job: Option<(usize, usize, usize)>,
+    /// Every `bot`, by where it ends.
+    bots: Vec<usize>,
+    http: Option<usize>,
+    https: Option<usize>,
+    www: Option<usize>,
+}
+
+impl Marks {
+    /// `MARK_LITERALS[i]` occurs at `start..end`.
+    pub(super) fn saw(&mut self, i: usize, start: usize, end: usize) {
+        match i {
+            BOT => self.bots.push(end),
+            DOLLAR => self.dollar = true,
+            HTTP => {
+                self.http.get_or_insert(start);
+            }
+            HTTPS => {
+                self.https.get_or_insert(start);
+            }
+            WWW => {
+                self.www.get_or_insert(start);
+            }
+            job => {
+                self.job.get_or_insert((start, end, job));
+            }
+        }
+    }
+}
+
 /// The mark and what it says about the client, or `None`.
-pub(super) fn automated(ua: &str, on_device: bool) -> Option<(Box<str>, &'static str)> {
-    if ua.contains("${") {
+pub(super) fn automated(
+    ua: &str,
+    on_device: bool,
+    marks: &Marks,
+) -> Option<(Box<str>, &'static str)> {
+    if marks.dollar {
         return Some((
             "${".into(),
             "a scanner probing for template injection (Log4Shell `${jndi:...}`)",
         ));
     }
-    if let Some(m) = JOBS.find(ua) {
-        let (at, end) = word_around(ua.as_bytes(), m.start(), m.end());
-        return Some((ua[at..end].into(), JOB_WORDS[m.pattern().as_usize()].1));
+    if let Some((start, end, job)) = marks.job {
+        let (at, end) = word_around(ua.as_bytes(), start, end);
+        return Some((ua[at..end].into(), JOB_WORDS[job].1));
     }
-    for (at, end) in words(ua) {
-        let word = &ua[at..end];
-        let versioned = ua[end..].starts_with('/');
+    let bytes = ua.as_bytes();
+    for &end in &marks.bots {
         // `Googlebot/2.1`, `(compatible; AspiegelBot)`, `MsnBot-Media`; not `; CUBOT; P60;`
-        // on a phone.
-        let bot_part = word.split(['-', '_']).any(|part| {
-            part.len() > 3 && part.as_bytes()[part.len() - 3..].eq_ignore_ascii_case(b"bot")
-        });
-        if bot_part && (versioned || !on_device) {
-            return Some((word.into(), "a bot"));
+        // on a phone. A part of a word (split at `-` and `_`) ends in "bot" and is longer.
+        let part_ends = bytes.get(end).is_none_or(|b| !b.is_ascii_alphanumeric());
+        let part_start = bytes[..end]
+            .iter()
+            .rposition(|b| !b.is_ascii_alphanumeric())
+            .map_or(0, |i| i + 1);
+        if !part_ends || end - part_start <= 3 {
+            continue;
+        }
+        let (at, word_end) = word_around(bytes, end - 3, end);
+        let versioned = ua[word_end..].starts_with('/');
+        if versioned || !on_device {
+            return Some((ua[at..word_end].into(), "a bot"));
         }
     }
     // Crawlers sign with a URL or an address site owners can write to: `+http://...`,
@@ -65,14 +117,7 @@ pub(super) fn automated(ua: &str, on_device: bool) -> Option<(Box<str>, &'static
     if on_device {
         return None;
     }
-    let lower = ua.to_ascii_lowercase();
-    if let Some(at) = lower.find("http://").or_else(|| lower.find("https://")) {
-        return Some((
-            url_at(ua, at),
-            "a crawler (it signs with a URL for site owners)",
-        ));
-    }
-    if let Some(at) = lower.find("www.") {
+    if let Some(at) = marks.http.or(marks.https).or(marks.www) {
         return Some((
             url_at(ua, at),
             "a crawler (it signs with a URL for site owners)",
@@ -104,26 +149,6 @@ fn word_around(bytes: &[u8], start: usize, end: usize) -> (usize, usize) {
     (at, end)
 }
 
-/// The byte ranges of the words of `s`: runs of letters, digits, `-` and `_`.
-fn words(s: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    std::iter::from_fn(move || {
-        let word = is_word_byte;
-        while i < bytes.len() && !word(bytes[i]) {
-            i += 1;
-        }
-        if i >= bytes.len() {
-            return None;
-        }
-        let start = i;
-        while i < bytes.len() && word(bytes[i]) {
-            i += 1;
-        }
-        Some((start, i))
-    })
-}
-
 /// The URL or address that starts at `at`, up to the next space, `;` or `)`.
 fn url_at(ua: &str, at: usize) -> Box<str> {
     let rest = &ua[at..];
@@ -141,28 +166,4 @@ fn looks_like_email(ua: &str, at: usize) -> bool {
         && domain.contains('.')
         && top.len() >= 2
         && top.bytes().all(|b| b.is_ascii_alphabetic())
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::ua_class::marks::automated;
-
-    #[test]
-    fn marks_are_words_not_substrings() {
-        assert!(automated("Mozilla/5.0 (compatible; AspiegelBot)", false).is_some());
-        assert!(automated("Mozilla/5.0 (compatible; Googlebot/2.1)", false).is_some());
-        assert!(automated(
-            "Mozilla/5.0 (Linux; Android 10; CUBOT; P60; wv) Instagram 300.0",
-            true
-        )
-        .is_none());
-        assert!(automated("${jndi:ldap://x/a}", false).is_some());
-        assert!(automated("Foo/1.0 (crawler@example.com)", false).is_some());
-        assert!(automated("Safari/605.1.15 (Ecosia ios@11.0.2.2268)", true).is_none());
-        assert!(automated(
-            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X)",
-            true
-        )
-        .is_none());
-    }
 }

@@ -10,36 +10,11 @@
 mod crawlers;
 mod libraries;
 mod marks;
+mod scan;
 
 pub use crawlers::crawler_patterns;
 
 use crate::settings::Platform;
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
-use std::sync::LazyLock;
-
-/// Every token a woothee desktop ("pc") verdict needs, lowercase.
-const DESKTOP_TOKENS: &[&str] = &[
-    "windows",
-    "win98",
-    "mac",
-    "x11",
-    "linux",
-    "freebsd",
-    "cros",
-    "applesyndication",
-    "google desktop",
-    "sleipnir",
-];
-
-static DESKTOP: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(DESKTOP_TOKENS)
-        // Ten short constant patterns: far inside every limit of the builder.
-        .expect("the token list builds")
-});
-
 /// Lengths at which storage and logging layers cut strings: a UA of exactly this many
 /// characters that does not end a token was probably cut there.
 pub(crate) const CUT_LENGTHS: &[usize] = &[255, 256, 512, 1024];
@@ -79,21 +54,20 @@ pub fn classify_ua(ua: &str) -> UaClass {
     let platform = platform_of(ua);
     let library =
         libraries::first(ua).or_else(|| platform.is_none().then(|| libraries::later(ua)).flatten());
-    let bot = if library.is_some() {
-        None
-    } else {
-        crawlers::crawler_in(ua)
+    let hits = library.is_none().then(|| scan::scan(ua));
+    let bot = hits.as_ref().and_then(|hits| {
+        crawlers::crawler_in(ua, &hits.crawlers)
             // An app on a phone that names its HTTP client (`... okhttp3) Android/7.1.2`).
             .filter(|(_, kind)| platform.is_none() || !crawlers::is_library(kind))
-            .or_else(|| marks::automated(ua, platform.is_some()))
+            .or_else(|| marks::automated(ua, platform.is_some(), &hits.marks))
             .map(|(name, kind)| Bot { name, kind })
-    };
-    let desktop =
-        (library.is_none() && bot.is_none() && platform.is_none() && DESKTOP.is_match(ua))
-            .then(|| woothee::parser::Parser::new().parse(ua))
-            .flatten()
-            .filter(|r| r.category == "pc")
-            .map(|r| r.os.into());
+    });
+    let on_desktop = hits.is_some_and(|h| h.desktop);
+    let desktop = (bot.is_none() && platform.is_none() && on_desktop)
+        .then(|| woothee::parser::Parser::new().parse(ua))
+        .flatten()
+        .filter(|r| r.category == "pc")
+        .map(|r| r.os.into());
     // C0 controls and DEL are single bytes; C1 controls need a char scan, for non-ASCII only.
     let control = (ua.bytes().any(|b| b < 0x20 || b == 0x7F) || !ua.is_ascii())
         .then(|| ua.chars().enumerate().find(|(_, c)| c.is_control()))
@@ -207,6 +181,38 @@ mod tests {
         assert_eq!(
             p("Mozilla/5.0 (Windows Phone 10.0; Android 6.0.1; Microsoft; Lumia 950)"),
             None
+        );
+    }
+
+    #[test]
+    fn marks_are_words_not_substrings() {
+        let bot = |ua| classify_ua(ua).bot.map(|b| b.name.to_string());
+        assert_eq!(
+            bot("Mozilla/5.0 (compatible; AspiegelBot)").as_deref(),
+            Some("AspiegelBot")
+        );
+        assert!(bot("Mozilla/5.0 (compatible; Googlebot/2.1)").is_some());
+        assert_eq!(
+            bot("Mozilla/5.0 (Linux; Android 10; CUBOT; P60; wv) Instagram 300.0"),
+            None
+        );
+        assert_eq!(bot("MsnBot-Media/1.1").as_deref(), Some("MsnBot-Media"));
+        assert_eq!(bot("${jndi:ldap://x/a}").as_deref(), Some("${"));
+        assert_eq!(
+            bot("Foo/1.0 (jdoe@example.com)").as_deref(),
+            Some("jdoe@example.com")
+        );
+        assert_eq!(
+            bot("Foo/1.0 (+https://example.com/about)").as_deref(),
+            Some("https://example.com/about")
+        );
+        assert_eq!(
+            bot("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Safari/605.1.15 (Ecosia ios@11.0.2.2268)"),
+            None
+        );
+        assert_eq!(
+            bot("Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0").as_deref(),
+            Some("HeadlessChrome")
         );
     }
 
