@@ -111,7 +111,8 @@ pub fn judge(d: &Delivery) -> Vec<Finding> {
     let repeat = d.attempts.iter().find(|a| a.repeat);
     // A repeat of a failed delivery is a retry failing the same way: one cause, one finding.
     if let (Some(first), Some(r)) = (first, repeat) {
-        if first.status == Some(200) && r.status != Some(200) {
+        let accepted = |s: Option<u16>| s.is_some_and(|s| (200..300).contains(&s));
+        if accepted(first.status) && !accepted(r.status) {
             let (shown, cause) = match (r.status, r.error_kind) {
                 (Some(s), _) => (s.to_string(), status_cause(s, r, d.method.as_str()).0),
                 (None, Some(FailureKind::Timeout)) => (
@@ -149,6 +150,15 @@ fn judge_first(d: &Delivery, a: &Attempt, url: &str) -> Option<Finding> {
     let method = d.method.as_str();
     match (a.status, a.error_kind) {
         (Some(200), _) => None,
+        (Some(status @ 201..=299), _) => Some(Finding::with(
+            Draft::new(Code::PostbackStatusNot200)
+                .arg("status", status.to_string())
+                .arg("method", method)
+                .arg("url", url)
+                .finish(),
+            "200",
+            status.to_string(),
+        )),
         (Some(status), _) => {
             let (cause, fix) = status_cause(status, a, method);
             Some(Finding::with(
@@ -203,10 +213,6 @@ fn status_cause(status: u16, a: &Attempt, method: &str) -> (String, String) {
         })
         .unwrap_or_default();
     let (cause, fix): (String, &str) = match status {
-        200..=299 => (
-            format!("answered {status}: AppMetrica counts only 200 as delivered and will repeat this postback for 24 hours"),
-            "answer 200, not another 2xx",
-        ),
         300..=399 => (
             format!("a redirect: AppMetrica does not follow it, so the postback is never delivered{said}"),
             "serve the postback URL itself instead of redirecting",
@@ -248,7 +254,7 @@ mod tests {
     use crate::postback::judge;
     use metrica_s2s_mock::model::{Attempt, Delivery, DeliveryState, FailureKind};
     use metrica_s2s_mock::model::{ConversionKind, PostbackMethod};
-    use metrica_s2s_rules::Code;
+    use metrica_s2s_rules::{Code, Severity};
 
     fn attempt(status: Option<u16>, kind: Option<FailureKind>, repeat: bool) -> Attempt {
         Attempt {
@@ -297,16 +303,28 @@ mod tests {
             attempt(Some(204), None, true),
         ]);
         let found = judge(&no_content);
-        assert_eq!(
-            found.len(),
-            1,
-            "a failed repeat of a failed delivery is the same cause"
-        );
-        assert_eq!(found[0].diagnostic.code, Code::PostbackStatus);
+        assert_eq!(found.len(), 1, "a 204 repeat is the same cause");
+        assert_eq!(found[0].diagnostic.code, Code::PostbackStatusNot200);
+        assert_eq!(found[0].diagnostic.severity, Severity::Warning);
+        let message = &found[0].diagnostic.message;
         assert!(
-            found[0].diagnostic.message.contains("answered 204: AppMetrica counts only 200 as delivered and will repeat this postback for 24 hours"),
-            "{}",
-            found[0].diagnostic.message
+            message.contains("answered 204")
+                && message.contains("postback quota page")
+                && message.contains("postback specification page"),
+            "names both pages: {message}"
+        );
+        let unavailable = delivery(vec![
+            attempt(Some(503), None, false),
+            attempt(Some(503), None, true),
+        ]);
+        assert_eq!(codes(&unavailable), [Code::PostbackStatus]);
+        let repeat_refused = delivery(vec![
+            attempt(Some(202), None, false),
+            attempt(Some(409), None, true),
+        ]);
+        assert_eq!(
+            codes(&repeat_refused),
+            [Code::PostbackStatusNot200, Code::PostbackRetryRejected]
         );
         assert!(
             !found[0].diagnostic.message.contains('\u{1b}'),

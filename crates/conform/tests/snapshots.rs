@@ -1,6 +1,6 @@
 //! Every report format, rendered from one fixed run with every outcome: a pass with a
 //! warning, a failure with expected beside actual (hostile text included), a scenario the
-//! runner could not judge, a postback answered 204 with a hostile body, a recommended
+//! runner could not judge, a postback answered 503 with a hostile body, a recommended
 //! failure, a failure the baseline accepts, a flaky scenario, a scenario not run, a request
 //! that matched no scenario, and a stale and an expired baseline entry. A change to any format
 //! shows here as a diff to review.
@@ -42,7 +42,7 @@ tags = ["recommended"]
 device = { ua = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X)", ip = "77.88.55.242" }
 [[scenario]]
 id = "postback"
-title = "A postback answered 204"
+title = "A postback answered 503"
 event = "click"
 device = { ua = "Mozilla/5.0 (Linux; Android 14; Pixel 8)", ip = "5.255.232.147", google_aid = "38400000-8cf0-11bd-b23e-10b96e40000d" }
 postback = { event = "install", match = "identifier" }
@@ -177,8 +177,8 @@ fn fixed_run() -> RunReport {
         "state": "stopped",
         "next_attempt_at": null,
         "attempts": [
-            {"at": "2026-11-28T10:00:01.000Z", "status": 204, "error": null, "duration_ms": 2, "answer": "</pre><script>alert(1)</script>\u{1b}[2J"},
-            {"at": "2026-11-28T10:00:01.010Z", "status": 204, "error": null, "duration_ms": 1, "repeat": true}
+            {"at": "2026-11-28T10:00:01.000Z", "status": 503, "error": null, "duration_ms": 2, "answer": "</pre><script>alert(1)</script>\u{1b}[2J"},
+            {"at": "2026-11-28T10:00:01.010Z", "status": 503, "error": null, "duration_ms": 1, "repeat": true}
         ]
     }))
     .expect("delivery");

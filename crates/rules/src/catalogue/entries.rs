@@ -628,7 +628,7 @@ catalogue! {
         ..rule("driver-failed", Conformance, Fixed(Error))
     },
     PostbackStatus => Rule {
-        when: "the partner's postback receiver answered other than 200: AppMetrica counts only 200 as delivered and repeats the postback for 24 hours (201, 202 and 204 included)",
+        when: "the partner's postback receiver answered other than 2xx: AppMetrica counts it as a failed delivery under either of its pages and repeats the postback for 24 hours (a 2xx other than 200 is `postback-status-not-200`)",
         message: "the postback receiver answered {status} to {method} {url}: {cause}",
         hint: "answer every postback you accept with 200 (an empty body will do); {fix}",
         why: "AppMetrica treats any answer but 200 as a failed delivery and sends the postback again every few minutes for 24 hours: a receiver answering 204 or 202 gets each conversion dozens of times, and one answering 4xx or 5xx may never count it.",
@@ -636,6 +636,16 @@ catalogue! {
         good: "HTTP/1.1 200 OK",
         stateless: false,
         ..rule("postback-status", Conformance, Fixed(Error))
+    },
+    PostbackStatusNot200 => Rule {
+        when: "the partner's postback receiver answered a 2xx other than 200 (201, 202, 204): delivered by AppMetrica's postback quota page (any 2xx), failed by its postback specification page (200 only)",
+        message: "the postback receiver answered {status} to {method} {url}: AppMetrica's postback quota page counts any 2xx as delivered, but its postback specification page counts only 200 OK, and under that reading this postback is repeated for 24 hours",
+        hint: "answer every postback you accept with 200 (an empty body will do): 200 is the one answer delivered under both of AppMetrica's pages",
+        why: "AppMetrica's two pages on postbacks disagree on what counts as delivered; a receiver answering 200 is safe whichever holds, one answering 204 may receive each conversion again for 24 hours.",
+        bad: "HTTP/1.1 204 No Content",
+        good: "HTTP/1.1 200 OK",
+        stateless: false,
+        ..rule("postback-status-not-200", Conformance, Fixed(Warning))
     },
     PostbackTimeout => Rule {
         when: "the receiver did not answer within 5 s",
