@@ -75,20 +75,26 @@ pub async fn run(
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let click = load::run(addr, 1, 1, std::sync::Arc::new(move |_| {
-        format!("/serve/7?click_id=pw&google_aid=38400000-8cf0-11bd-b23e-10b96e40000d&device_ip=5.255.232.147&device_ua=Mozilla%2F5.0%20(Linux%3B%20Android%2014)&click_timestamp={now}")
+    // One device per delivery: a second install of one device is a reinstall, which
+    // AppMetrica does not post back.
+    let gaid = |i: u64| format!("38400000-8cf0-11bd-b23e-{i:012x}");
+    let click = load::run(addr, 1, deliveries as u64, std::sync::Arc::new(move |i| {
+        format!("/serve/7?click_id=pw{i}&google_aid={}&device_ip=5.255.232.147&device_ua=Mozilla%2F5.0%20(Linux%3B%20Android%2014)&click_timestamp={now}", gaid(i))
     }))
     .await?;
     if click.non_2xx > 0 {
         return Err(std::io::Error::other(
-            "the click the deliveries go to was refused",
+            "the clicks the deliveries go to were refused",
         ));
     }
-    for _ in 0..deliveries {
+    for i in 0..deliveries as u64 {
         post(
             addr,
             "/__admin/conversions",
-            r#"{"tracking_id": 7, "event": "install", "google_aid": "38400000-8cf0-11bd-b23e-10b96e40000d"}"#,
+            &format!(
+                r#"{{"tracking_id": 7, "event": "install", "google_aid": "{}"}}"#,
+                gaid(i)
+            ),
         )
         .await?;
     }

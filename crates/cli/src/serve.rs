@@ -161,6 +161,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
         Some(path) => Trackers::load(path)?,
         None => Trackers::default(),
     };
+    for w in trackers.warnings() {
+        tracing::warn!(code = w.code.as_str(), hint = %w.hint, "{}", w.message);
+    }
     let config = args.config(trackers);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

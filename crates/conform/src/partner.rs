@@ -95,6 +95,8 @@ impl Receiver {
         Template {
             event,
             event_name: name.map(str::to_owned),
+            first_event_only: false,
+            all_users: false,
             method,
             url: self.url.clone(),
             content_type: body.as_ref().and(self.content_type.clone()),

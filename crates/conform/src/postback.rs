@@ -9,9 +9,9 @@ use crate::mock_handle::MockHandle;
 use crate::partner::Receiver;
 use crate::suite::{PostbackSpec, Scenario};
 use crate::truth::Truth;
-use metrica_s2s_mock::model::ConversionRequest;
 use metrica_s2s_mock::model::MatchType;
 use metrica_s2s_mock::model::{Attempt, Delivery, FailureKind};
+use metrica_s2s_mock::model::{ConversionKind, ConversionRequest};
 use metrica_s2s_rules::{quote_str, Code, Draft};
 use std::time::Duration;
 
@@ -39,10 +39,24 @@ pub(crate) async fn run(
     mock.set_postbacks(truth.tracking_id, vec![template])
         .await?;
     let request = conversion(scenario, spec, truth, supplies);
+    // AppMetrica attributes an event, a purchase, e-commerce or ad revenue through the device's
+    // install: the app reports the install first, as it would (no postback is set for it).
+    if spec.event != ConversionKind::Install {
+        let install = ConversionRequest {
+            event: Some(ConversionKind::Install),
+            event_name: None,
+            ..request.clone()
+        };
+        mock.convert(&install).await?;
+    }
     let outcome = mock.convert(&request).await?;
     let Some(&id) = outcome.postbacks.first() else {
+        let why = outcome
+            .not_attributed
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default();
         return Err(ScenarioError::Postback(format!(
-            "the conversion was not attributed to the scenario's click (match by {}): its S2S request did not carry what that match needs",
+            "the conversion was not attributed to the scenario's click (match by {}): its S2S request did not carry what that match needs{why}",
             spec.match_type.as_str()
         )));
     };

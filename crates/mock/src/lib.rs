@@ -32,6 +32,7 @@ mod fault;
 mod handle;
 mod journal;
 mod lock;
+mod logs_api;
 mod metrics;
 pub mod model;
 mod ndjson;

@@ -5,8 +5,8 @@ pub use crate::fault::{Applied, FaultError, FaultKind, FaultSpec, ListedFault};
 pub use crate::journal::{Entry, Filter, Page};
 pub use crate::postback::{
     Attempt, ConversionKind, ConversionOutcome, ConversionRequest, Delivery, DeliveryFilter,
-    DeliveryPage, DeliveryState, FailureKind, MatchType, PostbackMethod, Template, TemplateError,
-    TouchRef,
+    DeliveryPage, DeliveryState, Ecom, FailureKind, MatchType, PostbackMethod, Template,
+    TemplateError, TouchRef,
 };
 pub use crate::wire::TextOrNumber;
 pub use metrica_s2s_rules::{Diagnostic, Kind};

@@ -23,7 +23,7 @@ use crate::fault::{FaultError, FaultSpec, Faults};
 use crate::postback::attribution::Windows;
 use crate::postback::policy::Policy;
 use crate::postback::template::{Template, TemplateError};
-use metrica_s2s_rules::{Platform, TrackerStatus};
+use metrica_s2s_rules::{Code, Diagnostic, Draft, Platform, TrackerStatus};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -98,6 +98,9 @@ pub enum TrackerFileError {
     },
 }
 
+/// The application of a tracker that names none.
+const DEFAULT_APPLICATION: u64 = 1;
+
 /// Postbacks per tracker AppMetrica allows.
 pub(crate) const MAX_POSTBACKS: usize = 5;
 
@@ -121,6 +124,11 @@ pub(crate) struct Tracker {
     pub(crate) faults: Vec<FaultSpec>,
     /// `[tracker.postback_policy]`: how its postbacks are judged and retried.
     pub(crate) policy: Policy,
+    /// A reinstall through this tracker of a device installed through another is attributed
+    /// again (AppMetrica's reattribution switch, off by default).
+    pub(crate) reattribution: bool,
+    /// The application the tracker belongs to, for the Logs API's `application_id`.
+    pub(crate) application_id: u64,
 }
 
 const DEFAULT_ANDROID_STORE: &str = "https://play.google.com/store/apps/details?id=com.example.app";
@@ -130,6 +138,8 @@ const DEFAULT_IOS_STORE: &str = "https://apps.apple.com/app/id1234567890";
 #[derive(Clone, Debug)]
 pub struct Trackers {
     by_id: HashMap<u64, Tracker>,
+    /// What the file's postback templates use that AppMetrica does not document.
+    warnings: Vec<Diagnostic>,
     allow_unknown: bool,
     android_store_url: String,
     ios_store_url: String,
@@ -139,6 +149,7 @@ impl Default for Trackers {
     fn default() -> Self {
         Trackers {
             by_id: HashMap::new(),
+            warnings: Vec::new(),
             allow_unknown: true,
             android_store_url: DEFAULT_ANDROID_STORE.into(),
             ios_store_url: DEFAULT_IOS_STORE.into(),
@@ -177,6 +188,9 @@ struct TrackerDef {
     fault: Vec<FaultSpec>,
     #[serde(default)]
     postback_policy: Policy,
+    #[serde(default)]
+    reattribution: bool,
+    application_id: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -271,6 +285,15 @@ impl Trackers {
                     index: index + 1,
                     source,
                 })?;
+                for detail in p.unknown_macros() {
+                    t.warnings.push(
+                        Draft::new(Code::PostbackMacroUnknown)
+                            .arg("tracker", id.to_string())
+                            .arg("index", (index + 1).to_string())
+                            .arg("detail", detail)
+                            .finish(),
+                    );
+                }
             }
             let windows = match def.attribution {
                 None => Windows::default(),
@@ -317,12 +340,25 @@ impl Trackers {
                 windows,
                 faults,
                 policy: def.postback_policy,
+                reattribution: def.reattribution,
+                application_id: def.application_id.unwrap_or(DEFAULT_APPLICATION),
             };
             if t.by_id.insert(id, tracker).is_some() {
                 return Err(TrackerFileError::Twice(id));
             }
         }
         Ok(t)
+    }
+
+    /// The application tracker `id` belongs to: its own, or 1 for one the file does not list.
+    pub(crate) fn application_id(&self, id: u64) -> u64 {
+        self.get(id)
+            .map_or(DEFAULT_APPLICATION, |t| t.application_id)
+    }
+
+    /// The file's postback macros AppMetrica does not document (`postback-macro-unknown`).
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
     }
 
     pub fn len(&self) -> usize {

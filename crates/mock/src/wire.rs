@@ -36,6 +36,14 @@ impl TextOrNumber {
         }
     }
 
+    /// The value as text, as a macro carries it: a number as JSON writes it.
+    pub fn as_text(&self) -> String {
+        match self {
+            TextOrNumber::Number(n) => n.to_string(),
+            TextOrNumber::Text(t) => t.clone(),
+        }
+    }
+
     /// As the client wrote it, quoted when text, for messages.
     pub fn shown(&self) -> String {
         match self {

@@ -125,6 +125,24 @@ async fn install_by_gaid(m: &Mock) -> support::Response {
     .await
 }
 
+/// A click and then an install of device `n`, each device its own: AppMetrica sends no second
+/// install postback for a device it has seen installed.
+async fn click_and_install_device(m: &Mock, n: usize) -> support::Response {
+    let gaid = format!("38400000-8cf0-11bd-b23e-{n:012x}");
+    let target = format!(
+        "/serve/7?click_id=d{n}&google_aid={gaid}&device_ip=1.2.3.4&device_ua={UA}&click_timestamp={}",
+        now() - 1
+    );
+    assert_eq!(get(m.click, &target).await.status, 204);
+    send_json(
+        m.click,
+        "POST",
+        "/__admin/conversions",
+        &format!(r#"{{"tracking_id": 7, "event": "install", "google_aid": "{gaid}"}}"#),
+    )
+    .await
+}
+
 async fn wait_postbacks(m: &Mock, query: &str) -> serde_json::Value {
     get(
         m.click,
@@ -294,6 +312,8 @@ async fn a_post_carries_a_json_body_with_a_cyrillic_event_name() {
     );
     let m = mock_with(trackers(&postback), fast()).await;
     get(m.click, &format!("/serve/7?click_id=q%22uote&google_aid={GAID}&device_ip=1.2.3.4&device_ua={UA}&click_timestamp={}", now() - 1)).await;
+    // The app reports its install first: events are attributed through it.
+    assert_eq!(install_by_gaid(&m).await.status, 200);
     let c = send_json(
         m.click,
         "POST",
@@ -512,9 +532,8 @@ async fn the_queue_is_bounded_and_its_drops_counted() {
         options,
     )
     .await;
-    click_with_gaid(&m, "a").await;
-    for _ in 0..5 {
-        install_by_gaid(&m).await;
+    for n in 0..5 {
+        click_and_install_device(&m, n).await;
     }
     let page = get(m.click, "/__admin/postbacks").await.json();
     let states: Vec<_> = page["postbacks"]
@@ -548,9 +567,8 @@ async fn shutdown_writes_every_delivery_to_the_file() {
         },
     )
     .await;
-    click_with_gaid(&m, "a").await;
-    for _ in 0..3 {
-        install_by_gaid(&m).await;
+    for n in 0..3 {
+        click_and_install_device(&m, n).await;
     }
     // Each has had its first attempt and waits 3 minutes for its retry.
     wait_postbacks(&m, "attempts=1&count=3").await;
@@ -731,9 +749,8 @@ async fn the_postback_listing_is_paged() {
         fast(),
     )
     .await;
-    click_with_gaid(&m, "a").await;
-    for _ in 0..120 {
-        assert_eq!(install_by_gaid(&m).await.status, 200);
+    for n in 0..120 {
+        assert_eq!(click_and_install_device(&m, n).await.status, 200);
     }
     let first = get(m.click, "/__admin/postbacks").await.json();
     assert_eq!(first["postbacks"].as_array().map(Vec::len), Some(100));

@@ -201,8 +201,8 @@ pub(crate) async fn require_token(
 /// (RFC 9110 §11.1), as are the spaces after it.
 fn bearer(header: &[u8]) -> Option<&[u8]> {
     let (scheme, rest) = header.split_at(header.iter().position(|b| *b == b' ')?);
-    scheme
-        .eq_ignore_ascii_case(b"bearer")
+    // `OAuth <token>` too, as AppMetrica's Logs API is called.
+    (scheme.eq_ignore_ascii_case(b"bearer") || scheme.eq_ignore_ascii_case(b"oauth"))
         .then(|| rest.trim_ascii())
 }
 

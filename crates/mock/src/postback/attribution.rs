@@ -1,6 +1,6 @@
 //! Which earlier click or impression a conversion belongs to, by AppMetrica's published
-//! attribution policy: the install referrer's click id first, then a device identifier
-//! (10 days), then the fingerprint of IP and User-Agent (24 hours), and impressions last
+//! attribution policy: a device identifier first, then the install referrer's click id (either
+//! 10 days), then the fingerprint of IP and User-Agent (24 hours), and impressions last
 //! (24 hours). The last click wins, any click beats an impression, and among impressions the
 //! latest wins.
 //!
@@ -101,6 +101,7 @@ pub(crate) struct DeviceIds<'a> {
     pub(crate) google_aid: Option<&'a str>,
     pub(crate) ios_ifa: Option<&'a str>,
     pub(crate) oaid: Option<&'a str>,
+    pub(crate) windows_aid: Option<&'a str>,
 }
 
 impl DeviceIds<'_> {
@@ -115,6 +116,7 @@ impl DeviceIds<'_> {
         same(self.google_aid, other.google_aid)
             || same(self.ios_ifa, other.ios_ifa)
             || same(self.oaid, other.oaid)
+            || same(self.windows_aid, other.windows_aid)
     }
 }
 
@@ -133,6 +135,8 @@ pub(crate) struct Touch<'a> {
     pub(crate) at_ms: i64,
     pub(crate) received_ms: i64,
     pub(crate) click_id: Option<&'a str>,
+    /// The referrer may carry this instead of `click_id`.
+    pub(crate) external_click_id: Option<&'a str>,
     pub(crate) ids: DeviceIds<'a>,
     pub(crate) device_ip: Option<IpAddr>,
     pub(crate) device_ua: Option<&'a str>,
@@ -174,9 +178,12 @@ pub(crate) fn attribute(
             .enumerate()
             .filter(|(_, t)| t.kind == Kind::Click)
     };
-    let by_referrer = c.referrer_click_id.filter(|r| !r.is_empty()).and_then(|r| {
-        latest(clicks().filter(|(_, t)| t.click_id == Some(r) && within(t, w.identifier_ms)))
-    });
+    let by_referrer = || {
+        let r = c.referrer_click_id.filter(|r| !r.is_empty())?;
+        latest(clicks().filter(|(_, t)| {
+            (t.click_id == Some(r) || t.external_click_id == Some(r)) && within(t, w.identifier_ms)
+        }))
+    };
     let by_identifier = || {
         latest(
             clicks().filter(|(_, t)| t.ids.shares_one_with(&c.ids) && within(t, w.identifier_ms)),
@@ -184,9 +191,11 @@ pub(crate) fn attribute(
     };
     let by_fingerprint =
         || latest(clicks().filter(|(_, t)| same_device(t, c) && within(t, w.fingerprint_ms)));
-    let found = by_referrer
-        .map(|i| (i, MatchType::Referrer))
-        .or_else(|| by_identifier().map(|i| (i, MatchType::Identifier)))
+    // AppMetrica's order: the device's identifier, then the install referrer, then the
+    // fingerprint.
+    let found = by_identifier()
+        .map(|i| (i, MatchType::Identifier))
+        .or_else(|| by_referrer().map(|i| (i, MatchType::Referrer)))
         .or_else(|| by_fingerprint().map(|i| (i, MatchType::Fingerprint)))
         .or_else(|| {
             let impression = latest(touches.iter().enumerate().filter(|(_, t)| {
@@ -242,6 +251,7 @@ mod tests {
             at_ms: NOW - ago_ms,
             received_ms: NOW - ago_ms + 1_000,
             click_id: None,
+            external_click_id: None,
             ids: DeviceIds::default(),
             device_ip: None,
             device_ua: None,
@@ -309,7 +319,7 @@ mod tests {
     }
 
     #[test]
-    fn the_referrer_goes_before_a_later_identifier_click() {
+    fn the_identifier_goes_before_the_referrer_as_appmetrica_documents() {
         let mut referred = click(1, 5 * DAY_MS);
         referred.click_id = Some("abc");
         let touches = [referred, with_gaid(click(2, HOUR_MS))];
@@ -317,7 +327,25 @@ mod tests {
             referrer_click_id: Some("abc"),
             ..by_gaid(GAID)
         };
-        assert_eq!(verdict(&touches, &c), Some((1, MatchType::Referrer)));
+        assert_eq!(verdict(&touches, &c), Some((2, MatchType::Identifier)));
+        let no_id = Conversion {
+            referrer_click_id: Some("abc"),
+            ids: DeviceIds::default(),
+            ..by_gaid(GAID)
+        };
+        assert_eq!(verdict(&touches, &no_id), Some((1, MatchType::Referrer)));
+        let mut external = click(3, DAY_MS);
+        external.external_click_id = Some("ext-9");
+        let by_external = Conversion {
+            referrer_click_id: Some("ext-9"),
+            ids: DeviceIds::default(),
+            ..by_gaid(GAID)
+        };
+        assert_eq!(
+            verdict(&[external], &by_external),
+            Some((3, MatchType::Referrer)),
+            "the referrer may carry external_click_id"
+        );
         let unknown = Conversion {
             referrer_click_id: Some("zzz"),
             ..by_gaid(GAID)

@@ -1,184 +1,33 @@
-//! A conversion reported to the mock (`POST /__admin/conversions`): checked field by field,
-//! attributed, and turned into the tracker's postbacks.
+//! A conversion reported to the mock: attributed as AppMetrica documents it (an install by its
+//! touches, every later conversion through the device's install), and turned into the
+//! tracker's postbacks.
 
 use super::attribution::{attribute, Conversion, DeviceIds, MatchType};
 use super::deliveries::{Delivery, DeliveryState};
+use super::export_row::{conversion_row, logs_datetime, postback_row, Source};
+use super::installs::{Device, InstallTouch, Recorded, CONVERSIONS_WITHIN_MS};
+use super::request::{
+    check, Checked, ConversionError, ConversionOutcome, ConversionRequest, TouchRef,
+};
 use super::sender::MatchLabels;
 use super::service::Postbacks;
 use super::template::ConversionKind;
 use super::touches::{is_of, touch_of, Lookup};
-use super::values::{value, Converted, Touched};
-use crate::journal::Journal;
+use super::values::{value, Converted, InstallSide, Touched};
+use crate::journal::{Entry, Journal};
 use crate::trackers::{TrackerPlatform, Trackers};
-use crate::wire::TextOrNumber;
-use metrica_s2s_rules::{platform_of, quote_str, Kind, Platform};
-use serde::{Deserialize, Serialize};
-use std::net::IpAddr;
+use metrica_s2s_rules::calendar::format_rfc3339;
+use metrica_s2s_rules::{platform_of, Platform};
+use std::sync::Arc;
 
-/// Longest identifier, click id or event name accepted.
-const MAX_ID: usize = 256;
-/// Longest User-Agent accepted.
-const MAX_UA: usize = 8 * 1024;
+/// Why a conversion sent no attributed postback, in words.
+const NO_INSTALL: &str = "no install of this device is on record: AppMetrica attributes events, purchases, e-commerce and ad revenue through the device's install, so report the install first";
 
-/// The request body, as docs/contract.md gives it.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConversionRequest {
-    pub tracking_id: TextOrNumber,
-    pub event: Option<ConversionKind>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_name: Option<String>,
-    /// Unix seconds, or an RFC 3339 time; now when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub at: Option<TextOrNumber>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device_ip: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device_ua: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub google_aid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ios_ifa: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub oaid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub referrer_click_id: Option<String>,
-}
-
-/// The touch a conversion went to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TouchRef {
-    pub kind: Kind,
-    pub seq: u64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConversionOutcome {
-    pub attributed: bool,
-    pub match_type: Option<MatchType>,
-    pub touch: Option<TouchRef>,
-    pub transaction_id: String,
-    /// Ids of the deliveries started (see `GET /__admin/postbacks`).
-    pub postbacks: Vec<u64>,
-}
-
-/// A field that cannot be used, named, with the value quoted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {detail}")]
-pub(crate) struct ConversionError {
-    pub(crate) field: String,
-    pub(crate) detail: String,
-}
-
-fn bad(field: &str, detail: String) -> ConversionError {
-    ConversionError {
-        field: field.to_owned(),
-        detail,
-    }
-}
-
-/// The request, checked.
-struct Checked<'a> {
-    tracking_id: u64,
-    kind: ConversionKind,
-    event_name: Option<&'a str>,
+/// What a conversion is attributed to: the touch and how it matched.
+struct Attributed {
+    entry: Arc<Entry>,
     at_ms: i64,
-    device_ip: Option<IpAddr>,
-    device_ua: Option<&'a str>,
-    ids: DeviceIds<'a>,
-    referrer_click_id: Option<&'a str>,
-}
-
-fn check(r: &ConversionRequest, now_ms: i64) -> Result<Checked<'_>, ConversionError> {
-    let tracking_id = r.tracking_id.tracking_id().ok_or_else(|| {
-        bad(
-            "tracking_id",
-            format!(
-                "{} is not a tracking id: give the tracker's id, 1-20 decimal digits, as a string or a number",
-                r.tracking_id.shown()
-            ),
-        )
-    })?;
-    let kind = r.event.ok_or_else(|| {
-        bad(
-            "event",
-            "missing: say which conversion this is, \"install\", \"event\" or \"purchase\"".into(),
-        )
-    })?;
-    let at_ms = match &r.at {
-        None => now_ms,
-        Some(TextOrNumber::Number(n)) => n
-            .as_f64()
-            .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e11)
-            .map(|s| (s * 1000.0) as i64)
-            .ok_or_else(|| {
-                bad(
-                    "at",
-                    format!("{n} is not a Unix time in seconds (milliseconds? divide by 1000)"),
-                )
-            })?,
-        Some(TextOrNumber::Text(t)) => metrica_s2s_rules::calendar::parse_rfc3339(t)
-            .ok_or_else(|| {
-                bad(
-                    "at",
-                    format!(
-                        "{} is not an RFC 3339 time such as \"2026-11-28T10:00:00Z\" (or give Unix seconds as a number)",
-                        quote_str(t)
-                    ),
-                )
-            })?,
-    };
-    let device_ip = r
-        .device_ip
-        .as_deref()
-        .map(|ip| {
-            ip.trim().parse::<IpAddr>().map_err(|_| {
-                bad(
-                    "device_ip",
-                    format!(
-                        "{} is not an IPv4 or IPv6 address (no port, no brackets)",
-                        quote_str(ip)
-                    ),
-                )
-            })
-        })
-        .transpose()?;
-    Ok(Checked {
-        tracking_id,
-        kind,
-        event_name: text("event_name", &r.event_name, MAX_ID)?,
-        at_ms,
-        device_ip,
-        device_ua: text("device_ua", &r.device_ua, MAX_UA)?,
-        ids: DeviceIds {
-            google_aid: text("google_aid", &r.google_aid, MAX_ID)?,
-            ios_ifa: text("ios_ifa", &r.ios_ifa, MAX_ID)?,
-            oaid: text("oaid", &r.oaid, MAX_ID)?,
-        },
-        referrer_click_id: text("referrer_click_id", &r.referrer_click_id, MAX_ID)?,
-    })
-}
-
-/// An optional text field: absent, or non-empty, bounded and free of control characters.
-fn text<'a>(
-    field: &str,
-    v: &'a Option<String>,
-    max: usize,
-) -> Result<Option<&'a str>, ConversionError> {
-    match v.as_deref() {
-        Some(s) if s.trim().is_empty() => {
-            Err(bad(field, "is empty: leave the field out instead".into()))
-        }
-        Some(s) if s.len() > max => Err(bad(
-            field,
-            format!("is {} bytes long; at most {max} are accepted", s.len()),
-        )),
-        Some(s) if s.chars().any(char::is_control) => Err(bad(
-            field,
-            format!("{} holds a control character", quote_str(s)),
-        )),
-        other => Ok(other),
-    }
+    match_type: MatchType,
 }
 
 /// Attributes the conversion in `r` at `now_ms` and starts its postbacks.
@@ -190,6 +39,235 @@ pub(crate) fn convert(
     now_ms: i64,
 ) -> Result<ConversionOutcome, ConversionError> {
     let c = check(r, now_ms)?;
+    let device = Device::new(
+        &[
+            c.ids.google_aid,
+            c.ids.ios_ifa,
+            c.ids.oaid,
+            c.ids.windows_aid,
+        ],
+        c.device_ip,
+        c.device_ua,
+    );
+    let scale = postbacks.options().time_scale.max(1e-9);
+    let prior = postbacks.installs.of(&device);
+    let (attributed, install, reason) = match c.kind {
+        ConversionKind::Install => {
+            let found = by_touches(&c, journal, trackers, postbacks);
+            let reattribution = trackers.get(c.tracking_id).is_some_and(|t| t.reattribution);
+            match &prior {
+                // A reinstall is attributed again only when the tracker asks for it, and only
+                // to another tracker than the install's.
+                Some(p) if !(reattribution && p.tracking_id != Some(c.tracking_id)) => {
+                    let reason = match p.tracking_id {
+                        Some(t) if t == c.tracking_id => "a reinstall: this device was installed before through this tracker, and AppMetrica never sends a second install postback for it".to_owned(),
+                        Some(t) => format!("a reinstall: this device was installed before through tracker {t}; AppMetrica leaves reattribution off unless the tracker sets reattribution = true"),
+                        None => "a reinstall: this device was installed before (organic); AppMetrica leaves reattribution off unless the tracker sets reattribution = true".to_owned(),
+                    };
+                    (None, None, Some(reason))
+                }
+                _ => {
+                    let touch = found.as_ref().map(|a| {
+                        (
+                            c.tracking_id,
+                            InstallTouch {
+                                entry: a.entry.clone(),
+                                at_ms: a.at_ms,
+                                match_type: a.match_type,
+                            },
+                        )
+                    });
+                    let recorded = postbacks.installs.record(
+                        device.clone(),
+                        c.at_ms,
+                        c.device_ip,
+                        c.timezone_offset_secs,
+                        touch,
+                    );
+                    debug_assert!(prior.is_some() || matches!(recorded, Recorded::First));
+                    let reason = found
+                        .is_none()
+                        .then(|| "no click or impression of this tracker matches the device within its windows".to_owned());
+                    (found, None, reason)
+                }
+            }
+        }
+        _ => {
+            let within = (CONVERSIONS_WITHIN_MS as f64 / scale).round() as i64;
+            let reason = match &prior {
+                None => Some(NO_INSTALL.to_owned()),
+                Some(p) if p.tracking_id != Some(c.tracking_id) => Some(match p.tracking_id {
+                    Some(t) => {
+                        format!("the device's install was attributed to tracker {t}, not this one")
+                    }
+                    None => {
+                        "the device's install was organic (attributed to no tracker)".to_owned()
+                    }
+                }),
+                Some(p) if c.at_ms < p.at_ms || c.at_ms - p.at_ms > within => Some(
+                    "the conversion is not within 6 months after the device's install".to_owned(),
+                ),
+                Some(_) => None,
+            };
+            let found = reason
+                .is_none()
+                .then_some(prior.as_ref())
+                .flatten()
+                .and_then(|p| {
+                    p.touch.as_ref().map(|t| Attributed {
+                        entry: t.entry.clone(),
+                        at_ms: t.at_ms,
+                        match_type: t.match_type,
+                    })
+                });
+            let install = prior.as_ref().map(|p| InstallSide {
+                at_ms: p.at_ms,
+                ip: p.ip,
+                timezone_offset_secs: p.timezone_offset_secs,
+            });
+            (found, install, reason)
+        }
+    };
+    let first = match c.kind {
+        ConversionKind::Install => true,
+        kind => postbacks
+            .installs
+            .note(&device, kind, c.event_name)
+            .unwrap_or(true),
+    };
+    let label = attributed
+        .as_ref()
+        .map_or("none", |a| a.match_type.as_str());
+    postbacks
+        .counters()
+        .conversions
+        .get_or_create(&MatchLabels { match_type: label })
+        .inc();
+    let transaction_id = postbacks.transaction_id();
+    let tid = c.tracking_id.to_string();
+    let os_name = c
+        .os_name
+        .or_else(|| os_name(&c.ids, c.ids.windows_aid, c.device_ua))
+        .or_else(|| {
+            let touch_ua = attributed.as_ref().and_then(|a| a.entry.param("device_ua"));
+            os_name(&DeviceIds::default(), None, touch_ua)
+        })
+        .or_else(|| tracker_platform(trackers, c.tracking_id));
+    let converted = Converted {
+        kind: c.kind,
+        event_name: c.event_name,
+        at_ms: c.at_ms,
+        transaction_id: &transaction_id,
+        device_ip: c.device_ip,
+        google_aid: c.ids.google_aid,
+        ios_ifa: c.ids.ios_ifa,
+        oaid: c.ids.oaid,
+        windows_aid: c.ids.windows_aid,
+        os_name,
+        install,
+        request: r,
+    };
+    let touched = attributed.as_ref().map(|a| Touched {
+        entry: &a.entry,
+        at_ms: a.at_ms,
+        match_type: a.match_type,
+    });
+    let tracker_name = trackers.get(c.tracking_id).map_or("", |t| t.name.as_str());
+    let application_id = trackers.application_id(c.tracking_id);
+    let attributed_source = Source {
+        application_id,
+        tracker: Some((c.tracking_id, tracker_name)),
+    };
+    let unattributed_source = Source {
+        application_id,
+        tracker: None,
+    };
+    if c.kind == ConversionKind::Install {
+        let source = if touched.is_some() {
+            &attributed_source
+        } else {
+            &unattributed_source
+        };
+        let mut row = conversion_row(&converted, touched.as_ref(), source);
+        let received = format_rfc3339(now_ms.div_euclid(1000));
+        row.insert("installation_id", transaction_id.clone());
+        row.insert("install_receive_datetime", logs_datetime(&received));
+        row.insert(
+            "install_receive_timestamp",
+            now_ms.div_euclid(1000).to_string(),
+        );
+        row.insert("is_reinstallation", prior.is_some().to_string());
+        row.insert(
+            "is_reattribution",
+            (prior.is_some() && touched.is_some()).to_string(),
+        );
+        postbacks.exports.keep_installation(row);
+    }
+    let templates = postbacks
+        .templates_set(c.tracking_id)
+        .or_else(|| trackers.get(c.tracking_id).map(|t| t.postbacks.clone()))
+        .unwrap_or_default();
+    let ids = templates
+        .iter()
+        .filter(|t| t.wants(c.kind, c.event_name))
+        .filter(|t| !t.first_event_only || first)
+        .filter_map(|t| {
+            // A postback for all users carries no attribution; the others need one.
+            let touch = if t.all_users {
+                None
+            } else {
+                Some(touched.as_ref()?)
+            };
+            let send = t.render(&|name| value(name, &converted, touch));
+            let source = if t.all_users {
+                &unattributed_source
+            } else {
+                &attributed_source
+            };
+            let row = postback_row(conversion_row(&converted, touch, source), c.kind, &send.url);
+            let d = Delivery {
+                id: 0,
+                transaction_id: transaction_id.clone(),
+                tracking_id: tid.clone(),
+                event: c.kind,
+                event_name: c.event_name.map(str::to_owned),
+                click_id: touch
+                    .and_then(|t| t.entry.param("click_id"))
+                    .map(str::to_owned),
+                method: send.method,
+                url: send.url.clone(),
+                body: send.body.clone(),
+                content_type: send.content_type.clone(),
+                delivered: false,
+                state: DeliveryState::Pending,
+                next_attempt_at: None,
+                attempts: Vec::new(),
+            };
+            let id = postbacks.dispatch(d, send, trackers.policy(c.tracking_id));
+            postbacks.exports.keep_postback(id, row);
+            Some(id)
+        })
+        .collect();
+    Ok(ConversionOutcome {
+        attributed: attributed.is_some(),
+        match_type: attributed.as_ref().map(|a| a.match_type),
+        touch: attributed.as_ref().map(|a| TouchRef {
+            kind: a.entry.kind,
+            seq: a.entry.seq,
+        }),
+        transaction_id,
+        postbacks: ids,
+        not_attributed: reason,
+    })
+}
+
+/// An install attributed by the touches in the journal, by AppMetrica's policy.
+fn by_touches(
+    c: &Checked<'_>,
+    journal: &Journal,
+    trackers: &Trackers,
+    postbacks: &Postbacks,
+) -> Option<Attributed> {
     let tid = c.tracking_id.to_string();
     let candidates = postbacks.index.candidates(
         journal,
@@ -201,7 +279,7 @@ pub(crate) fn convert(
             device_ua: c.device_ua,
         },
     );
-    let entries: Vec<_> = candidates.iter().filter(|e| is_of(e, &tid)).collect();
+    let entries: Vec<_> = candidates.into_iter().filter(|e| is_of(e, &tid)).collect();
     let touches: Vec<_> = entries.iter().map(|e| touch_of(e)).collect();
     let windows = trackers
         .windows(c.tracking_id)
@@ -213,109 +291,37 @@ pub(crate) fn convert(
         device_ip: c.device_ip,
         device_ua: c.device_ua,
     };
-    let transaction_id = postbacks.transaction_id();
-    let Some(found) = attribute(&touches, &conversion, &windows) else {
-        postbacks
-            .counters()
-            .conversions
-            .get_or_create(&MatchLabels { match_type: "none" })
-            .inc();
-        return Ok(ConversionOutcome {
-            attributed: false,
-            match_type: None,
-            touch: None,
-            transaction_id,
-            postbacks: Vec::new(),
-        });
-    };
-    postbacks
-        .counters()
-        .conversions
-        .get_or_create(&MatchLabels {
-            match_type: found.match_type.as_str(),
-        })
-        .inc();
-    let entry = entries[found.touch];
-    let touch = touches[found.touch];
-    let converted = Converted {
-        kind: c.kind,
-        event_name: c.event_name,
-        at_ms: c.at_ms,
-        transaction_id: &transaction_id,
-        device_ip: c.device_ip,
-        google_aid: c.ids.google_aid,
-        ios_ifa: c.ids.ios_ifa,
-        oaid: c.ids.oaid,
-        os_name: os_name(
-            trackers,
-            c.tracking_id,
-            &c.ids,
-            c.device_ua.or(touch.device_ua),
-        ),
-    };
-    let touched = Touched {
-        entry,
-        at_ms: touch.at_ms,
+    let found = attribute(&touches, &conversion, &windows)?;
+    Some(Attributed {
+        at_ms: touches[found.touch].at_ms,
         match_type: found.match_type,
-    };
-    let templates = postbacks
-        .templates_set(c.tracking_id)
-        .or_else(|| trackers.get(c.tracking_id).map(|t| t.postbacks.clone()))
-        .unwrap_or_default();
-    let ids = templates
-        .iter()
-        .filter(|t| t.wants(c.kind, c.event_name))
-        .map(|t| {
-            let send = t.render(&|name| value(name, &converted, &touched));
-            let d = Delivery {
-                id: 0,
-                transaction_id: transaction_id.clone(),
-                tracking_id: tid.clone(),
-                event: c.kind,
-                event_name: c.event_name.map(str::to_owned),
-                click_id: touch.click_id.map(str::to_owned),
-                method: send.method,
-                url: send.url.clone(),
-                body: send.body.clone(),
-                content_type: send.content_type.clone(),
-                delivered: false,
-                state: DeliveryState::Pending,
-                next_attempt_at: None,
-                attempts: Vec::new(),
-            };
-            postbacks.dispatch(d, send, trackers.policy(c.tracking_id))
-        })
-        .collect();
-    Ok(ConversionOutcome {
-        attributed: true,
-        match_type: Some(found.match_type),
-        touch: Some(TouchRef {
-            kind: entry.kind,
-            seq: entry.seq,
-        }),
-        transaction_id,
-        postbacks: ids,
+        entry: entries[found.touch].clone(),
     })
 }
 
-/// `ios`, `android` or `windows`: the tracker's platform, else the identifier's, else the
-/// User-Agent's.
+/// The tracker's platform, when it names one: the last guess at the device's OS.
+fn tracker_platform(trackers: &Trackers, id: u64) -> Option<&'static str> {
+    match trackers.get(id).map(|t| t.platform) {
+        Some(TrackerPlatform::Android) => Some("android"),
+        Some(TrackerPlatform::Ios) => Some("ios"),
+        _ => None,
+    }
+}
+
+/// `ios`, `android` or `windows`, from the device: its identifiers, else its User-Agent.
 fn os_name(
-    trackers: &Trackers,
-    id: u64,
     ids: &DeviceIds<'_>,
+    windows_aid: Option<&str>,
     ua: Option<&str>,
 ) -> Option<&'static str> {
-    match trackers.get(id).map(|t| t.platform) {
-        Some(TrackerPlatform::Android) => return Some("android"),
-        Some(TrackerPlatform::Ios) => return Some("ios"),
-        _ => {}
-    }
     if ids.ios_ifa.is_some() {
         return Some("ios");
     }
     if ids.google_aid.is_some() || ids.oaid.is_some() {
         return Some("android");
+    }
+    if windows_aid.is_some() {
+        return Some("windows");
     }
     let ua = ua?;
     match platform_of(ua) {

@@ -393,6 +393,11 @@ impl Deliveries {
         }
     }
 
+    /// Every delivery kept, oldest first: for the Logs API's export.
+    pub(crate) fn all(&self) -> Vec<Delivery> {
+        lock(&self.store).items.iter().cloned().collect()
+    }
+
     /// The ids of the deliveries matching `f` now.
     fn matching(&self, f: &DeliveryFilter) -> HashSet<u64> {
         lock(&self.store)

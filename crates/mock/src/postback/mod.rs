@@ -9,19 +9,24 @@
 pub(crate) mod attribution;
 mod conversion;
 pub(crate) mod deliveries;
+pub(crate) mod export_row;
+mod installs;
+pub(crate) mod macros;
 mod options;
 pub(crate) mod policy;
+mod request;
 mod sender;
 mod service;
 pub(crate) mod template;
 mod touches;
-mod values;
+pub(crate) mod values;
 
 pub use attribution::MatchType;
-pub(crate) use conversion::{convert, ConversionError};
-pub use conversion::{ConversionOutcome, ConversionRequest, TouchRef};
+pub(crate) use conversion::convert;
 pub use deliveries::{Attempt, Delivery, DeliveryFilter, DeliveryPage, DeliveryState, FailureKind};
 pub(crate) use options::PostbackOptions;
+pub(crate) use request::ConversionError;
+pub use request::{ConversionOutcome, ConversionRequest, Ecom, TouchRef};
 pub(crate) use sender::Counters;
 pub(crate) use service::Postbacks;
 pub use template::{ConversionKind, PostbackMethod, Template, TemplateError};

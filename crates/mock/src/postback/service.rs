@@ -2,6 +2,8 @@
 //! courier that delivers, and transaction ids.
 
 use super::deliveries::{Deliveries, Delivery, DeliveryState};
+use super::export_row::ExportRows;
+use super::installs::Installs;
 use super::options::PostbackOptions;
 use super::policy::{Policy, Success};
 use super::sender::{self, Counters, Courier};
@@ -18,6 +20,9 @@ use tokio_util::task::TaskTracker;
 pub(crate) struct Postbacks {
     courier: Arc<Courier>,
     pub(super) index: TouchIndex,
+    pub(super) installs: Installs,
+    /// The Logs API's rows of postbacks and installations.
+    pub(crate) exports: ExportRows,
     /// Set through the admin API; they replace the tracker file's for that tracker.
     templates: Mutex<HashMap<u64, Vec<Template>>>,
     pending: Arc<AtomicUsize>,
@@ -45,12 +50,15 @@ impl Default for Postbacks {
 
 impl Postbacks {
     pub(crate) fn new(options: PostbackOptions, client: Client) -> Postbacks {
+        let keep = options.keep;
         let started = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
         Postbacks {
             courier: Arc::new(Courier::new(options, client)),
             index: TouchIndex::default(),
+            installs: Installs::default(),
+            exports: ExportRows::new(keep),
             templates: Mutex::new(HashMap::new()),
             pending: Arc::new(AtomicUsize::new(0)),
             dropped: AtomicU64::new(0),

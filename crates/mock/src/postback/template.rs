@@ -8,12 +8,16 @@
 use metrica_s2s_rules::percent_encode_into;
 use serde::{Deserialize, Serialize};
 
+/// AppMetrica's postback types: install, event, purchase (in-app purchases and
+/// subscriptions), e-commerce and ad revenue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum ConversionKind {
     Install,
     Event,
     Purchase,
+    Ecommerce,
+    AdRevenue,
 }
 
 impl ConversionKind {
@@ -22,6 +26,16 @@ impl ConversionKind {
             ConversionKind::Install => "install",
             ConversionKind::Event => "event",
             ConversionKind::Purchase => "purchase",
+            ConversionKind::Ecommerce => "ecommerce",
+            ConversionKind::AdRevenue => "ad_revenue",
+        }
+    }
+
+    /// The Logs API's `cost_model`: installs are bought per install, the rest per action.
+    pub fn cost_model(self) -> &'static str {
+        match self {
+            ConversionKind::Install => "cpi",
+            _ => "cpa",
         }
     }
 }
@@ -51,6 +65,13 @@ pub struct Template {
     /// For `event = "event"`: only events of this name (every event when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_name: Option<String>,
+    /// Only the first such conversion since the device's install ("first target event only").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub first_event_only: bool,
+    /// Every user's conversion of this kind, attributed or not, with no attribution macros
+    /// ("send postback on actions of all users").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all_users: bool,
     #[serde(default)]
     pub method: PostbackMethod,
     pub url: String,
@@ -76,6 +97,8 @@ pub enum TemplateError {
     BodyOnGet,
     #[error("event_name is for event = \"event\" postbacks only")]
     EventNameOnOther,
+    #[error("first_event_only is for conversions after the install (event, purchase, ecommerce, ad_revenue), not for install postbacks")]
+    FirstEventOnInstall,
 }
 
 /// A postback ready to send.
@@ -111,6 +134,9 @@ impl Template {
         if self.event_name.is_some() && self.event != ConversionKind::Event {
             return Err(TemplateError::EventNameOnOther);
         }
+        if self.first_event_only && self.event == ConversionKind::Install {
+            return Err(TemplateError::FirstEventOnInstall);
+        }
         Ok(())
     }
 
@@ -121,6 +147,20 @@ impl Template {
                 .event_name
                 .as_deref()
                 .is_none_or(|want| name == Some(want))
+    }
+
+    /// What to say of each macro in the URL and body that AppMetrica does not document.
+    pub(crate) fn unknown_macros(&self) -> Vec<String> {
+        let mut said: Vec<String> = Vec::new();
+        let texts = std::iter::once(self.url.as_str()).chain(self.body.as_deref());
+        for name in texts.flat_map(macros) {
+            if let Some(m) = super::macros::unknown(name) {
+                if !said.contains(&m) {
+                    said.push(m);
+                }
+            }
+        }
+        said
     }
 
     fn json_body(&self) -> bool {
@@ -162,8 +202,7 @@ impl Template {
 }
 
 /// The macro names in `text`, in order: `{name}` where the name is letters, digits and `_`.
-#[cfg(test)]
-pub(crate) fn macros(text: &str) -> impl Iterator<Item = &str> {
+fn macros(text: &str) -> impl Iterator<Item = &str> {
     pieces(text).filter_map(|p| match p {
         Piece::Macro(name) => Some(name),
         Piece::Text(_) => None,
@@ -256,6 +295,8 @@ mod tests {
         Template {
             event: ConversionKind::Install,
             event_name: None,
+            first_event_only: false,
+            all_users: false,
             method: PostbackMethod::Get,
             url: url.into(),
             body: None,

@@ -100,7 +100,7 @@ fn hash(k: &KeyOf<'_>) -> u64 {
 }
 
 fn device_keys<'a>(tid: &'a str, ids: &DeviceIds<'a>) -> impl Iterator<Item = u64> + 'a {
-    [ids.google_aid, ids.ios_ifa, ids.oaid]
+    [ids.google_aid, ids.ios_ifa, ids.oaid, ids.windows_aid]
         .into_iter()
         .flatten()
         .map(|id| id.trim().to_ascii_lowercase())
@@ -127,7 +127,7 @@ fn keys_of_entry(e: &Entry) -> Vec<u64> {
     };
     let touch = touch_of(e);
     let mut keys: Vec<u64> = device_keys(tid, &touch.ids).collect();
-    if let Some(c) = touch.click_id {
+    for c in touch.click_id.into_iter().chain(touch.external_click_id) {
         keys.push(hash(&KeyOf::ClickId(tid, c)));
     }
     if let (Some(ip), Some(ua)) = (touch.device_ip, touch.device_ua) {
@@ -152,15 +152,22 @@ pub(crate) fn touch_of(e: &Entry) -> Touch<'_> {
         at_ms,
         received_ms,
         click_id: e.param("click_id"),
+        external_click_id: e.param("external_click_id"),
         ids: DeviceIds {
             google_aid: e.param("google_aid"),
             ios_ifa: e.param("ios_ifa"),
             oaid: e.param("oaid"),
+            windows_aid: e.param("windows_aid"),
         },
         device_ip: e.param("device_ip").and_then(|ip| ip.trim().parse().ok()),
         device_ua: e.param("device_ua"),
-        // What the mock refused, and bots, AppMetrica would not count.
-        counted: e.status < 400 && !e.diagnostics.iter().any(|d| d.code == Code::UaBot),
+        // What the mock refused, bots, and a click_id repeated within 7 days on the tracker
+        // AppMetrica would not count.
+        counted: e.status < 400
+            && !e
+                .diagnostics
+                .iter()
+                .any(|d| matches!(d.code, Code::UaBot | Code::ClickIdDuplicate)),
     }
 }
 

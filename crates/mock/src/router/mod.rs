@@ -50,6 +50,7 @@ pub(crate) fn router(state: SharedState, loopback_listener: bool, port: Option<u
                 .put(admin::postbacks::set_templates)
                 .delete(admin::postbacks::clear_templates),
         )
+        .route("/logs/v1/export/{file}", get(crate::logs_api::export))
         .route("/metrics", get(admin::metrics));
     // The page and its assets hold no data: with a token they load without it, and ask.
     let ui = Router::new()
@@ -75,7 +76,8 @@ pub(crate) fn router(state: SharedState, loopback_listener: bool, port: Option<u
         (None, false) => Router::new()
             .route("/", axum::routing::any(admin::disabled))
             .route("/__admin/{*rest}", axum::routing::any(admin::disabled))
-            .route("/metrics", axum::routing::any(admin::disabled)),
+            .route("/metrics", axum::routing::any(admin::disabled))
+            .route("/logs/{*rest}", axum::routing::any(admin::disabled)),
     };
     admin.fallback(track::track).with_state(state)
 }

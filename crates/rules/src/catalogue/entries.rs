@@ -637,6 +637,16 @@ catalogue! {
         stateless: false,
         ..rule("postback-status", Conformance, Fixed(Error))
     },
+    PostbackMacroUnknown => Rule {
+        when: "a postback template in the tracker file uses a macro AppMetrica does not document (a typo, or a mock-only name such as `{event_timestamp}`): it is filled only when the click carried a parameter of that name, and arrives empty otherwise",
+        message: "tracker {tracker}, postback {index}: {detail}",
+        hint: "write the macro as AppMetrica's postback specification page names it (docs/postbacks.md lists them), or make sure the tracking URL carries a parameter of that name",
+        why: "AppMetrica fills a macro it does not know from the tracking URL's parameters, else leaves it empty: a misspelt {click_id} passes every local test and arrives empty in production.",
+        bad: "url = \"https://n.example/pb?ts={event_timestamp}\"",
+        good: "url = \"https://n.example/pb?ts={conversion_timestamp}\"",
+        stateless: false,
+        ..rule("postback-macro-unknown", Conformance, Fixed(Warning))
+    },
     PostbackStatusNot200 => Rule {
         when: "the partner's postback receiver answered a 2xx other than 200 (201, 202, 204): delivered by AppMetrica's postback quota page (any 2xx), failed by its postback specification page (200 only)",
         message: "the postback receiver answered {status} to {method} {url}: AppMetrica's postback quota page counts any 2xx as delivered, but its postback specification page counts only 200 OK, and under that reading this postback is repeated for 24 hours",
