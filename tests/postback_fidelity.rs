@@ -528,3 +528,30 @@ fn the_logs_api_export_has_a_row_per_attempt() {
     assert_eq!(server.child.wait().expect("wait").code(), Some(0));
     let _ = std::fs::remove_file(file);
 }
+
+/// A click that carries only a hashed id (`google_aid_md5`, as coreutils' md5sum writes it) is
+/// matched to the raw id the install reports, by identifier.
+#[test]
+fn hashed_ids_match_the_raw_id() {
+    let rx = Receiver::start(200);
+    let file = tracker_file("hashed", &postback("install", &rx, "c={click_id}", ""));
+    let mut server = start(&["--config", file.to_str().expect("path")]);
+    // `printf %s 38400000-8cf0-11bd-b23e-10b96e40000d | md5sum`
+    let md5 = "5756ae9022b2ea1e47d84fead75220c8";
+    click(
+        &server,
+        "hashed-1",
+        &format!("google_aid_md5={md5}"),
+        ANDROID_UA,
+        now() - 1,
+    );
+    let install = convert(
+        &server,
+        json!({"tracking_id": 7, "event": "install", "google_aid": GAID, "device_ip": "203.0.113.9"}),
+    );
+    assert_eq!(install["match_type"], "identifier", "{install}");
+    assert_eq!(install["postbacks"].as_array().map(Vec::len), Some(1));
+    sigterm(&server.child);
+    assert_eq!(server.child.wait().expect("wait").code(), Some(0));
+    let _ = std::fs::remove_file(file);
+}

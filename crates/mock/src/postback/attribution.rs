@@ -138,6 +138,8 @@ pub(crate) struct Touch<'a> {
     /// The referrer may carry this instead of `click_id`.
     pub(crate) external_click_id: Option<&'a str>,
     pub(crate) ids: DeviceIds<'a>,
+    /// The hashed ids it carries, as `hashed::PARAMS` names them.
+    pub(crate) hashed: [Option<&'a str>; 8],
     pub(crate) device_ip: Option<IpAddr>,
     pub(crate) device_ua: Option<&'a str>,
     /// False for what AppMetrica would not count: a bot's click, or a request it refused.
@@ -150,6 +152,8 @@ pub(crate) struct Conversion<'a> {
     pub(crate) at_ms: i64,
     pub(crate) referrer_click_id: Option<&'a str>,
     pub(crate) ids: DeviceIds<'a>,
+    /// Digests of its raw ids (`hashed::digests_of`), to match touches that carry only those.
+    pub(crate) digests: &'a [String],
     pub(crate) device_ip: Option<IpAddr>,
     pub(crate) device_ua: Option<&'a str>,
 }
@@ -184,11 +188,15 @@ pub(crate) fn attribute(
             (t.click_id == Some(r) || t.external_click_id == Some(r)) && within(t, w.identifier_ms)
         }))
     };
-    let by_identifier = || {
-        latest(
-            clicks().filter(|(_, t)| t.ids.shares_one_with(&c.ids) && within(t, w.identifier_ms)),
-        )
+    let same_id = |t: &Touch<'_>| {
+        t.ids.shares_one_with(&c.ids)
+            || t.hashed
+                .iter()
+                .flatten()
+                .any(|h| c.digests.iter().any(|d| d.eq_ignore_ascii_case(h.trim())))
     };
+    let by_identifier =
+        || latest(clicks().filter(|(_, t)| same_id(t) && within(t, w.identifier_ms)));
     let by_fingerprint =
         || latest(clicks().filter(|(_, t)| same_device(t, c) && within(t, w.fingerprint_ms)));
     // AppMetrica's order: the device's identifier, then the install referrer, then the
@@ -253,6 +261,7 @@ mod tests {
             click_id: None,
             external_click_id: None,
             ids: DeviceIds::default(),
+            hashed: [None; 8],
             device_ip: None,
             device_ua: None,
             counted: true,

@@ -5,6 +5,7 @@
 use super::attribution::{attribute, Conversion, DeviceIds, MatchType};
 use super::deliveries::{Delivery, DeliveryState};
 use super::export_row::{conversion_row, logs_datetime, postback_row, Source};
+use super::hashed::digests_of;
 use super::installs::{Device, InstallTouch, Recorded, CONVERSIONS_WITHIN_MS};
 use super::request::{
     check, Checked, ConversionError, ConversionOutcome, ConversionRequest, TouchRef,
@@ -269,12 +270,14 @@ fn by_touches(
     postbacks: &Postbacks,
 ) -> Option<Attributed> {
     let tid = c.tracking_id.to_string();
+    let digests = digests_of(&c.ids);
     let candidates = postbacks.index.candidates(
         journal,
         &Lookup {
             tracking_id: &tid,
             referrer_click_id: c.referrer_click_id,
             ids: c.ids,
+            digests: &digests,
             device_ip: c.device_ip,
             device_ua: c.device_ua,
         },
@@ -288,6 +291,7 @@ fn by_touches(
         at_ms: c.at_ms,
         referrer_click_id: c.referrer_click_id,
         ids: c.ids,
+        digests: &digests,
         device_ip: c.device_ip,
         device_ua: c.device_ua,
     };

@@ -10,6 +10,7 @@ pub(crate) mod attribution;
 mod conversion;
 pub(crate) mod deliveries;
 pub(crate) mod export_row;
+mod hashed;
 mod installs;
 pub(crate) mod macros;
 mod options;

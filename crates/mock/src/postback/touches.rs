@@ -37,6 +37,7 @@ pub(crate) struct Lookup<'a> {
     pub(crate) tracking_id: &'a str,
     pub(crate) referrer_click_id: Option<&'a str>,
     pub(crate) ids: DeviceIds<'a>,
+    pub(crate) digests: &'a [String],
     pub(crate) device_ip: Option<IpAddr>,
     pub(crate) device_ua: Option<&'a str>,
 }
@@ -115,10 +116,15 @@ fn keys_of_lookup<'a>(l: &Lookup<'a>) -> impl Iterator<Item = u64> + 'a {
         .device_ip
         .zip(l.device_ua)
         .map(|(ip, ua)| hash(&KeyOf::Fingerprint(tid, ip.to_canonical(), ua.trim())));
+    let digests = l
+        .digests
+        .iter()
+        .map(move |d| hash(&KeyOf::DeviceId(tid, d.to_ascii_lowercase())));
     click
         .into_iter()
         .chain(fingerprint)
         .chain(device_keys(tid, &l.ids))
+        .chain(digests)
 }
 
 fn keys_of_entry(e: &Entry) -> Vec<u64> {
@@ -127,6 +133,13 @@ fn keys_of_entry(e: &Entry) -> Vec<u64> {
     };
     let touch = touch_of(e);
     let mut keys: Vec<u64> = device_keys(tid, &touch.ids).collect();
+    keys.extend(
+        touch
+            .hashed
+            .iter()
+            .flatten()
+            .map(|h| hash(&KeyOf::DeviceId(tid, h.trim().to_ascii_lowercase()))),
+    );
     for c in touch.click_id.into_iter().chain(touch.external_click_id) {
         keys.push(hash(&KeyOf::ClickId(tid, c)));
     }
@@ -153,6 +166,7 @@ pub(crate) fn touch_of(e: &Entry) -> Touch<'_> {
         received_ms,
         click_id: e.param("click_id"),
         external_click_id: e.param("external_click_id"),
+        hashed: super::hashed::PARAMS.map(|p| e.param(p)),
         ids: DeviceIds {
             google_aid: e.param("google_aid"),
             ios_ifa: e.param("ios_ifa"),
@@ -195,6 +209,7 @@ mod tests {
                 google_aid: Some(gaid),
                 ..DeviceIds::default()
             },
+            digests: &[],
             device_ip: None,
             device_ua: None,
         }
