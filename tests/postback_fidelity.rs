@@ -555,3 +555,112 @@ fn hashed_ids_match_the_raw_id() {
     assert_eq!(server.child.wait().expect("wait").code(), Some(0));
     let _ = std::fs::remove_file(file);
 }
+
+/// A click whose click_id repeats one of the tracker's within 7 days is never linked; a
+/// reinstall goes to another tracker only when that tracker sets `reattribution = true`, and
+/// e-commerce conversions carry their `{ecom_*}` macros.
+#[test]
+fn duplicate_click_ids_reattribution_and_ecommerce() {
+    let rx = Receiver::start(200);
+    let path = std::env::temp_dir().join(format!(
+        "metrica-s2s-fidelity-reattribution-{}.toml",
+        std::process::id()
+    ));
+    let tracker = |id: u64, more: &str| {
+        format!(
+            "[[tracker]]\nid = {id}\nname = \"T{id}\"\nplatform = \"android\"\nstore_url = \"https://play.google.com/store/apps/details?id=x\"\n{more}{}",
+            format!(
+                "[[tracker.postback]]\nevent = \"install\"\nurl = \"http://{}/i{id}?c={{click_id}}\"\n",
+                rx.addr
+            )
+        )
+    };
+    let ecom = format!(
+        "[[tracker.postback]]\nevent = \"ecommerce\"\nurl = \"http://{}/e?c={{click_id}}&rev={{ecom_revenue}}&type={{ecom_type}}&cat2={{ecom_category_path_2}}&price={{price}}\"\n",
+        rx.addr
+    );
+    std::fs::write(
+        &path,
+        format!(
+            "{}{}",
+            tracker(7, &ecom),
+            tracker(8, "reattribution = true\n")
+        ),
+    )
+    .expect("tracker file");
+    let mut server = start(&["--config", path.to_str().expect("path")]);
+    let t = now();
+    let other = "11111111-2222-4333-8444-555555555555";
+    // The same click_id twice on tracker 7: the second click, a new device's, is never linked.
+    click(
+        &server,
+        "dup",
+        &format!("google_aid={GAID}"),
+        ANDROID_UA,
+        t - 20,
+    );
+    click(
+        &server,
+        "dup",
+        &format!("google_aid={other}"),
+        ANDROID_UA,
+        t - 10,
+    );
+    let unlinked = convert(
+        &server,
+        json!({"tracking_id": 7, "event": "install", "google_aid": other}),
+    );
+    assert_eq!(unlinked["attributed"], false, "{unlinked}");
+    // The first device installs through tracker 7, then reinstalls through tracker 8.
+    let first = convert(
+        &server,
+        json!({"tracking_id": 7, "event": "install", "google_aid": GAID}),
+    );
+    assert_eq!(first["attributed"], true, "{first}");
+    let e = convert(
+        &server,
+        json!({"tracking_id": 7, "event": "ecommerce", "google_aid": GAID, "price": "19.90",
+               "ecom": {"type": 7, "revenue": 39.8, "quantity": 2, "category_path": ["Shoes", "Running"]}}),
+    );
+    delivered(&server, &e);
+    let sent = rx.seen();
+    let line = sent
+        .iter()
+        .find(|l| l.contains("/e?"))
+        .expect("the e-commerce postback");
+    let q = query_of(line);
+    assert_eq!(
+        (
+            q["c"].as_str(),
+            q["rev"].as_str(),
+            q["type"].as_str(),
+            q["cat2"].as_str(),
+            q["price"].as_str()
+        ),
+        ("dup", "39.8", "7", "Running", "19.90")
+    );
+    let on_8 = format!(
+        "/serve/8?click_id=c8&google_aid={GAID}&device_ip=5.255.232.147&device_ua={ANDROID_UA}&click_timestamp={}",
+        t - 1
+    );
+    assert_eq!(http_get(server.click, &on_8), 204);
+    let moved = convert(
+        &server,
+        json!({"tracking_id": 8, "event": "install", "google_aid": GAID}),
+    );
+    assert_eq!(
+        moved["attributed"], true,
+        "reattributed to tracker 8: {moved}"
+    );
+    let back = convert(
+        &server,
+        json!({"tracking_id": 7, "event": "install", "google_aid": GAID}),
+    );
+    assert_eq!(
+        back["attributed"], false,
+        "tracker 7 does not reattribute: {back}"
+    );
+    sigterm(&server.child);
+    assert_eq!(server.child.wait().expect("wait").code(), Some(0));
+    let _ = std::fs::remove_file(path);
+}
