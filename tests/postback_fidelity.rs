@@ -567,12 +567,9 @@ fn duplicate_click_ids_reattribution_and_ecommerce() {
         std::process::id()
     ));
     let tracker = |id: u64, more: &str| {
+        let rx = rx.addr;
         format!(
-            "[[tracker]]\nid = {id}\nname = \"T{id}\"\nplatform = \"android\"\nstore_url = \"https://play.google.com/store/apps/details?id=x\"\n{more}{}",
-            format!(
-                "[[tracker.postback]]\nevent = \"install\"\nurl = \"http://{}/i{id}?c={{click_id}}\"\n",
-                rx.addr
-            )
+            "[[tracker]]\nid = {id}\nname = \"T{id}\"\nplatform = \"android\"\nstore_url = \"https://play.google.com/store/apps/details?id=x\"\n{more}[[tracker.postback]]\nevent = \"install\"\nurl = \"http://{rx}/i{id}?c={{click_id}}\"\n"
         )
     };
     let ecom = format!(
