@@ -14,11 +14,13 @@ pub const MAX_LINE: usize = 64 * 1024;
 /// Bytes of a longer line kept, to show which line it was.
 pub(crate) const LONG_LINE_SHOWN: usize = 120;
 
-/// Lines read but not yet judged: one buffer, and each line's number and range in it.
+/// Lines read but not yet judged: one buffer, and each line's number and range in it; then
+/// what they rendered to, until it is written.
 #[derive(Default)]
 pub(crate) struct Batch {
     pub buf: Vec<u8>,
     pub lines: Vec<Line>,
+    pub out: Vec<u8>,
 }
 
 pub(crate) struct Line {
@@ -50,6 +52,13 @@ impl Batch {
             range: start..self.buf.len(),
             cut_from,
         });
+    }
+
+    /// Empty again, its buffers kept for the next batch.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.lines.clear();
+        self.out.clear();
     }
 
     pub fn full(&self) -> bool {

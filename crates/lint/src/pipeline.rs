@@ -65,12 +65,13 @@ fn pipeline(
     let jobs = config.jobs.max(1);
     let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Batch)>(IN_FLIGHT);
     let work_rx = Mutex::new(work_rx);
-    let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Vec<u8>, Tally)>(IN_FLIGHT);
+    let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Batch, Tally)>(IN_FLIGHT);
     // One token per batch in flight: the reader takes one per batch, the writer gives it back
-    // once the batch is written, so results waiting for an earlier batch cannot pile up.
-    let (token_tx, token_rx) = mpsc::sync_channel::<()>(IN_FLIGHT);
+    // once the batch is written, so results waiting for an earlier batch cannot pile up. The
+    // token is the batch's buffers, emptied: reused, they cost no allocation and no fresh pages.
+    let (token_tx, token_rx) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
     for _ in 0..IN_FLIGHT {
-        let _ = token_tx.send(());
+        let _ = token_tx.send(Batch::default());
     }
     // Set once the output is closed: workers then judge without rendering.
     let silent = AtomicBool::new(false);
@@ -81,10 +82,10 @@ fn pipeline(
             let (work_rx, silent, file) = (&work_rx, &silent, file.as_deref());
             s.spawn(move || {
                 let mut validator = Validator::new(config.settings.ua_cache_entries);
-                while let Some((idx, batch)) = next_batch(work_rx) {
+                while let Some((idx, mut batch)) = next_batch(work_rx) {
                     let render = !silent.load(Ordering::Relaxed);
-                    let (bytes, t) = judge(config, file, &mut validator, &batch, render);
-                    if done_tx.send((idx, bytes, t)).is_err() {
+                    let t = judge(config, file, &mut validator, &mut batch, render);
+                    if done_tx.send((idx, batch, t)).is_err() {
                         break;
                     }
                 }
@@ -94,18 +95,19 @@ fn pipeline(
         let mut pending = BTreeMap::new();
         let mut next = 0u64;
         let mut written = Ok(());
-        for (idx, bytes, t) in done_rx.iter() {
-            pending.insert(idx, (bytes, t));
-            while let Some((bytes, t)) = pending.remove(&next) {
+        for (idx, batch, t) in done_rx.iter() {
+            pending.insert(idx, (batch, t));
+            while let Some((mut batch, t)) = pending.remove(&next) {
                 if written.is_ok() {
-                    written = wrapper.write(out, &bytes);
+                    written = wrapper.write(out, &batch.out);
                     if written.is_err() {
                         silent.store(true, Ordering::Relaxed);
                     }
                 }
                 tally.add(t);
                 next += 1;
-                let _ = token_tx.send(());
+                batch.clear();
+                let _ = token_tx.send(batch);
             }
         }
         let read = reader
@@ -124,14 +126,18 @@ fn next_batch(rx: &Mutex<mpsc::Receiver<(u64, Batch)>>) -> Option<(u64, Batch)> 
 fn read_batches(
     input: &Input,
     tx: mpsc::SyncSender<(u64, Batch)>,
-    tokens: &mpsc::Receiver<()>,
+    tokens: &mpsc::Receiver<Batch>,
 ) -> io::Result<()> {
     let mut idx = 0u64;
+    // The batch being filled is the last token taken; a full one goes for the next token.
     let mut send = |batch: &mut Batch| -> bool {
         if batch.lines.is_empty() {
             return true;
         }
-        let ok = tokens.recv().is_ok() && tx.send((idx, std::mem::take(batch))).is_ok();
+        let Ok(empty) = tokens.recv() else {
+            return false;
+        };
+        let ok = tx.send((idx, std::mem::replace(batch, empty))).is_ok();
         idx += 1;
         ok
     };
@@ -198,19 +204,16 @@ fn judge(
     config: &Config,
     file: Option<&str>,
     validator: &mut Validator,
-    batch: &Batch,
+    batch: &mut Batch,
     render: bool,
-) -> (Vec<u8>, Tally) {
+) -> Tally {
     let mut ctx = Context::new(config.now, &config.settings);
     ctx.kind = config.kind;
-    let mut out = Vec::with_capacity(if render {
-        batch.buf.len() + batch.lines.len() * 64
-    } else {
-        0
-    });
+    let Batch { buf, lines, out } = batch;
+    out.clear();
     let mut tally = Tally::default();
-    for line in &batch.lines {
-        let input = &batch.buf[line.range.clone()];
+    for line in lines.iter() {
+        let input = &buf[line.range.clone()];
         let (kind, diags) = match (line.cut_from, parse_input(input)) {
             (Some(len), _) => (None, vec![too_long(input, len)]),
             (None, Ok(req)) => {
@@ -226,7 +229,7 @@ fn judge(
         }
         match config.format {
             Format::Json => json::write_line(
-                &mut out,
+                out,
                 &LineReport {
                     line: line.no,
                     input: &lossy(input),
@@ -236,11 +239,11 @@ fn judge(
                 },
             ),
             Format::Text if !diags.is_empty() => {
-                text::line_report(&mut out, line.no, input, &diags, config.color)
+                text::line_report(out, line.no, input, &diags, config.color)
             }
             Format::Text => {}
             Format::Github | Format::CodeQuality | Format::Sarif => ci::records(
-                &mut out,
+                out,
                 config.format,
                 ci::Origin {
                     file,
@@ -252,7 +255,7 @@ fn judge(
             ),
         }
     }
-    (out, tally)
+    tally
 }
 
 /// A line too long to be a tracking request, shown by its first bytes.
