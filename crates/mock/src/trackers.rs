@@ -23,7 +23,7 @@ use crate::fault::{FaultError, FaultSpec, Faults};
 use crate::postback::attribution::Windows;
 use crate::postback::policy::Policy;
 use crate::postback::template::{Template, TemplateError};
-use metrica_s2s_rules::{Code, Diagnostic, Draft, Platform, TrackerStatus};
+use metrica_s2s_rules::{Diagnostic, Platform, TrackerStatus};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -285,16 +285,9 @@ impl Trackers {
                     index: index + 1,
                     source,
                 })?;
-                for detail in p.unknown_macros() {
-                    t.warnings.push(
-                        Draft::new(Code::PostbackMacroUnknown)
-                            .arg("tracker", id.to_string())
-                            .arg("index", (index + 1).to_string())
-                            .arg("detail", detail)
-                            .finish(),
-                    );
-                }
             }
+            t.warnings
+                .extend(crate::postback::macros::warnings(id, &def.postback));
             let windows = match def.attribution {
                 None => Windows::default(),
                 Some(w) => Windows::new(

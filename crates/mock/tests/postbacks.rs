@@ -511,6 +511,25 @@ async fn admin_templates_replace_the_tracker_files_at_run_time() {
     )
     .await;
     assert_eq!(put.status, 200, "{}", String::from_utf8_lossy(&put.body));
+    assert_eq!(put.json()["warnings"], serde_json::json!([]));
+    let typo = send_json(
+        m.click,
+        "PUT",
+        "/__admin/trackers/8/postbacks",
+        r#"[{"event": "install", "url": "http://127.0.0.1:9/pb?c={clik_id}"}]"#,
+    )
+    .await
+    .json();
+    assert_eq!(
+        typo["warnings"][0]["code"], "postback-macro-unknown",
+        "{typo}"
+    );
+    assert!(
+        typo["warnings"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("did you mean {click_id}")),
+        "{typo}"
+    );
     let listed = get(m.click, "/__admin/trackers/7/postbacks").await.json();
     assert_eq!(listed["source"], "admin");
     click_with_gaid(&m, "a").await;

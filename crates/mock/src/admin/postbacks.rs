@@ -176,10 +176,14 @@ pub(crate) async fn set_templates(
         );
     }
     let count = list.len();
+    let warnings = crate::postback::macros::warnings(id, &list);
     match state.postbacks().set_templates(id, Some(list)) {
-        Ok(()) => {
-            Json(json!({ "tracking_id": id.to_string(), "postbacks": count })).into_response()
-        }
+        Ok(()) => Json(json!({
+            "tracking_id": id.to_string(),
+            "postbacks": count,
+            "warnings": warnings,
+        }))
+        .into_response(),
         Err((i, e)) => bad_field(
             "bad-postbacks",
             "Bad postback template",
