@@ -287,7 +287,7 @@ impl Trackers {
                 })?;
             }
             t.warnings
-                .extend(crate::postback::macros::warnings(id, &def.postback));
+                .extend(crate::postback::template::macro_warnings(id, &def.postback));
             let windows = match def.attribution {
                 None => Windows::default(),
                 Some(w) => Windows::new(

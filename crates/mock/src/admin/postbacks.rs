@@ -176,7 +176,7 @@ pub(crate) async fn set_templates(
         );
     }
     let count = list.len();
-    let warnings = crate::postback::macros::warnings(id, &list);
+    let warnings = crate::postback::template::macro_warnings(id, &list);
     match state.postbacks().set_templates(id, Some(list)) {
         Ok(()) => Json(json!({
             "tracking_id": id.to_string(),

@@ -6,8 +6,6 @@
 //! name close to a documented one is almost surely a typo, and a template that passes here
 //! with it would arrive empty in production.
 
-use metrica_s2s_rules::{Code, Diagnostic, Draft};
-
 /// Every system macro of the postback specification page, in its order.
 pub(crate) const DOCUMENTED: &[&str] = &[
     // Clicks, installs, events.
@@ -101,23 +99,6 @@ const TRACKING_PARAMS: &[&str] = &[
     "windows_aid_sha1",
     "windows_aid_md5",
 ];
-
-/// `postback-macro-unknown` for each undocumented macro in tracker `tracker`'s `templates`.
-pub(crate) fn warnings(tracker: u64, templates: &[super::template::Template]) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    for (index, t) in templates.iter().enumerate() {
-        for detail in t.unknown_macros() {
-            out.push(
-                Draft::new(Code::PostbackMacroUnknown)
-                    .arg("tracker", tracker.to_string())
-                    .arg("index", (index + 1).to_string())
-                    .arg("detail", detail)
-                    .finish(),
-            );
-        }
-    }
-    out
-}
 
 pub(crate) fn is_documented(name: &str) -> bool {
     DOCUMENTED.contains(&name)

@@ -5,7 +5,7 @@
 //! host come from the template alone: a macro there is refused when the template is loaded,
 //! so no tracking request can choose where the mock sends anything.
 
-use metrica_s2s_rules::percent_encode_into;
+use metrica_s2s_rules::{percent_encode_into, Code, Diagnostic, Draft};
 use serde::{Deserialize, Serialize};
 
 /// AppMetrica's postback types: install, event, purchase (in-app purchases and
@@ -199,6 +199,23 @@ impl Template {
             content_type,
         }
     }
+}
+
+/// `postback-macro-unknown` for each undocumented macro in tracker `tracker`'s `templates`.
+pub(crate) fn macro_warnings(tracker: u64, templates: &[Template]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (index, t) in templates.iter().enumerate() {
+        for detail in t.unknown_macros() {
+            out.push(
+                Draft::new(Code::PostbackMacroUnknown)
+                    .arg("tracker", tracker.to_string())
+                    .arg("index", (index + 1).to_string())
+                    .arg("detail", detail)
+                    .finish(),
+            );
+        }
+    }
+    out
 }
 
 /// The macro names in `text`, in order: `{name}` where the name is letters, digits and `_`.
