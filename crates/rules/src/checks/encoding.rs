@@ -3,7 +3,7 @@
 //! an empty variable prints.
 
 use super::bytes::needs_escape;
-use super::macros::{bare_word, macro_name, raw_macro_name, Reach};
+use super::macros::{bare_word, is_valuetrack, macro_name, raw_macro_name, Reach};
 use super::view::{Found, Scope};
 use crate::catalogue::Code;
 use crate::decode::hex;
@@ -149,7 +149,7 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Found) {
 fn macro_fix(name: &str) -> &'static str {
     if name.starts_with('%') || name.bytes().all(|b| b.is_ascii_digit()) {
         "the URL was built from a format string that was never formatted (printf's %s, String.format's {0}): pass the values to the formatter, or build the query with a URL library that encodes each value"
-    } else if name.starts_with("if") {
+    } else if is_valuetrack(name) {
         "Google Ads fills ValueTrack parameters such as {ifmobile:...} only in its own tracking templates; send the value itself, not the ValueTrack syntax"
     } else {
         "the ad server sent its URL template without substituting this macro; check the macro name your platform expects and that the value exists for this event"
@@ -382,6 +382,17 @@ mod tests {
         ] {
             assert_eq!(Accident::of(v), None, "{v}");
         }
+    }
+
+    #[test]
+    fn each_placeholder_form_gets_its_own_fix() {
+        assert!(macro_fix("%s").contains("format string"));
+        assert!(macro_fix("0").contains("format string"));
+        assert!(macro_fix("ifmobile").contains("ValueTrack"));
+        assert!(
+            macro_fix("ifa").contains("ad server"),
+            "a macro named ifa is no ValueTrack conditional"
+        );
     }
 
     #[test]

@@ -245,7 +245,7 @@ fn brace_special_at(s: &str) -> Option<(&str, usize)> {
         return Some((inner, len));
     }
     if let Some((name, _text)) = inner.split_once(':') {
-        let valuetrack = VALUETRACK_CONDITIONALS.contains(&name) && !inner.contains('{');
+        let valuetrack = is_valuetrack(name) && !inner.contains('{');
         return valuetrack.then_some((name, len));
     }
     let custom = inner.strip_prefix('_').is_some_and(is_name);
@@ -263,6 +263,11 @@ const VALUETRACK_CONDITIONALS: &[&str] = &[
     "ifyoutube",
     "ifdisplay",
 ];
+
+/// Whether `name` is one of ValueTrack's conditionals (`ifmobile` in `{ifmobile:text}`).
+pub(crate) fn is_valuetrack(name: &str) -> bool {
+    VALUETRACK_CONDITIONALS.contains(&name)
+}
 
 /// `3F2504E0-4F89-11D3-9A0C-0305E82C3301`: 8-4-4-4-12 hex digits.
 fn is_guid(inner: &str) -> bool {
