@@ -36,6 +36,23 @@ pub(crate) const KNOWN: &[&str] = &[
     "appmetrica_js_redirect",
 ];
 
+/// The hashed forms of the device ids a tracking URL may carry instead of the raw ones.
+pub const HASHED_ID_PARAMS: [&str; 8] = [
+    "google_aid_sha1",
+    "google_aid_md5",
+    "ios_ifa_sha1",
+    "ios_ifa_md5",
+    "oaid_sha1",
+    "oaid_md5",
+    "windows_aid_sha1",
+    "windows_aid_md5",
+];
+
+/// Whether `name` is a parameter AppMetrica documents for tracking URLs.
+pub fn is_known_param(name: &str) -> bool {
+    KNOWN.contains(&name)
+}
+
 pub(crate) const REQUIRED: &[&str] = &["device_ip", "device_ua", "click_timestamp"];
 
 /// Spellings the S2S page uses but the tracking URL specification does not.
@@ -189,6 +206,13 @@ impl Query {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_hashed_id_is_a_known_parameter() {
+        for p in crate::params::HASHED_ID_PARAMS {
+            assert!(crate::params::is_known_param(p), "{p}");
+        }
+    }
+
     use super::*;
     use crate::parse::parse_input;
 

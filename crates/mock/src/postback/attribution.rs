@@ -138,7 +138,7 @@ pub(crate) struct Touch<'a> {
     /// The referrer may carry this instead of `click_id`.
     pub(crate) external_click_id: Option<&'a str>,
     pub(crate) ids: DeviceIds<'a>,
-    /// The hashed ids it carries, as `hashed::PARAMS` names them.
+    /// The hashed ids it carries, as `HASHED_ID_PARAMS` names them.
     pub(crate) hashed: [Option<&'a str>; 8],
     pub(crate) device_ip: Option<IpAddr>,
     pub(crate) device_ua: Option<&'a str>,

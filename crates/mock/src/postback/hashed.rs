@@ -7,18 +7,6 @@ use super::attribution::DeviceIds;
 use md5::Md5;
 use sha1::{Digest, Sha1};
 
-/// The hashed-id parameters of a tracking URL.
-pub(crate) const PARAMS: [&str; 8] = [
-    "google_aid_sha1",
-    "google_aid_md5",
-    "ios_ifa_sha1",
-    "ios_ifa_md5",
-    "oaid_sha1",
-    "oaid_md5",
-    "windows_aid_sha1",
-    "windows_aid_md5",
-];
-
 /// Every digest a touch may carry for the device's raw ids, lowercase hex.
 pub(crate) fn digests_of(ids: &DeviceIds<'_>) -> Vec<String> {
     let mut out = Vec::new();

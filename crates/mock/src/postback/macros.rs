@@ -81,25 +81,6 @@ pub(crate) const DOCUMENTED: &[&str] = &[
     "ecom_category_path_10",
 ];
 
-/// Parameters of a tracking URL that AppMetrica itself reads: a macro of one of these names is
-/// filled from the click.
-const TRACKING_PARAMS: &[&str] = &[
-    "device_ip",
-    "device_ua",
-    "external_click_id",
-    "afpub_id",
-    "site_id",
-    "creative_id",
-    "google_aid_sha1",
-    "google_aid_md5",
-    "ios_ifa_sha1",
-    "ios_ifa_md5",
-    "oaid_sha1",
-    "oaid_md5",
-    "windows_aid_sha1",
-    "windows_aid_md5",
-];
-
 pub(crate) fn is_documented(name: &str) -> bool {
     DOCUMENTED.contains(&name)
 }
@@ -107,7 +88,7 @@ pub(crate) fn is_documented(name: &str) -> bool {
 /// What to say of template macro `name` when the tracker file loads, or `None` when it is a
 /// documented macro or a parameter AppMetrica reads from the tracking URL.
 pub(crate) fn unknown(name: &str) -> Option<String> {
-    if is_documented(name) || TRACKING_PARAMS.contains(&name) {
+    if is_documented(name) || metrica_s2s_rules::is_known_param(name) {
         return None;
     }
     let nearest = DOCUMENTED

@@ -166,7 +166,7 @@ pub(crate) fn touch_of(e: &Entry) -> Touch<'_> {
         received_ms,
         click_id: e.param("click_id"),
         external_click_id: e.param("external_click_id"),
-        hashed: super::hashed::PARAMS.map(|p| e.param(p)),
+        hashed: metrica_s2s_rules::HASHED_ID_PARAMS.map(|p| e.param(p)),
         ids: DeviceIds {
             google_aid: e.param("google_aid"),
             ios_ifa: e.param("ios_ifa"),
