@@ -9,7 +9,7 @@ use super::attribution::MatchType;
 use super::template::ConversionKind;
 use crate::journal::Entry;
 use crate::lock::lock;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
@@ -81,31 +81,89 @@ pub(crate) struct Install {
     seen: Vec<(ConversionKind, Option<String>)>,
 }
 
+/// The installs, and an index from each id and fingerprint to the installs holding it, so a
+/// conversion finds its device's install without reading every install kept.
 #[derive(Debug, Default)]
 pub(crate) struct Installs {
-    list: Mutex<VecDeque<Install>>,
+    inner: Mutex<Kept>,
+}
+
+#[derive(Debug, Default)]
+struct Kept {
+    list: VecDeque<Install>,
+    /// The number of `list[0]`: installs are numbered in order, from 0.
+    first: u64,
+    by_key: HashMap<String, Vec<u64>>,
 }
 
 /// What a new install of a device is.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Recorded {
     First,
     /// The device was installed before.
     Reinstall,
 }
 
+impl Device {
+    /// Where the index files the device: each id, and its IP and User-Agent together.
+    fn keys(&self) -> impl Iterator<Item = String> + '_ {
+        let print = self
+            .ip
+            .zip(self.ua.as_deref())
+            .map(|(ip, ua)| format!("fp {ip}\n{ua}"));
+        self.ids.iter().map(|id| format!("id {id}")).chain(print)
+    }
+}
+
+impl Kept {
+    /// The number of the device's latest install.
+    fn find(&self, device: &Device) -> Option<u64> {
+        device
+            .keys()
+            .filter_map(|k| self.by_key.get(&k))
+            .flatten()
+            .copied()
+            .filter(|n| self.get(*n).is_some_and(|i| i.device.is(device)))
+            .max()
+    }
+
+    fn get(&self, n: u64) -> Option<&Install> {
+        self.list
+            .get(usize::try_from(n.checked_sub(self.first)?).ok()?)
+    }
+
+    fn get_mut(&mut self, n: u64) -> Option<&mut Install> {
+        self.list
+            .get_mut(usize::try_from(n.checked_sub(self.first)?).ok()?)
+    }
+
+    fn file(&mut self, n: u64, device: &Device) {
+        for k in device.keys() {
+            self.by_key.entry(k).or_default().push(n);
+        }
+    }
+
+    fn unfile(&mut self, n: u64, device: &Device) {
+        for k in device.keys() {
+            if let Some(ns) = self.by_key.get_mut(&k) {
+                ns.retain(|m| *m != n);
+                if ns.is_empty() {
+                    self.by_key.remove(&k);
+                }
+            }
+        }
+    }
+}
+
 impl Installs {
     /// The device's latest install, if any.
     pub(crate) fn of(&self, device: &Device) -> Option<Install> {
-        lock(&self.list)
-            .iter()
-            .rev()
-            .find(|i| i.device.is(device))
-            .cloned()
+        let kept = lock(&self.inner);
+        kept.find(device).and_then(|n| kept.get(n)).cloned()
     }
 
     /// Records an install of `device` at `at_ms`, or says it is a reinstall (then it is kept
-    /// as it was, unless `reattributed` gives it to another tracker).
+    /// as it was, unless `attributed` gives it to another tracker).
     pub(crate) fn record(
         &self,
         device: Device,
@@ -114,27 +172,10 @@ impl Installs {
         timezone_offset_secs: Option<i32>,
         attributed: Option<(u64, InstallTouch)>,
     ) -> Recorded {
-        let mut list = lock(&self.list);
-        if let Some(prior) = list.iter_mut().rev().find(|i| i.device.is(&device)) {
-            if let Some((tracker, touch)) = attributed {
-                *prior = Install {
-                    tracking_id: Some(tracker),
-                    at_ms,
-                    ip,
-                    timezone_offset_secs,
-                    touch: Some(touch),
-                    device,
-                    seen: Vec::new(),
-                };
-            }
-            return Recorded::Reinstall;
-        }
-        if list.len() >= KEPT {
-            list.pop_front();
-        }
+        let mut kept = lock(&self.inner);
         let (tracking_id, touch) =
             attributed.map_or((None, None), |(t, touch)| (Some(t), Some(touch)));
-        list.push_back(Install {
+        let install = Install {
             tracking_id,
             at_ms,
             ip,
@@ -142,7 +183,29 @@ impl Installs {
             touch,
             device,
             seen: Vec::new(),
-        });
+        };
+        if let Some(n) = kept.find(&install.device) {
+            if install.tracking_id.is_some() {
+                if let Some(old) = kept.get(n).map(|i| i.device.clone()) {
+                    kept.unfile(n, &old);
+                }
+                kept.file(n, &install.device);
+                if let Some(prior) = kept.get_mut(n) {
+                    *prior = install;
+                }
+            }
+            return Recorded::Reinstall;
+        }
+        if kept.list.len() >= KEPT {
+            if let Some(old) = kept.list.pop_front() {
+                let n = kept.first;
+                kept.first += 1;
+                kept.unfile(n, &old.device);
+            }
+        }
+        let n = kept.first + kept.list.len() as u64;
+        kept.file(n, &install.device);
+        kept.list.push_back(install);
         Recorded::First
     }
 
@@ -154,8 +217,9 @@ impl Installs {
         kind: ConversionKind,
         name: Option<&str>,
     ) -> Option<bool> {
-        let mut list = lock(&self.list);
-        let install = list.iter_mut().rev().find(|i| i.device.is(device))?;
+        let mut kept = lock(&self.inner);
+        let n = kept.find(device)?;
+        let install = kept.get_mut(n)?;
         let key = (kind, name.map(str::to_owned));
         let first = !install.seen.contains(&key);
         if first {
@@ -205,5 +269,44 @@ mod tests {
         assert_eq!(note(Some("level")), Some(true));
         let stranger = Device::new(&[Some("aa")], None, None);
         assert_eq!(installs.note(&stranger, ConversionKind::Event, None), None);
+    }
+
+    #[test]
+    fn a_reattributed_install_is_found_by_its_new_identity() {
+        use crate::postback::attribution::MatchType;
+        use crate::postback::installs::InstallTouch;
+        let installs = Installs::default();
+        installs.record(Device::new(&[Some(GAID)], None, None), 1, None, None, None);
+        let ip = "5.255.232.147".parse().ok();
+        let (target, params) = crate::journal::Entry::derived_from("/serve/8?click_id=x");
+        let entry = crate::journal::Entry {
+            seq: 1,
+            received_at_ms: 0,
+            kind: metrica_s2s_rules::Kind::Click,
+            method: "GET".into(),
+            host: None,
+            tracking_id: target,
+            target: "/serve/8?click_id=x".into(),
+            params,
+            remote_addr: None,
+            user_agent: None,
+            x_forwarded_for: None,
+            status: 204,
+            diagnostics: Vec::new(),
+            fault: None,
+        };
+        let touch = InstallTouch {
+            entry: std::sync::Arc::new(entry),
+            at_ms: 1,
+            match_type: MatchType::Identifier,
+        };
+        let again = Device::new(&[Some(GAID)], ip, Some("UA"));
+        assert_eq!(
+            installs.record(again, 2, ip, None, Some((8, touch))),
+            Recorded::Reinstall
+        );
+        let by_print = Device::new(&[], ip, Some("UA"));
+        let found = installs.of(&by_print).expect("found by its fingerprint");
+        assert_eq!((found.tracking_id, found.at_ms), (Some(8), 2));
     }
 }
