@@ -4,10 +4,11 @@
 use crate::journal::Entry;
 use crate::postback::deliveries::{Attempt, Delivery};
 use crate::postback::export_row::{logs_datetime, Row};
-use crate::postback::values::ipv6_of;
+use crate::postback::touches::touch_of;
+use crate::postback::values::{ipv6_of, os_name};
 use crate::state::State;
 use metrica_s2s_rules::calendar::format_rfc3339;
-use metrica_s2s_rules::{platform_of, Code, Kind, Platform};
+use metrica_s2s_rules::{Code, Kind};
 use std::sync::Arc;
 
 /// Which export.
@@ -240,26 +241,12 @@ fn click_row(state: &State, e: &Entry) -> Option<Row> {
     }
     let tracking_id: u64 = e.tracking_id.as_deref()?.parse().ok()?;
     let received = i64::try_from(e.received_at_ms / 1000).unwrap_or(i64::MAX);
-    let at = e
-        .param("click_timestamp")
-        .map(str::trim)
-        .filter(|t| (1..=10).contains(&t.len()))
-        .and_then(|t| t.parse::<i64>().ok())
-        .unwrap_or(received);
+    // The click's time and ids as attribution reads them.
+    let touch = touch_of(e);
+    let at = touch.at_ms.div_euclid(1000);
     let param = |n: &str| e.param(n).unwrap_or_default().to_owned();
-    let ua = e.param("device_ua").unwrap_or_default();
-    let os_name = if e.param("ios_ifa").is_some() {
-        "ios"
-    } else if e.param("google_aid").is_some() || e.param("oaid").is_some() {
-        "android"
-    } else {
-        match platform_of(ua) {
-            Some(Platform::Ios) => "ios",
-            Some(Platform::Android) => "android",
-            None if ua.contains("Windows") => "windows",
-            None => "",
-        }
-    };
+    let ua = touch.device_ua.unwrap_or_default();
+    let os_name = os_name(&touch.ids, touch.device_ua).unwrap_or_default();
     let trackers = state.trackers();
     let mut row = Row::new();
     row.insert(

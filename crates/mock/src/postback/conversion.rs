@@ -14,11 +14,10 @@ use super::sender::MatchLabels;
 use super::service::Postbacks;
 use super::template::ConversionKind;
 use super::touches::{is_of, touch_of, Lookup};
-use super::values::{value, Converted, InstallSide, Touched};
+use super::values::{os_name, value, Converted, InstallSide, Touched};
 use crate::journal::{Entry, Journal};
 use crate::trackers::{TrackerPlatform, Trackers};
 use metrica_s2s_rules::calendar::format_rfc3339;
-use metrica_s2s_rules::{platform_of, Platform};
 use std::sync::Arc;
 
 /// Why a conversion sent no attributed postback, in words.
@@ -148,10 +147,10 @@ pub(crate) fn convert(
     let tid = c.tracking_id.to_string();
     let os_name = c
         .os_name
-        .or_else(|| os_name(&c.ids, c.ids.windows_aid, c.device_ua))
+        .or_else(|| os_name(&c.ids, c.device_ua))
         .or_else(|| {
             let touch_ua = attributed.as_ref().and_then(|a| a.entry.param("device_ua"));
-            os_name(&DeviceIds::default(), None, touch_ua)
+            os_name(&DeviceIds::default(), touch_ua)
         })
         .or_else(|| tracker_platform(trackers, c.tracking_id));
     let converted = Converted {
@@ -183,13 +182,20 @@ pub(crate) fn convert(
         application_id,
         tracker: None,
     };
+    // The export's row of this conversion, made once for each way a postback may carry it:
+    // with the attribution, and without (a postback for all users, an unattributed install).
+    let attributed_row = touched
+        .as_ref()
+        .map(|t| conversion_row(&converted, Some(t), &attributed_source));
+    let unattributed_row = std::cell::OnceCell::new();
+    let row_of = |touch: Option<&Touched<'_>>| match (touch, &attributed_row) {
+        (Some(_), Some(row)) => row.clone(),
+        _ => unattributed_row
+            .get_or_init(|| conversion_row(&converted, None, &unattributed_source))
+            .clone(),
+    };
     if c.kind == ConversionKind::Install {
-        let source = if touched.is_some() {
-            &attributed_source
-        } else {
-            &unattributed_source
-        };
-        let mut row = conversion_row(&converted, touched.as_ref(), source);
+        let mut row = row_of(touched.as_ref());
         let received = format_rfc3339(now_ms.div_euclid(1000));
         row.insert("installation_id", transaction_id.clone());
         row.insert("install_receive_datetime", logs_datetime(&received));
@@ -220,12 +226,7 @@ pub(crate) fn convert(
                 Some(touched.as_ref()?)
             };
             let send = t.render(&|name| value(name, &converted, touch));
-            let source = if t.all_users {
-                &unattributed_source
-            } else {
-                &attributed_source
-            };
-            let row = postback_row(conversion_row(&converted, touch, source), c.kind, &send.url);
+            let row = postback_row(row_of(touch), c.kind, &send.url);
             let d = Delivery {
                 id: 0,
                 transaction_id: transaction_id.clone(),
@@ -309,29 +310,5 @@ fn tracker_platform(trackers: &Trackers, id: u64) -> Option<&'static str> {
         Some(TrackerPlatform::Android) => Some("android"),
         Some(TrackerPlatform::Ios) => Some("ios"),
         _ => None,
-    }
-}
-
-/// `ios`, `android` or `windows`, from the device: its identifiers, else its User-Agent.
-fn os_name(
-    ids: &DeviceIds<'_>,
-    windows_aid: Option<&str>,
-    ua: Option<&str>,
-) -> Option<&'static str> {
-    if ids.ios_ifa.is_some() {
-        return Some("ios");
-    }
-    if ids.google_aid.is_some() || ids.oaid.is_some() {
-        return Some("android");
-    }
-    if windows_aid.is_some() {
-        return Some("windows");
-    }
-    let ua = ua?;
-    match platform_of(ua) {
-        Some(Platform::Ios) => Some("ios"),
-        Some(Platform::Android) => Some("android"),
-        None if ua.contains("Windows") => Some("windows"),
-        None => None,
     }
 }

@@ -19,7 +19,7 @@ mod request;
 mod sender;
 mod service;
 pub(crate) mod template;
-mod touches;
+pub(crate) mod touches;
 pub(crate) mod values;
 
 pub use attribution::MatchType;

@@ -3,14 +3,14 @@
 //! install was attributed to; any other name from the touch's tracking request. What is not
 //! known stays empty, as AppMetrica leaves it.
 
-use super::attribution::MatchType;
+use super::attribution::{DeviceIds, MatchType};
 use super::macros::is_documented;
 use super::request::ConversionRequest;
 use super::template::ConversionKind;
 use crate::journal::Entry;
 use crate::wire::TextOrNumber;
 use metrica_s2s_rules::calendar::format_rfc3339;
-use metrica_s2s_rules::Kind;
+use metrica_s2s_rules::{platform_of, Kind, Platform};
 use std::net::IpAddr;
 
 /// The conversion's side of the values.
@@ -156,6 +156,26 @@ pub(crate) fn value(name: &str, c: &Converted<'_>, t: Option<&Touched<'_>>) -> O
             return param(other);
         }
     })
+}
+
+/// `ios`, `android` or `windows`, from the device: its identifiers, else its User-Agent.
+pub(crate) fn os_name(ids: &DeviceIds<'_>, ua: Option<&str>) -> Option<&'static str> {
+    if ids.ios_ifa.is_some() {
+        return Some("ios");
+    }
+    if ids.google_aid.is_some() || ids.oaid.is_some() {
+        return Some("android");
+    }
+    if ids.windows_aid.is_some() {
+        return Some("windows");
+    }
+    let ua = ua?;
+    match platform_of(ua) {
+        Some(Platform::Ios) => Some("ios"),
+        Some(Platform::Android) => Some("android"),
+        None if ua.contains("Windows") => Some("windows"),
+        None => None,
+    }
 }
 
 /// `1` when the device's ids are all turned off (zeroed), `0` when one is available, empty
