@@ -111,6 +111,13 @@ fn click(server: &support::Server, click_id: &str, ids: &str, ua: &str, at: u64)
     assert_eq!(http_get(server.click, &target), 204);
 }
 
+/// Stops the mock with SIGTERM, asserts it exits 0, and removes its tracker file.
+fn stop(mut server: support::Server, file: &std::path::Path) {
+    sigterm(&server.child);
+    assert_eq!(server.child.wait().expect("wait").code(), Some(0));
+    let _ = std::fs::remove_file(file);
+}
+
 fn query_of(request_line: &str) -> std::collections::BTreeMap<String, String> {
     let target = request_line.split(' ').nth(1).expect("target");
     let query = target.split_once('?').map_or("", |(_, q)| q);
@@ -133,7 +140,7 @@ fn an_event_on_day_11_goes_with_the_installs_click_and_its_documented_macros() {
             postback("event", &rx, q, "event_name = \"checkout\"")
         ),
     );
-    let mut server = start(&["--config", file.to_str().expect("path")]);
+    let server = start(&["--config", file.to_str().expect("path")]);
     let t = now();
     click(
         &server,
@@ -191,9 +198,7 @@ fn an_event_on_day_11_goes_with_the_installs_click_and_its_documented_macros() {
     assert!(late["not_attributed"]
         .as_str()
         .is_some_and(|w| w.contains("6 months")));
-    sigterm(&server.child);
-    assert_eq!(server.child.wait().expect("wait").code(), Some(0));
-    let _ = std::fs::remove_file(file);
+    stop(server, &file);
 }
 
 #[test]
@@ -213,7 +218,7 @@ fn unattributed_devices_get_postbacks_only_for_all_users_and_reinstalls_are_sile
             )
         ),
     );
-    let mut server = start(&["--config", file.to_str().expect("path")]);
+    let server = start(&["--config", file.to_str().expect("path")]);
     let t = now();
     // A device no click or install is known for.
     let stranger = convert(
@@ -277,9 +282,7 @@ fn unattributed_devices_get_postbacks_only_for_all_users_and_reinstalls_are_sile
     assert!(again["not_attributed"]
         .as_str()
         .is_some_and(|w| w.contains("reinstall")));
-    sigterm(&server.child);
-    assert_eq!(server.child.wait().expect("wait").code(), Some(0));
-    let _ = std::fs::remove_file(file);
+    stop(server, &file);
 }
 
 #[test]
@@ -293,7 +296,7 @@ fn os_name_is_the_converting_devices_and_the_first_event_only_goes_once() {
             postback("event", &rx, "first=1", "first_event_only = true")
         ),
     );
-    let mut server = start(&["--config", file.to_str().expect("path")]);
+    let server = start(&["--config", file.to_str().expect("path")]);
     // An iPhone converting on the Android tracker.
     click(
         &server,
@@ -317,9 +320,7 @@ fn os_name_is_the_converting_devices_and_the_first_event_only_goes_once() {
         let want = if n == 0 { 1 } else { 0 };
         assert_eq!(e["postbacks"].as_array().map(Vec::len), Some(want), "{e}");
     }
-    sigterm(&server.child);
-    assert_eq!(server.child.wait().expect("wait").code(), Some(0));
-    let _ = std::fs::remove_file(file);
+    stop(server, &file);
 }
 
 #[test]
@@ -333,7 +334,7 @@ fn a_204_is_delivered_under_the_2xx_reading_and_retried_under_200() {
                 postback("install", &rx, "tx={transaction_id}", "")
             ),
         );
-        let mut server = start(&["--config", file.to_str().expect("path")]);
+        let server = start(&["--config", file.to_str().expect("path")]);
         click(
             &server,
             "p",
@@ -348,9 +349,7 @@ fn a_204_is_delivered_under_the_2xx_reading_and_retried_under_200() {
         let d = delivered(&server, &install);
         assert_eq!(d["attempts"][0]["status"], 204, "{d}");
         assert_eq!(d["state"], delivered_state, "success = {success}: {d}");
-        sigterm(&server.child);
-        assert_eq!(server.child.wait().expect("wait").code(), Some(0));
-        let _ = std::fs::remove_file(file);
+        stop(server, &file);
     }
 }
 
@@ -398,7 +397,7 @@ fn the_logs_api_export_has_a_row_per_attempt() {
         ),
     );
     // Retries every 60 s / 600 = 0.1 s.
-    let mut server = start(&[
+    let server = start(&[
         "--config",
         file.to_str().expect("path"),
         "--postback-time-scale",
@@ -524,9 +523,7 @@ fn the_logs_api_export_has_a_row_per_attempt() {
         installs["data"],
         json!([{"installation_id": tx, "click_id": "exp-1", "match_type": "identifier", "is_reinstallation": "false"}])
     );
-    sigterm(&server.child);
-    assert_eq!(server.child.wait().expect("wait").code(), Some(0));
-    let _ = std::fs::remove_file(file);
+    stop(server, &file);
 }
 
 /// A click that carries only a hashed id (`google_aid_md5`, as coreutils' md5sum writes it) is
@@ -535,7 +532,7 @@ fn the_logs_api_export_has_a_row_per_attempt() {
 fn hashed_ids_match_the_raw_id() {
     let rx = Receiver::start(200);
     let file = tracker_file("hashed", &postback("install", &rx, "c={click_id}", ""));
-    let mut server = start(&["--config", file.to_str().expect("path")]);
+    let server = start(&["--config", file.to_str().expect("path")]);
     // `printf %s 38400000-8cf0-11bd-b23e-10b96e40000d | md5sum`
     let md5 = "5756ae9022b2ea1e47d84fead75220c8";
     click(
@@ -551,9 +548,7 @@ fn hashed_ids_match_the_raw_id() {
     );
     assert_eq!(install["match_type"], "identifier", "{install}");
     assert_eq!(install["postbacks"].as_array().map(Vec::len), Some(1));
-    sigterm(&server.child);
-    assert_eq!(server.child.wait().expect("wait").code(), Some(0));
-    let _ = std::fs::remove_file(file);
+    stop(server, &file);
 }
 
 /// A click whose click_id repeats one of the tracker's within 7 days is never linked; a
@@ -585,7 +580,7 @@ fn duplicate_click_ids_reattribution_and_ecommerce() {
         ),
     )
     .expect("tracker file");
-    let mut server = start(&["--config", path.to_str().expect("path")]);
+    let server = start(&["--config", path.to_str().expect("path")]);
     let t = now();
     let other = "11111111-2222-4333-8444-555555555555";
     // The same click_id twice on tracker 7: the second click, a new device's, is never linked.
@@ -657,7 +652,5 @@ fn duplicate_click_ids_reattribution_and_ecommerce() {
         back["attributed"], false,
         "tracker 7 does not reattribute: {back}"
     );
-    sigterm(&server.child);
-    assert_eq!(server.child.wait().expect("wait").code(), Some(0));
-    let _ = std::fs::remove_file(path);
+    stop(server, &path);
 }
