@@ -9,7 +9,6 @@ use crate::catalogue::Code;
 use crate::decode::hex;
 use crate::diagnostic::Draft;
 use crate::span::Span;
-use std::borrow::Cow;
 
 pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Found) {
     let input = scope.req.input;
@@ -28,8 +27,9 @@ pub(super) fn check(scope: &mut Scope<'_, '_>, out: &mut Found) {
             Reach::Anywhere
         };
         let text = value.text();
-        // A value with nothing to decode is its raw form: looked at once.
-        let decoded = text.filter(|_| !matches!(value.decoded, Ok(Cow::Borrowed(_))));
+        // A value with nothing to decode is its raw form: looked at once. Compared, not told
+        // by the Cow: a remembered UA is borrowed from the cache, decoded or not.
+        let decoded = text.filter(|t| t.as_bytes() != raw);
         let placeholder = raw_macro_name(raw, reach)
             .or_else(|| decoded.and_then(|t| macro_name(t, reach)))
             .or_else(|| {
