@@ -15,31 +15,43 @@ const TAIL_CHARS: usize = 40;
 
 /// Quotes `bytes` in double quotes with every unsafe character escaped, shortening long values.
 pub fn quote(bytes: &[u8]) -> String {
-    let mut escaped = Vec::new();
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            escaped.push(escape_char(c));
-        }
-        for b in chunk.invalid() {
-            escaped.push(Piece::Text(format!("\\x{b:02X}")));
-        }
-    }
-    let mut out = String::with_capacity(bytes.len() + 2);
+    // Counted first, so a long value is cut by characters without holding them all.
+    let count = match bytes.is_ascii() {
+        true => bytes.len(),
+        false => pieces(bytes).count(),
+    };
+    let mut out = String::with_capacity(bytes.len().min(4 * MAX_QUOTED_CHARS) + 2);
     out.push('"');
-    if escaped.len() <= MAX_QUOTED_CHARS {
-        escaped.iter().for_each(|p| p.push_to(&mut out));
+    let printable = |b: u8| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\';
+    let plain = std::str::from_utf8(bytes)
+        .ok()
+        .filter(|text| count <= MAX_QUOTED_CHARS && text.bytes().all(printable));
+    if let Some(text) = plain {
+        // Nothing to escape: printable ASCII is its own quoted form.
+        out.push_str(text);
+        out.push('"');
+    } else if count <= MAX_QUOTED_CHARS {
+        pieces(bytes).for_each(|p| p.push_to(&mut out));
         out.push('"');
     } else {
-        escaped[..HEAD_CHARS]
-            .iter()
+        pieces(bytes)
+            .take(HEAD_CHARS)
             .for_each(|p| p.push_to(&mut out));
         out.push('…');
-        escaped[escaped.len() - TAIL_CHARS..]
-            .iter()
+        pieces(bytes)
+            .skip(count - TAIL_CHARS)
             .for_each(|p| p.push_to(&mut out));
-        let _ = write!(out, "\" ({} characters)", escaped.len());
+        let _ = write!(out, "\" ({count} characters)");
     }
     out
+}
+
+/// The characters of `bytes`, and each byte of invalid UTF-8 on its own.
+fn pieces(bytes: &[u8]) -> impl Iterator<Item = Piece> + '_ {
+    bytes.utf8_chunks().flat_map(|chunk| {
+        let chars = chunk.valid().chars().map(Piece::Char);
+        chars.chain(chunk.invalid().iter().map(|&b| Piece::Byte(b)))
+    })
 }
 
 /// [`quote`] for text that is already a `str`.
@@ -67,11 +79,7 @@ pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if is_unsafe_char(c) {
-            escape_char(c).push_to(&mut out);
-        } else {
-            out.push(c);
-        }
+        visible_char(c, &mut out);
     }
     std::borrow::Cow::Owned(out)
 }
@@ -83,16 +91,20 @@ pub fn is_unsafe_char(c: char) -> bool {
             '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
+/// One character of a quoted value, or one byte that is not UTF-8.
+#[derive(Clone, Copy)]
 enum Piece {
     Char(char),
-    Text(String),
+    Byte(u8),
 }
 
 impl Piece {
-    fn push_to(&self, out: &mut String) {
+    fn push_to(self, out: &mut String) {
         match self {
-            Piece::Char(c) => out.push(*c),
-            Piece::Text(t) => out.push_str(t),
+            Piece::Char(c) => escape_char(c, out),
+            Piece::Byte(b) => {
+                let _ = write!(out, "\\x{b:02X}");
+            }
         }
     }
 }
@@ -100,22 +112,25 @@ impl Piece {
 /// One character as [`visible`] shows it.
 pub(crate) fn visible_char(c: char, out: &mut String) {
     if is_unsafe_char(c) {
-        escape_char(c).push_to(out);
+        escape_char(c, out);
     } else {
         out.push(c);
     }
 }
 
-fn escape_char(c: char) -> Piece {
+/// `c` as a quoted value shows it: quotes and backslashes escaped, unsafe characters visible.
+fn escape_char(c: char, out: &mut String) {
     match c {
-        '"' => Piece::Text("\\\"".into()),
-        '\\' => Piece::Text("\\\\".into()),
-        '\n' => Piece::Text("\\n".into()),
-        '\r' => Piece::Text("\\r".into()),
-        '\t' => Piece::Text("\\t".into()),
-        '\0' => Piece::Text("\\0".into()),
-        c if is_unsafe_char(c) => Piece::Text(format!("\\u{{{:X}}}", c as u32)),
-        c => Piece::Char(c),
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\0' => out.push_str("\\0"),
+        c if is_unsafe_char(c) => {
+            let _ = write!(out, "\\u{{{:X}}}", c as u32);
+        }
+        c => out.push(c),
     }
 }
 
@@ -159,5 +174,53 @@ mod tests {
         assert!(q.starts_with("\"xxx"));
         assert!(q.contains("xTAIL\" (604 characters)"), "{q}");
         assert!(q.chars().count() < 200);
+    }
+
+    /// Undoes [`quote`] on a value it did not shorten.
+    fn unquote(q: &str) -> Vec<u8> {
+        let inner = &q[1..q.len() - 1];
+        let mut out = Vec::new();
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                continue;
+            }
+            match chars.next() {
+                Some('n') => out.push(b'\n'),
+                Some('r') => out.push(b'\r'),
+                Some('t') => out.push(b'\t'),
+                Some('0') => out.push(0),
+                Some('x') => {
+                    let hex: String = chars.by_ref().take(2).collect();
+                    out.push(u8::from_str_radix(&hex, 16).expect("hex"));
+                }
+                Some('u') => {
+                    let hex: String = chars.by_ref().skip(1).take_while(|&c| c != '}').collect();
+                    let c =
+                        char::from_u32(u32::from_str_radix(&hex, 16).expect("hex")).expect("char");
+                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                }
+                Some(c) => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+                None => panic!("a lone backslash in {q}"),
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn quoted_values_are_inert_and_exact(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let q = quote(&bytes);
+            proptest::prop_assert!(q.starts_with('"'));
+            proptest::prop_assert!(!q.chars().any(is_unsafe_char), "{q}");
+            let shown = bytes.utf8_chunks().map(|c| c.valid().chars().count() + c.invalid().len()).sum::<usize>();
+            if shown <= MAX_QUOTED_CHARS {
+                proptest::prop_assert_eq!(unquote(&q), bytes);
+            } else {
+                let suffix = format!(" ({shown} characters)");
+                proptest::prop_assert!(q.ends_with(&suffix), "{}", q);
+            }
+        }
     }
 }
