@@ -69,7 +69,10 @@ impl ByteClasses {
 
 /// [`percent_decode`], also noting in [`Marks`] the first raw byte that `classes` flags.
 ///
-/// Runs of plain bytes are copied whole; a value with nothing to decode is borrowed.
+/// A value with nothing to decode is borrowed. Once a byte decodes to something else, the
+/// rest is written byte by byte into a buffer of the raw length (decoding only shrinks):
+/// escapes in a UA come every few bytes, and copying each short run on its own costs more
+/// than the bytes themselves.
 pub(crate) fn decode_marked<'a>(
     raw: &'a [u8],
     plus_as_space: bool,
@@ -77,62 +80,66 @@ pub(crate) fn decode_marked<'a>(
 ) -> (Decoded<'a>, Marks) {
     let mut marks = Marks::default();
     let mut bad_escape = None;
+    // The decoded bytes so far (`out[..written]`), from the first byte that decoded to
+    // something else; empty until then.
     let mut out = Vec::new();
-    // raw[copied..i] is plain text not yet copied to `out`; 0 until something is decoded.
-    let (mut i, mut copied) = (0, 0);
+    let mut written = 0;
+    let mut i = 0;
     loop {
-        // Most bytes are plain: skip them in a loop of their own, without the dispatch below.
-        while raw
-            .get(i)
-            .is_some_and(|&b| classes.0[usize::from(b)] == PLAIN)
-        {
-            i += 1;
+        // Most bytes are plain: a loop of their own, without the dispatch below.
+        if out.is_empty() {
+            while raw
+                .get(i)
+                .is_some_and(|&b| classes.0[usize::from(b)] == PLAIN)
+            {
+                i += 1;
+            }
+        } else {
+            while let Some(&b) = raw.get(i).filter(|&&b| classes.0[usize::from(b)] == PLAIN) {
+                out[written] = b;
+                written += 1;
+                i += 1;
+            }
         }
         let Some(&b) = raw.get(i) else { break };
-        match classes.0[usize::from(b)] {
-            PLAIN => i += 1,
+        let (byte, width) = match classes.0[usize::from(b)] {
             FLAGGED => {
                 marks.flagged.get_or_insert(i);
-                i += 1;
+                (b, 1)
             }
             PERCENT => match (raw.get(i + 1).and_then(hex), raw.get(i + 2).and_then(hex)) {
                 (Some(h), Some(l)) => {
                     let d = h << 4 | l;
                     marks.escaped_percent |= d == b'%';
                     marks.escaped_space |= d == b' ';
-                    if copied == 0 {
-                        // Decoding only shrinks: one allocation of the raw length.
-                        out.reserve_exact(raw.len());
-                    }
-                    out.extend_from_slice(&raw[copied..i]);
-                    out.push(d);
-                    i += 3;
-                    copied = i;
+                    (d, 3)
                 }
                 // Kept literally, as browsers and most servers do.
                 _ => {
                     bad_escape.get_or_insert(i);
-                    i += 1;
+                    (b, 1)
                 }
             },
             _ => {
                 marks.plus.get_or_insert(i);
-                if plus_as_space {
-                    if copied == 0 {
-                        out.reserve_exact(raw.len());
-                    }
-                    out.extend_from_slice(&raw[copied..i]);
-                    out.push(b' ');
-                    copied = i + 1;
-                }
-                i += 1;
+                (if plus_as_space { b' ' } else { b }, 1)
             }
+        };
+        if out.is_empty() && (width > 1 || byte != b) {
+            out = vec![0; raw.len()];
+            out[..i].copy_from_slice(&raw[..i]);
+            written = i;
         }
+        if !out.is_empty() {
+            out[written] = byte;
+            written += 1;
+        }
+        i += width;
     }
-    let bytes = if copied == 0 {
+    let bytes = if out.is_empty() {
         Cow::Borrowed(raw)
     } else {
-        out.extend_from_slice(&raw[copied..]);
+        out.truncate(written);
         Cow::Owned(out)
     };
     (Decoded { bytes, bad_escape }, marks)
