@@ -34,24 +34,40 @@ pub(crate) struct Line {
 
 impl Batch {
     pub fn push(&mut self, no: u64, argument: bool, line: &[u8], cut_from: Option<usize>) {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(line);
+        self.keep_from(start, no, argument, cut_from);
+    }
+
+    /// Takes `buf[start..]`, just appended, as line `no`: without its line break, and dropped
+    /// again when it is blank or a comment.
+    pub fn keep_from(&mut self, start: usize, no: u64, argument: bool, cut_from: Option<usize>) {
+        let line = &self.buf[start..];
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let trimmed = line.trim_ascii_start();
         if trimmed.is_empty() || trimmed.starts_with(b"#") {
+            self.buf.truncate(start);
             return;
         }
-        let line = match cut_from {
-            Some(_) => &line[..line.len().min(LONG_LINE_SHOWN)],
-            None => line,
+        let len = match cut_from {
+            Some(_) => line.len().min(LONG_LINE_SHOWN),
+            None => line.len(),
         };
-        let start = self.buf.len();
-        self.buf.extend_from_slice(line);
+        self.buf.truncate(start + len);
         self.lines.push(Line {
             no,
             argument,
             range: start..self.buf.len(),
             cut_from,
         });
+    }
+
+    /// Drops a leading byte-order mark (an editor on Windows) from `buf[start..]`.
+    pub fn strip_bom(&mut self, start: usize) {
+        if self.buf[start..].starts_with(b"\xEF\xBB\xBF") {
+            self.buf.drain(start..start + 3);
+        }
     }
 
     /// Empty again, its buffers kept for the next batch.
@@ -66,25 +82,25 @@ impl Batch {
     }
 }
 
-/// Reads one line (its `\n` included) into `line`, keeping at most [`MAX_LINE`] + 1 bytes of
+/// Appends one line (its `\n` included) to `buf`, keeping at most [`MAX_LINE`] + 1 bytes of
 /// it; returns the whole line's length, 0 at the end of the input.
-pub(crate) fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<usize> {
+pub(crate) fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<usize> {
     let mut total = 0;
     loop {
-        let buf = match reader.fill_buf() {
+        let chunk = match reader.fill_buf() {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        if buf.is_empty() {
+        if chunk.is_empty() {
             return Ok(total);
         }
-        let (take, done) = match memchr::memchr(b'\n', buf) {
+        let (take, done) = match memchr::memchr(b'\n', chunk) {
             Some(i) => (i + 1, true),
-            None => (buf.len(), false),
+            None => (chunk.len(), false),
         };
-        let room = (MAX_LINE + 1).saturating_sub(line.len());
-        line.extend_from_slice(&buf[..take.min(room)]);
+        let room = (MAX_LINE + 1).saturating_sub(total);
+        buf.extend_from_slice(&chunk[..take.min(room)]);
         reader.consume(take);
         total += take;
         if done {

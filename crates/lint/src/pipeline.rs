@@ -166,14 +166,15 @@ fn read_batches(
         .as_ref()
         .map_or_else(|| "stdin".into(), |p| p.display().to_string());
     let mut reader = BufReader::with_capacity(1 << 18, reader);
-    let mut line = Vec::new();
     let mut line_no = 0u64;
     loop {
-        line.clear();
-        let n = match read_line(&mut reader, &mut line) {
+        // Read straight into the batch: a line is copied once, from the reader's buffer.
+        let start = batch.buf.len();
+        let n = match read_line(&mut reader, &mut batch.buf) {
             Ok(n) => n,
             Err(e) => {
                 // What was read is still judged and written before the error is reported.
+                batch.buf.truncate(start);
                 send(&mut batch);
                 return Err(io::Error::new(
                     e.kind(),
@@ -185,12 +186,10 @@ fn read_batches(
             break;
         }
         line_no += 1;
-        // A byte-order mark (an editor on Windows) is not part of the first line.
-        let text = match line_no {
-            1 => line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line),
-            _ => &line,
-        };
-        batch.push(line_no, false, text, (n > MAX_LINE).then_some(n));
+        if line_no == 1 {
+            batch.strip_bom(start);
+        }
+        batch.keep_from(start, line_no, false, (n > MAX_LINE).then_some(n));
         if batch.full() && !send(&mut batch) {
             return Ok(());
         }
