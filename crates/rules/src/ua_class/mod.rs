@@ -72,8 +72,9 @@ pub fn classify_ua(ua: &str) -> UaClass {
     let control = (ua.bytes().any(|b| b < 0x20 || b == 0x7F) || !ua.is_ascii())
         .then(|| ua.chars().enumerate().find(|(_, c)| c.is_control()))
         .flatten();
-    let opens = ua.bytes().filter(|&b| b == b'(').count();
-    let closes = ua.bytes().filter(|&b| b == b')').count();
+    let (opens, closes) = ua.bytes().fold((0usize, 0usize), |(o, c), b| {
+        (o + usize::from(b == b'('), c + usize::from(b == b')'))
+    });
     let cut = ua.ends_with(['/', ';', '(', ',', ' ']);
     UaClass {
         control,
@@ -88,7 +89,9 @@ pub fn classify_ua(ua: &str) -> UaClass {
 /// Exactly a storage limit long and not ending with `)`. A version cut short still ends in a
 /// digit, so only a closing comment proves the UA ended on its own.
 pub(crate) fn cut_at_a_limit(ua: &str) -> bool {
-    let at_limit = CUT_LENGTHS.contains(&ua.len()) || CUT_LENGTHS.contains(&ua.chars().count());
+    // A UA has no more characters than bytes: a short one is at no limit.
+    let at_limit = ua.len() >= CUT_LENGTHS[0]
+        && (CUT_LENGTHS.contains(&ua.len()) || CUT_LENGTHS.contains(&ua.chars().count()));
     at_limit && !ua.ends_with(')')
 }
 
