@@ -22,7 +22,10 @@ fn every_corpus_request_is_judged_alike_cold_and_remembered() {
             .and_then(|n| n.trim().parse().ok())
             .expect("corpus names # now:");
         let ctx = Context::new(now, &settings);
-        for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
             let Ok(req) = parse_input(line.as_bytes()) else {
                 continue;
             };
@@ -42,5 +45,10 @@ fn every_corpus_request_is_judged_alike_cold_and_remembered() {
         }
     }
     assert!(judged > 200, "only {judged} corpus requests found");
-    assert!(differ.is_empty(), "{} differ:\n{}", differ.len(), differ.join("\n"));
+    assert!(
+        differ.is_empty(),
+        "{} differ:\n{}",
+        differ.len(),
+        differ.join("\n")
+    );
 }
