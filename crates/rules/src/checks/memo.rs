@@ -6,9 +6,12 @@
 //! Purely a cache: a miss decodes and classifies as usual, so what is found never depends
 //! on it.
 //!
-//! A UA is kept only on its second sighting: a day of logs has a long tail of UAs seen once,
-//! and copying each into the cache only to free it cold a few thousand lines later costs more
-//! than it saves. The first sightings are remembered as bare hashes (the doorkeeper).
+//! A UA is kept only on its second sighting within the last `capacity` first sightings: a day
+//! of logs has a long tail of UAs seen once or rarely, and copying each into the cache only to
+//! free it cold a few thousand lines later costs more than it saves. The first sightings are
+//! remembered as bare hashes (the doorkeeper), no more of them than the cache holds UAs, so
+//! that a UA must come back soon to be kept: the hot ones do, a long tail of rare ones does
+//! not, and on such a tail the cache costs next to nothing.
 
 use super::view::Value;
 use crate::ua_class::{classify_ua, UaClass, MAX_CACHED_UA_BYTES};
@@ -61,7 +64,7 @@ impl DecodedValues {
         }
         // Both bounded by dropping everything: crude but cheap, and the hot UAs come back at
         // once.
-        if self.doorkeeper.len() >= 4 * self.capacity {
+        if self.doorkeeper.len() >= self.capacity {
             self.doorkeeper.clear();
         }
         if self.doorkeeper.insert(hash) {
