@@ -63,11 +63,12 @@ impl DecodedValues {
             return;
         }
         // Both bounded by dropping everything: crude but cheap, and the hot UAs come back at
-        // once.
-        if self.doorkeeper.len() >= self.capacity {
-            self.doorkeeper.clear();
-        }
-        if self.doorkeeper.insert(hash) {
+        // once. A second sighting leaves the doorkeeper for the cache.
+        if !self.doorkeeper.remove(&hash) {
+            if self.doorkeeper.len() >= self.capacity {
+                self.doorkeeper.clear();
+            }
+            self.doorkeeper.insert(hash);
             return;
         }
         if self.table.len() >= self.capacity {
@@ -152,6 +153,21 @@ mod tests {
             memo.decode(b"Once%2F1.0").1.is_some(),
             "remembered with its verdicts"
         );
+    }
+
+    #[test]
+    fn a_ua_back_only_after_many_others_is_not_kept() {
+        let mut memo = DecodedValues::new(4);
+        memo.remember(b"Rare%2F1.0");
+        for i in 0..8 {
+            memo.remember(format!("Other%2F{i}").as_bytes());
+        }
+        memo.remember(b"Rare%2F1.0");
+        assert!(memo.table.is_empty(), "a long tail is not copied in");
+        memo.remember(b"Hot%2F1.0");
+        memo.remember(b"Other%2F7");
+        memo.remember(b"Hot%2F1.0");
+        assert_eq!(memo.table.len(), 2, "UAs back soon are kept");
     }
 
     #[test]
