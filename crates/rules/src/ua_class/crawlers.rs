@@ -3,7 +3,7 @@
 //!
 //! The list is keyed by regular expressions. Matching 1,500 of them on every UA would cost
 //! more than all the other rules together, so each pattern's literal prefixes (by
-//! regex-syntax's extractor) go into the one automaton of `scan`, and only the patterns whose
+//! regex-syntax's extractor) go into the one literal set of `scan`, and only the patterns whose
 //! prefix occurs in the UA are run, each compiled on first use.
 
 use regex::Regex;
@@ -85,7 +85,7 @@ static CRAWLERS: LazyLock<Crawlers> = LazyLock::new(|| {
 });
 
 /// The literal prefixes of the list's patterns, each with the entry it starts, for `scan`'s
-/// automaton.
+/// literal set.
 pub(super) fn prefixes() -> &'static [(Vec<u8>, usize)] {
     &CRAWLERS.prefixes
 }

@@ -25,7 +25,7 @@ const JOB_WORDS: &[(&str, &str)] = &[
     ("thumbnail", "a screenshot service"),
 ];
 
-/// The literals behind the marks, for `scan`'s automaton (matched without case): the job
+/// The literals behind the marks, for `scan`'s literal set (matched without case): the job
 /// words, then these, in this order.
 const OTHER_MARKS: &[&str] = &["bot", "${", "http://", "https://", "www."];
 const BOT: usize = JOB_WORDS.len();

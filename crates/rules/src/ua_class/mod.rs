@@ -9,6 +9,7 @@
 
 mod crawlers;
 mod libraries;
+mod literals;
 mod marks;
 mod scan;
 

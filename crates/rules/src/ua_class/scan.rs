@@ -1,14 +1,14 @@
 //! One pass over a UA for every literal the classifier looks for: the crawler list's
-//! prefixes, the marks automated clients leave, and the tokens of a desktop OS. A DFA costs a
-//! table lookup per byte, so one automaton instead of three saves most of what the classifier
-//! pays on a UA no cache has seen.
+//! prefixes, the marks automated clients leave, and the tokens of a desktop OS, all in one
+//! [`LiteralSet`], so a UA no cache has seen is read once for all three.
 //!
 //! Matched without case: the crawler list's own regexes settle each of its candidates, and the
 //! marks and desktop tokens are compared without case anyway.
 
 use super::crawlers;
+use super::literals::{LiteralSet, Occurrence};
 use super::marks::{Marks, MARK_LITERALS};
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -26,7 +26,7 @@ const DESKTOP_TOKENS: &[&str] = &[
     "sleipnir",
 ];
 
-/// What a literal of the automaton stands for; one literal may stand for several.
+/// What a literal stands for; one literal may stand for several.
 #[derive(Clone, Copy, Debug)]
 enum Meaning {
     /// A prefix of this crawler-list entry.
@@ -37,11 +37,20 @@ enum Meaning {
 }
 
 struct Scanner {
-    automaton: AhoCorasick,
+    literals: LiteralSet,
     meanings: Vec<Vec<Meaning>>,
 }
 
 static SCANNER: LazyLock<Scanner> = LazyLock::new(|| {
+    let (literals, meanings) = literals();
+    Scanner {
+        literals: LiteralSet::new(&literals),
+        meanings,
+    }
+});
+
+/// Every literal, lowercase and once, with what it stands for.
+fn literals() -> (Vec<Vec<u8>>, Vec<Vec<Meaning>>) {
     let mut literals: Vec<Vec<u8>> = Vec::new();
     let mut meanings: Vec<Vec<Meaning>> = Vec::new();
     let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
@@ -64,18 +73,8 @@ static SCANNER: LazyLock<Scanner> = LazyLock::new(|| {
         });
         meanings[at].push(meaning);
     }
-    let automaton = AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::Standard)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(&literals)
-        // Byte literals only, a few thousand of them: inside every limit of the builder.
-        .expect("the UA literals build");
-    Scanner {
-        automaton,
-        meanings,
-    }
-});
+    (literals, meanings)
+}
 
 /// What one pass found in a UA.
 #[derive(Debug, Default)]
@@ -86,17 +85,72 @@ pub(super) struct Hits {
     pub desktop: bool,
 }
 
+thread_local! {
+    /// The occurrences of one scan, kept between scans so that a scan allocates nothing.
+    static FOUND: RefCell<Vec<Occurrence>> = const { RefCell::new(Vec::new()) };
+}
+
 pub(super) fn scan(ua: &str) -> Hits {
     let s = &*SCANNER;
     let mut hits = Hits::default();
-    for m in s.automaton.find_overlapping_iter(ua) {
-        for meaning in &s.meanings[m.pattern().as_usize()] {
-            match *meaning {
-                Meaning::Crawler(entry) => hits.crawlers.push(entry),
-                Meaning::Mark(i) => hits.marks.saw(i, m.start(), m.end()),
-                Meaning::Desktop => hits.desktop = true,
+    FOUND.with_borrow_mut(|found| {
+        s.literals.find_all(ua.as_bytes(), found);
+        for o in found.iter() {
+            for meaning in &s.meanings[o.literal] {
+                match *meaning {
+                    Meaning::Crawler(entry) => hits.crawlers.push(entry),
+                    Meaning::Mark(i) => hits.marks.saw(i, o.start, o.end),
+                    Meaning::Desktop => hits.desktop = true,
+                }
             }
         }
-    }
+    });
     hits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{literals, LiteralSet};
+    use aho_corasick::{AhoCorasick, MatchKind};
+
+    #[test]
+    fn finds_in_every_uap_core_ua_what_aho_corasick_finds() {
+        let (literals, _) = literals();
+        assert!(
+            literals.iter().all(|l| l.len() >= 2),
+            "the literal set finds no literal shorter than two bytes"
+        );
+        let set = LiteralSet::new(&literals);
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&literals)
+            .expect("builds");
+        let tsv = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/user-agents/uap-core.tsv"
+        );
+        let text = std::fs::read_to_string(tsv).expect("uap-core corpus");
+        let (mut uas, mut occurrences) = (0, 0);
+        let mut found = Vec::new();
+        for ua in text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.rsplit('\t').next())
+        {
+            set.find_all(ua.as_bytes(), &mut found);
+            let ours: Vec<_> = found.iter().map(|o| (o.literal, o.start, o.end)).collect();
+            let theirs: Vec<_> = ac
+                .find_overlapping_iter(ua)
+                .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+                .collect();
+            assert_eq!(ours, theirs, "{ua}");
+            uas += 1;
+            occurrences += ours.len();
+        }
+        assert!(
+            uas > 17_000 && occurrences > 10_000,
+            "{uas} UAs, {occurrences} found"
+        );
+    }
 }
