@@ -107,6 +107,9 @@ fn without_prefix() -> usize {
 /// first entry that matches wins, as it would in the list's own order.
 pub(crate) fn crawler_in(ua: &str, candidates: &[usize]) -> Option<(Box<str>, &'static str)> {
     let c = &*CRAWLERS;
+    if candidates.is_empty() && c.always.is_empty() {
+        return None;
+    }
     let mut candidates: Vec<usize> = candidates.iter().chain(c.always.iter()).copied().collect();
     candidates.sort_unstable();
     candidates.dedup();

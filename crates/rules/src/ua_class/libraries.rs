@@ -68,13 +68,29 @@ pub(super) fn first(ua: &str) -> Option<&'static str> {
     named(token)
 }
 
-/// A library's token anywhere after the first, as `Name/version`.
+/// Bytes that end a word of a UA.
+fn separates(b: u8) -> bool {
+    matches!(b, b' ' | b'(' | b')' | b';' | b',')
+}
+
+/// A library's token anywhere after the first word, as `Name/version`: found from each `/`
+/// followed by a digit, the word before it read back to a separator. Only the first `/` of a
+/// word counts, so `a/b/1` is `a` at version `b/1`, not a product `a/b`.
 pub(super) fn later(ua: &str) -> Option<&'static str> {
-    ua.split([' ', '(', ')', ';', ','])
-        .skip(1)
-        .filter_map(|w| w.split_once('/'))
-        .filter(|(_, v)| v.starts_with(|c: char| c.is_ascii_digit()))
-        .find_map(|(name, _)| named(name))
+    let b = ua.as_bytes();
+    memchr::memchr_iter(b'/', b)
+        .filter(|&slash| b.get(slash + 1).is_some_and(u8::is_ascii_digit))
+        .find_map(|slash| {
+            let start = b[..slash]
+                .iter()
+                .rposition(|&c| separates(c) || c == b'/')
+                .map_or(0, |at| at + 1);
+            let first_slash_of_a_later_word =
+                start > 0 && !b.get(start - 1).is_some_and(|&c| c == b'/');
+            first_slash_of_a_later_word
+                .then(|| named(&ua[start..slash]))
+                .flatten()
+        })
 }
 
 fn named(token: &str) -> Option<&'static str> {
@@ -82,4 +98,36 @@ fn named(token: &str) -> Option<&'static str> {
         .iter()
         .find(|(t, _)| t.eq_ignore_ascii_case(token))
         .map(|(_, name)| *name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{later, named};
+
+    /// The plain reading: split into words, skip the first, take each `name/digit...`.
+    fn by_words(ua: &str) -> Option<&'static str> {
+        ua.split([' ', '(', ')', ';', ','])
+            .skip(1)
+            .filter_map(|w| w.split_once('/'))
+            .filter(|(_, v)| v.starts_with(|c: char| c.is_ascii_digit()))
+            .find_map(|(name, _)| named(name))
+    }
+
+    #[test]
+    fn finds_a_later_library_token() {
+        assert_eq!(
+            later("W3C-checklink/4.81 libwww-perl/5.836"),
+            Some("libwww-perl")
+        );
+        assert_eq!(later("curl/8.5.0"), None, "the first word is first's");
+        assert_eq!(later("App/1 (x) okhttp/4.12.0"), Some("okhttp"));
+        assert_eq!(later("App/1 x/curl/8"), None, "only a word's first '/'");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reads_as_splitting_into_words_does(ua in "(curl|okhttp|php|x|/|[0-9]|[ ();,]|é){0,16}") {
+            proptest::prop_assert_eq!(later(&ua), by_words(&ua));
+        }
+    }
 }

@@ -69,13 +69,16 @@ pub fn classify_ua(ua: &str) -> UaClass {
         .flatten()
         .filter(|r| r.category == "pc")
         .map(|r| r.os.into());
-    // C0 controls and DEL are single bytes; C1 controls need a char scan, for non-ASCII only.
-    let control = (ua.bytes().any(|b| b < 0x20 || b == 0x7F) || !ua.is_ascii())
+    // One pass for the brackets and for any byte that may be a control character: C0
+    // controls and DEL are single bytes; C1 controls need a char scan, for non-ASCII only.
+    let (opens, closes, maybe_control) =
+        ua.bytes().fold((0usize, 0usize, false), |(o, c, m), b| {
+            let m = m | (b < 0x20) | (b >= 0x7F);
+            (o + usize::from(b == b'('), c + usize::from(b == b')'), m)
+        });
+    let control = maybe_control
         .then(|| ua.chars().enumerate().find(|(_, c)| c.is_control()))
         .flatten();
-    let (opens, closes) = ua.bytes().fold((0usize, 0usize), |(o, c), b| {
-        (o + usize::from(b == b'('), c + usize::from(b == b')'))
-    });
     let cut = ua.ends_with(['/', ';', '(', ',', ' ']);
     UaClass {
         control,
