@@ -85,8 +85,7 @@ pub(super) fn later(ua: &str) -> Option<&'static str> {
                 .iter()
                 .rposition(|&c| separates(c) || c == b'/')
                 .map_or(0, |at| at + 1);
-            let first_slash_of_a_later_word =
-                start > 0 && !b.get(start - 1).is_some_and(|&c| c == b'/');
+            let first_slash_of_a_later_word = start > 0 && b[start - 1] != b'/';
             first_slash_of_a_later_word
                 .then(|| named(&ua[start..slash]))
                 .flatten()

@@ -73,7 +73,7 @@ pub fn classify_ua(ua: &str) -> UaClass {
     // controls and DEL are single bytes; C1 controls need a char scan, for non-ASCII only.
     let (opens, closes, maybe_control) =
         ua.bytes().fold((0usize, 0usize, false), |(o, c, m), b| {
-            let m = m | (b < 0x20) | (b >= 0x7F);
+            let m = m | !(0x20..0x7F).contains(&b);
             (o + usize::from(b == b'('), c + usize::from(b == b')'), m)
         });
     let control = maybe_control
