@@ -15,6 +15,9 @@ type Hasher = foldhash::fast::FixedState;
 /// Bits in each set of first bytes: 8 KiB, small enough to stay in cache.
 const GRAM_BITS: usize = 1 << 16;
 
+/// A set of `GRAM_BITS` bits; of fixed size, so that indexing it needs no bounds check.
+type Bits = [u64; GRAM_BITS / 64];
+
 /// Where literal `literal` occurs: `text[start..end]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Occurrence {
@@ -27,11 +30,11 @@ pub(super) struct LiteralSet {
     /// Lowercase.
     literals: Vec<Box<[u8]>>,
     /// A bit per hash of the folded first four bytes of the literals of four bytes or more.
-    quads: Box<[u64]>,
+    quads: Box<Bits>,
     /// Those literals by their folded first four bytes.
     by_quad: HashMap<u32, Box<[usize]>, Hasher>,
     /// A bit per folded first two bytes of the literals of two and three bytes.
-    pairs: Box<[u64]>,
+    pairs: Box<Bits>,
     /// Those literals by their folded first byte.
     short: Box<[Box<[usize]>]>,
 }
@@ -47,12 +50,12 @@ fn quad_bit(quad: u32) -> usize {
     (quad.wrapping_mul(0x9E37_79B1) >> 16) as usize % GRAM_BITS
 }
 
-fn test(bits: &[u64], bit: usize) -> bool {
-    bits[bit / 64] & (1 << (bit % 64)) != 0
+fn test(bits: &Bits, bit: usize) -> bool {
+    bits[bit / 64 % bits.len()] & (1 << (bit % 64)) != 0
 }
 
-fn set(bits: &mut [u64], bit: usize) {
-    bits[bit / 64] |= 1 << (bit % 64);
+fn set(bits: &mut Bits, bit: usize) {
+    bits[bit / 64 % bits.len()] |= 1 << (bit % 64);
 }
 
 impl LiteralSet {
@@ -62,8 +65,8 @@ impl LiteralSet {
             .iter()
             .map(|l| l.to_ascii_lowercase().into_boxed_slice())
             .collect();
-        let mut quads = vec![0; GRAM_BITS / 64];
-        let mut pairs = vec![0; GRAM_BITS / 64];
+        let mut quads = Box::new([0; GRAM_BITS / 64]);
+        let mut pairs = Box::new([0; GRAM_BITS / 64]);
         let mut by_quad: HashMap<u32, Vec<usize>, Hasher> = HashMap::default();
         let mut short = vec![Vec::new(); 256];
         for (i, l) in literals.iter().enumerate() {
@@ -82,12 +85,12 @@ impl LiteralSet {
         }
         LiteralSet {
             literals,
-            quads: quads.into_boxed_slice(),
+            quads,
             by_quad: by_quad
                 .into_iter()
                 .map(|(quad, lits)| (quad, lits.into_boxed_slice()))
                 .collect(),
-            pairs: pairs.into_boxed_slice(),
+            pairs,
             short: short.into_iter().map(Vec::into_boxed_slice).collect(),
         }
     }
