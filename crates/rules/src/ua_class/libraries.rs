@@ -54,7 +54,10 @@ const LIBRARIES: &[(&str, &str)] = &[
 
 /// The library whose token starts `ua` (with the first token's version cut off).
 pub(super) fn first(ua: &str) -> Option<&'static str> {
-    let token_end = ua.find(['/', ' ', ';', '(', ',']).unwrap_or(ua.len());
+    let token_end = ua
+        .bytes()
+        .position(|b| matches!(b, b'/' | b' ' | b';' | b'(' | b','))
+        .unwrap_or(ua.len());
     let token = &ua[..token_end];
     if token.eq_ignore_ascii_case("go") && ua.contains("package http") {
         return Some("Go (net/http)");

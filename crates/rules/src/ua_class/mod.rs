@@ -106,7 +106,8 @@ pub fn platform_of(ua: &str) -> Option<Platform> {
         return None;
     }
     // iPhone first: some iOS apps name Android in their own product token.
-    if ["iPhone", "iPad", "iPod"].iter().any(|m| ua.contains(m)) {
+    // One search for what the three share, then which.
+    if ua.contains("iP") && ["iPhone", "iPad", "iPod"].iter().any(|m| ua.contains(m)) {
         return Some(Platform::Ios);
     }
     let android = ua.contains("Android")
