@@ -295,16 +295,26 @@ impl Accident {
         if v.starts_with('<') && v.ends_with('>') && v.contains(" object at 0x") {
             return Some(Accident::PythonObject);
         }
-        let java = v.split_once('@').is_some_and(|(class, hash)| {
-            class.contains('.')
-                && class.split('.').all(is_ident)
-                && class
-                    .rsplit('.')
-                    .next()
-                    .is_some_and(|c| c.starts_with(|c: char| c.is_ascii_uppercase()))
-                && (4..=8).contains(&hash.len())
-                && hash.bytes().all(|b| b.is_ascii_hexdigit())
-        });
+        // `pkg.Class@1b6d3586`: the '@' is among the last nine bytes (the hash is 4 to 8 hex
+        // digits), so a long value is not searched through; an earlier '@' would be in the class
+        // name, which no identifier allows.
+        let tail = v.len().saturating_sub(9);
+        let at = v.as_bytes()[tail..]
+            .iter()
+            .rposition(|&b| b == b'@')
+            .map(|i| tail + i);
+        let java = at
+            .map(|at| (&v[..at], &v[at + 1..]))
+            .is_some_and(|(class, hash)| {
+                class.contains('.')
+                    && class.split('.').all(is_ident)
+                    && class
+                        .rsplit('.')
+                        .next()
+                        .is_some_and(|c| c.starts_with(|c: char| c.is_ascii_uppercase()))
+                    && (4..=8).contains(&hash.len())
+                    && hash.bytes().all(|b| b.is_ascii_hexdigit())
+            });
         java.then_some(Accident::JavaObject)
     }
 
