@@ -106,7 +106,7 @@ impl LiteralSet {
             quad = quad >> 8 | fold(b) << 24;
             if end >= 1 && test(&self.pairs, (quad >> 16) as usize) {
                 let start = end - 1;
-                let candidates = &self.short[usize::from(text[start] | 0x20)];
+                let candidates = &self.short[fold(text[start]) as usize];
                 self.compare(text, start, candidates, found);
             }
             if end >= 3 && test(&self.quads, quad_bit(quad)) {
@@ -143,23 +143,33 @@ impl LiteralSet {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::{LiteralSet, Occurrence};
     use aho_corasick::{AhoCorasick, MatchKind};
 
-    fn oracle(literals: &[Vec<u8>], text: &[u8]) -> Vec<Occurrence> {
-        let ac = AhoCorasick::builder()
+    /// The reference: aho-corasick's overlapping search over the same literals, without case.
+    pub(in crate::ua_class) fn reference(literals: &[Vec<u8>]) -> AhoCorasick {
+        AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
             .build(literals)
-            .expect("builds");
-        ac.find_overlapping_iter(text)
+            .expect("builds")
+    }
+
+    /// What the reference finds in `text`, in its order.
+    pub(in crate::ua_class) fn found_by(reference: &AhoCorasick, text: &[u8]) -> Vec<Occurrence> {
+        reference
+            .find_overlapping_iter(text)
             .map(|m| Occurrence {
                 literal: m.pattern().as_usize(),
                 start: m.start(),
                 end: m.end(),
             })
             .collect()
+    }
+
+    fn oracle(literals: &[Vec<u8>], text: &[u8]) -> Vec<Occurrence> {
+        found_by(&reference(literals), text)
     }
 
     fn lits(words: &[&str]) -> Vec<Vec<u8>> {
