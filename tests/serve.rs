@@ -417,3 +417,15 @@ fn ca_prints_the_certificate_path_first_and_keeps_it() {
         "reused, not remade"
     );
 }
+
+/// A supervisor may stop the mock the moment its banner says it is up: the signal is already
+/// handled then, so the stop is graceful (exit 0), never the signal's default action.
+#[test]
+fn a_sigterm_right_after_the_banner_is_a_graceful_stop() {
+    for _ in 0..40 {
+        let mut server = start(&[]);
+        sigterm(&server.child);
+        let status = server.child.wait().expect("wait");
+        assert_eq!(status.code(), Some(0), "{status}");
+    }
+}

@@ -188,11 +188,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
         if let Some(note) = https.as_ref().and_then(|(_, ca)| crate::ca::sudo_note(config.tls_dir.as_deref(), ca)) {
             tracing::warn!("{note}");
         }
+        // Handled before the banner says the mock is up: a supervisor that stops it as soon
+        // as it reads the banner gets a graceful stop, not the default action of a signal.
+        let (first, second) = crate::signals::stop_signals()?;
         // A closed stdout (a supervisor that ignores it) must not stop the mock.
         if let Err(e) = banner(&mut std::io::stdout().lock(), &mock.click_addr(), &mock.impression_addr(), https.as_ref(), &config) {
             tracing::warn!(error = %e, "could not print the start-up banner");
         }
-        let (first, second) = crate::signals::stop_signals()?;
         first.await;
         let stopper = mock.stopper();
         tokio::select! {
