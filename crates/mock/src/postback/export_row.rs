@@ -93,7 +93,13 @@ pub(crate) fn conversion_row(
     // The mock knows no publishers (media sources): 0 and empty, as for unattributed rows.
     row.insert("publisher_id", "0".into());
     row.insert("publisher_name", String::new());
-    row.insert("device_type", "unknown".into());
+    // The Logs API knows `phone`, `tablet` and `unknown`, where the macro has four types.
+    let device_type = match value("device_type", c, t).as_deref() {
+        Some("PHONE") => "phone",
+        Some("TABLET") => "tablet",
+        _ => "unknown",
+    };
+    row.insert("device_type", device_type.into());
     row.insert("city", String::new());
     row.insert("country_iso_code", String::new());
     row.insert("connection_type", "unknown".into());

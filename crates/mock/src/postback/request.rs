@@ -69,6 +69,35 @@ pub struct ConversionRequest {
     /// The user's time zone at the conversion, as a UTC offset in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone_offset_secs: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ios_ifv: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_manufacturer: Option<String>,
+    /// `PHONE`, `TABLET`, `PHABLET` or `TV`, as the postback macro writes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_locale: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mnc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appmetrica_sdk_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_app_id: Option<String>,
+    /// The store's purchase information, for `{inapp_receipt}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inapp_receipt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// When the session of the conversion began: Unix seconds, or an RFC 3339 time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_start: Option<TextOrNumber>,
 }
 
 /// An e-commerce event's details, for the `{ecom_*}` macros.
@@ -159,27 +188,11 @@ pub(super) fn check(r: &ConversionRequest, now_ms: i64) -> Result<Checked<'_>, C
     })?;
     let at_ms = match &r.at {
         None => now_ms,
-        Some(TextOrNumber::Number(n)) => n
-            .as_f64()
-            .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e11)
-            .map(|s| (s * 1000.0) as i64)
-            .ok_or_else(|| {
-                bad(
-                    "at",
-                    format!("{n} is not a Unix time in seconds (milliseconds? divide by 1000)"),
-                )
-            })?,
-        Some(TextOrNumber::Text(t)) => metrica_s2s_rules::calendar::parse_rfc3339(t)
-            .ok_or_else(|| {
-                bad(
-                    "at",
-                    format!(
-                        "{} is not an RFC 3339 time such as \"2026-11-28T10:00:00Z\" (or give Unix seconds as a number)",
-                        quote_str(t)
-                    ),
-                )
-            })?,
+        Some(at) => time_of("at", at)?,
     };
+    if let Some(t) = &r.session_start {
+        time_of("session_start", t)?;
+    }
     for (field, v) in [
         ("currency", &r.currency),
         ("product_id", &r.product_id),
@@ -189,8 +202,31 @@ pub(super) fn check(r: &ConversionRequest, now_ms: i64) -> Result<Checked<'_>, C
         ("os_version", &r.os_version),
         ("app_version_name", &r.app_version_name),
         ("app_package_name", &r.app_package_name),
+        ("ios_ifv", &r.ios_ifv),
+        ("profile_id", &r.profile_id),
+        ("device_manufacturer", &r.device_manufacturer),
+        ("device_locale", &r.device_locale),
+        ("operator_name", &r.operator_name),
+        ("mcc", &r.mcc),
+        ("mnc", &r.mnc),
+        ("appmetrica_sdk_version", &r.appmetrica_sdk_version),
+        ("store_app_id", &r.store_app_id),
+        ("session_id", &r.session_id),
     ] {
         text(field, v, MAX_ID)?;
+    }
+    // A receipt is the store's blob (base64 of a few kilobytes on iOS).
+    text("inapp_receipt", &r.inapp_receipt, MAX_UA)?;
+    if let Some(t) = r.device_type.as_deref() {
+        if device_type(t).is_none() {
+            return Err(bad(
+                "device_type",
+                format!(
+                    "{} is not one of AppMetrica's device types: \"PHONE\", \"TABLET\", \"PHABLET\" or \"TV\"",
+                    quote_str(t)
+                ),
+            ));
+        }
     }
     let device_ip = r
         .device_ip
@@ -246,6 +282,38 @@ pub(super) fn check(r: &ConversionRequest, now_ms: i64) -> Result<Checked<'_>, C
             other => other,
         },
     })
+}
+
+/// A time given as Unix seconds or as RFC 3339 text, in milliseconds.
+pub(crate) fn time_of(field: &str, t: &TextOrNumber) -> Result<i64, ConversionError> {
+    match t {
+        TextOrNumber::Number(n) => n
+            .as_f64()
+            .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e11)
+            .map(|s| (s * 1000.0) as i64)
+            .ok_or_else(|| {
+                bad(
+                    field,
+                    format!("{n} is not a Unix time in seconds (milliseconds? divide by 1000)"),
+                )
+            }),
+        TextOrNumber::Text(t) => metrica_s2s_rules::calendar::parse_rfc3339(t).ok_or_else(|| {
+            bad(
+                field,
+                format!(
+                    "{} is not an RFC 3339 time such as \"2026-11-28T10:00:00Z\" (or give Unix seconds as a number)",
+                    quote_str(t)
+                ),
+            )
+        }),
+    }
+}
+
+/// AppMetrica's spelling of a device type (its postback macro's), whatever the case given.
+pub(crate) fn device_type(t: &str) -> Option<&'static str> {
+    ["PHONE", "TABLET", "PHABLET", "TV"]
+        .into_iter()
+        .find(|d| d.eq_ignore_ascii_case(t.trim()))
 }
 
 /// An optional text field: absent, or non-empty, bounded and free of control characters.

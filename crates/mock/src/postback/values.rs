@@ -5,7 +5,7 @@
 
 use super::attribution::{DeviceIds, MatchType};
 use super::macros::is_documented;
-use super::request::ConversionRequest;
+use super::request::{device_type, time_of, ConversionRequest};
 use super::template::ConversionKind;
 use crate::journal::Entry;
 use crate::wire::TextOrNumber;
@@ -119,6 +119,30 @@ pub(crate) fn value(name: &str, c: &Converted<'_>, t: Option<&Touched<'_>>) -> O
         "device_model" => return text(&r.device_model),
         "app_version_name" => return text(&r.app_version_name),
         "app_package_name" => return text(&r.app_package_name),
+        "appmetrica_sdk_version" => return text(&r.appmetrica_sdk_version),
+        "store_app_id" => return text(&r.store_app_id),
+        "ios_ifv" => return text(&r.ios_ifv),
+        "profile_id" => return text(&r.profile_id),
+        "device_manufacturer" => return text(&r.device_manufacturer),
+        "device_type" => {
+            return r
+                .device_type
+                .as_deref()
+                .and_then(device_type)
+                .map(str::to_owned)
+        }
+        "device_locale" => return text(&r.device_locale),
+        "operator_name" => return text(&r.operator_name),
+        "mcc" => return text(&r.mcc),
+        "mnc" => return text(&r.mnc),
+        "session_id" => return text(&r.session_id),
+        "start_timestamp" => return session_start(r).map(|ms| secs(ms).to_string()),
+        "start_datetime" => return session_start(r).map(|ms| format_rfc3339(secs(ms))),
+        // The session's time zone is the user's at the conversion: the mock has no other.
+        "start_timezone" => {
+            return session_start(r).and(r.timezone_offset_secs.map(|s| s.to_string()))
+        }
+        "inapp_receipt" => return text(&r.inapp_receipt),
         "appmetrica_device_id" => device_id(c, t).to_string(),
         "price" => return r.price.as_ref().map(TextOrNumber::as_text),
         "currency" => return text(&r.currency),
@@ -156,6 +180,11 @@ pub(crate) fn value(name: &str, c: &Converted<'_>, t: Option<&Touched<'_>>) -> O
             return param(other);
         }
     })
+}
+
+/// When the conversion's session began, if the app said.
+fn session_start(r: &ConversionRequest) -> Option<i64> {
+    time_of("session_start", r.session_start.as_ref()?).ok()
 }
 
 /// `ios`, `android` or `windows`, from the device: its identifiers, else its User-Agent.
