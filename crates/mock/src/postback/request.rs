@@ -337,3 +337,49 @@ fn text<'a>(
         other => Ok(other),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::postback::request::{check, device_type, ConversionRequest};
+    use crate::wire::TextOrNumber;
+
+    fn request(fields: serde_json::Value) -> ConversionRequest {
+        let mut body = serde_json::json!({"tracking_id": 7, "event": "purchase"});
+        for (k, v) in fields.as_object().expect("fields") {
+            body[k] = v.clone();
+        }
+        serde_json::from_value(body).expect("parses")
+    }
+
+    #[test]
+    fn device_types_are_appmetricas_four_in_any_case() {
+        assert_eq!(device_type("phone"), Some("PHONE"));
+        assert_eq!(device_type(" Tablet "), Some("TABLET"));
+        assert_eq!(device_type("tv"), Some("TV"));
+        assert_eq!(device_type("watch"), None);
+        let r = request(serde_json::json!({"device_type": "watch"}));
+        let e = check(&r, 0).err().expect("refused");
+        assert_eq!(e.field, "device_type");
+        assert!(
+            e.detail.contains("\"watch\"") && e.detail.contains("PHABLET"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_new_fields_are_checked_by_name() {
+        let r = request(serde_json::json!({"session_start": "yesterday"}));
+        let e = check(&r, 0).err().expect("refused");
+        assert_eq!(e.field, "session_start");
+        assert!(e.detail.contains("\"yesterday\""), "{e}");
+        let r = request(serde_json::json!({"mcc": ""}));
+        assert_eq!(check(&r, 0).err().expect("refused").field, "mcc");
+        let r = request(serde_json::json!({"inapp_receipt": "a\u{1b}[2J"}));
+        assert_eq!(check(&r, 0).err().expect("refused").field, "inapp_receipt");
+        let mut fine =
+            request(serde_json::json!({"session_start": 1_796_000_000, "device_type": "PHABLET"}));
+        assert!(check(&fine, 0).is_ok());
+        fine.session_start = Some(TextOrNumber::Text("2026-12-06T10:00:00+03:00".into()));
+        assert!(check(&fine, 0).is_ok());
+    }
+}
