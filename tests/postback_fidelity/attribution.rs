@@ -16,9 +16,15 @@ fn an_event_on_day_11_goes_with_the_installs_click_and_its_documented_macros() {
     let file = tracker_file(
         "day11",
         &format!(
-            "{}{}",
+            "{}{}{}",
             postback("install", &rx, q, ""),
-            postback("event", &rx, q, "event_name = \"checkout\"")
+            postback("event", &rx, q, "event_name = \"checkout\""),
+            postback(
+                "ad_revenue",
+                &rx,
+                "click={click_id}&price={price}&cur={currency}",
+                ""
+            )
         ),
     );
     let server = start(&["--config", file.to_str().expect("path")]);
@@ -68,6 +74,27 @@ fn an_event_on_day_11_goes_with_the_installs_click_and_its_documented_macros() {
     assert_eq!(
         sent["old"], "",
         "{{event_timestamp}} is not AppMetrica's: empty"
+    );
+    // Ad revenue on day 11 too: through the install, with its amount.
+    let revenue = convert(
+        &server,
+        json!({"tracking_id": 7, "event": "ad_revenue", "google_aid": GAID,
+               "price": 0.0125, "currency": "USD", "at": t + 11 * DAY}),
+    );
+    delivered(&server, &revenue);
+    let seen = rx.seen();
+    let sent = query_of(
+        seen.iter()
+            .find(|l| l.contains("/ad_revenue?"))
+            .expect("the ad-revenue postback"),
+    );
+    assert_eq!(
+        (
+            sent["click"].as_str(),
+            sent["price"].as_str(),
+            sent["cur"].as_str()
+        ),
+        ("first", "0.0125", "USD")
     );
     // Past 6 months after the install, nothing goes.
     let late = convert(

@@ -264,5 +264,10 @@ fn the_exports_rows_are_the_attempts_and_oauth_is_accepted() {
         ]),
         "the receiver's own answers"
     );
+    // An equality filter on any field, as the Logs API takes them.
+    let (status, body) = ask(&format!("{export}&notifying_status=failed"), Some(&oauth));
+    assert_eq!(status, 200);
+    let failed = serde_json::from_slice::<Value>(&body).expect("json")["data"].clone();
+    assert_eq!(failed, json!(expected[..2]));
     stop(server, &file);
 }

@@ -79,7 +79,7 @@ impl Courier {
     }
 }
 
-fn now_ms() -> u64 {
+pub(super) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
@@ -104,14 +104,9 @@ fn line(id: u64, tx: &str, change: &'static str, state: DeliveryState) -> Change
 pub(super) async fn deliver(p: &Courier, id: u64, tx: &str, send: &Rendered, policy: Policy) {
     let scale = p.options.time_scale;
     let first_delay = policy.first_delay(scale);
-    if !first_delay.is_zero() {
-        let at = now_ms() + first_delay.as_millis() as u64;
-        let mut l = line(id, tx, "scheduled", DeliveryState::Pending);
-        l.next_attempt_at = Some(at);
-        p.deliveries.update(l, |d| d.next_attempt_at = Some(at));
-        if stopped_while_waiting(p, id, tx, first_delay).await {
-            return;
-        }
+    // The delivery was created with its first attempt's time.
+    if !first_delay.is_zero() && stopped_while_waiting(p, id, tx, first_delay).await {
+        return;
     }
     // Counted from the first attempt, as the quota page says.
     let give_up_at = Instant::now() + policy.give_up_after(scale);

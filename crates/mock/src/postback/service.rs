@@ -6,7 +6,7 @@ use super::export_row::ExportRows;
 use super::installs::Installs;
 use super::options::PostbackOptions;
 use super::policy::{Policy, Success};
-use super::sender::{self, Counters, Courier};
+use super::sender::{self, now_ms, Counters, Courier};
 use super::template::{Rendered, Template, TemplateError};
 use super::touches::TouchIndex;
 use crate::client::Client;
@@ -138,6 +138,11 @@ impl Postbacks {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             c.counters.finished(DeliveryState::Dropped);
             return c.deliveries.add(d).id;
+        }
+        // Known from the start, so the record never shows a pending delivery with no time.
+        let first_delay = policy.first_delay(c.options.time_scale);
+        if !first_delay.is_zero() {
+            d.next_attempt_at = Some(now_ms() + first_delay.as_millis() as u64);
         }
         let tx = d.transaction_id.clone();
         let id = c.deliveries.add(d).id;
