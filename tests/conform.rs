@@ -410,6 +410,7 @@ fn postback_receivers_are_diagnosed_exactly() {
     let cases: Vec<(&str, Failing)> = vec![
         ("postback-correct", Vec::new()),
         ("postback-answers-204", Vec::new()),
+        ("postback-undocumented-macro", Vec::new()),
         (
             "postback-rejects-repeat",
             each(&["postback-retry-rejected"]),
@@ -427,6 +428,36 @@ fn postback_receivers_are_diagnosed_exactly() {
             s.spawn(move || assert_diagnosed_over(name, all, failing));
         }
     });
+}
+
+/// A partner's template with a macro AppMetrica does not document passes, warned, with the
+/// name AppMetrica gives it: in production the value would arrive empty.
+#[test]
+fn an_undocumented_macro_in_the_partners_template_is_named() {
+    let (out, text) = conform_json(
+        "undocumented-macro.json",
+        &[
+            "--partner",
+            "fixtures/partners/postback-undocumented-macro.toml",
+            "--only",
+            "postback-install-gaid",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v: Value = serde_json::from_str(&text).expect("json");
+    let s = &v["scenarios"][0];
+    assert_eq!(s["status"], "passed", "{s}");
+    let d = &s["diagnostics"][0];
+    assert_eq!(
+        (d["code"].as_str(), d["severity"].as_str()),
+        (Some("postback-macro-unknown"), Some("warning"))
+    );
+    let message = d["message"].as_str().expect("message");
+    assert!(
+        message.starts_with("the partner's [postback] url: \"{event_timestamp}\"")
+            && message.contains("did you mean {conversion_timestamp}?"),
+        "{message}"
+    );
 }
 
 #[test]

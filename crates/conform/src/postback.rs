@@ -11,7 +11,7 @@ use crate::suite::{PostbackSpec, Scenario};
 use crate::truth::Truth;
 use metrica_s2s_mock::model::MatchType;
 use metrica_s2s_mock::model::{Attempt, Delivery, FailureKind};
-use metrica_s2s_mock::model::{ConversionKind, ConversionRequest};
+use metrica_s2s_mock::model::{ConversionKind, ConversionRequest, PostbackMethod, Template};
 use metrica_s2s_rules::{quote_str, Code, Draft};
 use std::time::Duration;
 
@@ -36,6 +36,7 @@ pub(crate) async fn run(
 ) -> Result<Outcome, ScenarioError> {
     let method = spec.method.unwrap_or(receiver.method);
     let template = receiver.template(spec.event, spec.event_name.as_deref(), method);
+    let undocumented = undocumented_macros(&template);
     mock.set_postbacks(truth.tracking_id, vec![template])
         .await?;
     let request = conversion(scenario, spec, truth, supplies);
@@ -78,10 +79,34 @@ pub(crate) async fn run(
             .await?
             .unwrap_or(first)
     };
+    let mut findings = undocumented;
+    findings.extend(judge(&delivery));
     Ok(Outcome {
-        findings: judge(&delivery),
+        findings,
         delivery: Some(delivery),
     })
+}
+
+/// `postback-macro-unknown` for each macro of the partner's template that AppMetrica does not
+/// document: the receiver passes here with it filled from the click, and gets it empty in
+/// production.
+fn undocumented_macros(template: &Template) -> Vec<Finding> {
+    let part = match template.method {
+        PostbackMethod::Get => "the partner's [postback] url",
+        PostbackMethod::Post => "the partner's [postback] url and body",
+    };
+    template
+        .unknown_macros()
+        .into_iter()
+        .map(|detail| {
+            Finding::plain(
+                Draft::new(Code::PostbackMacroUnknown)
+                    .arg("template", part)
+                    .arg("detail", detail)
+                    .finish(),
+            )
+        })
+        .collect()
 }
 
 /// The conversion for the scenario's device, as the app's SDK reports it: its IP and

@@ -149,8 +149,9 @@ impl Template {
                 .is_none_or(|want| name == Some(want))
     }
 
-    /// What to say of each macro in the URL and body that AppMetrica does not document.
-    pub(crate) fn unknown_macros(&self) -> Vec<String> {
+    /// What to say of each macro in the URL and body that AppMetrica does not document: a
+    /// template that passes here with one would arrive with it empty in production.
+    pub fn unknown_macros(&self) -> Vec<String> {
         let mut said: Vec<String> = Vec::new();
         let texts = std::iter::once(self.url.as_str()).chain(self.body.as_deref());
         for name in texts.flat_map(macros) {
@@ -208,8 +209,10 @@ pub(crate) fn macro_warnings(tracker: u64, templates: &[Template]) -> Vec<Diagno
         for detail in t.unknown_macros() {
             out.push(
                 Draft::new(Code::PostbackMacroUnknown)
-                    .arg("tracker", tracker.to_string())
-                    .arg("index", (index + 1).to_string())
+                    .arg(
+                        "template",
+                        format!("tracker {tracker}, postback {}", index + 1),
+                    )
                     .arg("detail", detail)
                     .finish(),
             );
