@@ -37,8 +37,18 @@ fn conform(args: &[&str]) -> Output {
     conform_env(args, &[])
 }
 
-/// `conform` with `env` added to its environment.
+/// `conform` with `env` added to its environment. Runs of one partner file take turns: its
+/// receiver's port is its own, so two at once would find it held (exit 2).
 fn conform_env(args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let partner = args
+        .iter()
+        .position(|a| *a == "--partner")
+        .and_then(|i| args.get(i + 1))
+        .map_or(String::new(), |p| (*p).to_owned());
+    let turn = partner_turn(partner);
+    let _mine = turn
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     Command::new(env!("CARGO_BIN_EXE_metrica-s2s"))
         .arg("conform")
         .args(args)
@@ -46,6 +56,18 @@ fn conform_env(args: &[&str], env: &[(&str, &Path)]) -> Output {
         .current_dir(root())
         .output()
         .expect("runs")
+}
+
+/// The lock that partner file `partner`'s runs take turns by.
+fn partner_turn(partner: String) -> std::sync::Arc<std::sync::Mutex<()>> {
+    static TURNS: std::sync::Mutex<BTreeMap<String, std::sync::Arc<std::sync::Mutex<()>>>> =
+        std::sync::Mutex::new(BTreeMap::new());
+    TURNS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .entry(partner)
+        .or_default()
+        .clone()
 }
 
 /// Runs conform with `args` plus a JSON report named `report_name`; the outcome and the report.
@@ -496,6 +518,7 @@ fn postback_causes_are_named() {
     );
     let url = delivery["url"].as_str().expect("url");
     assert!(url.contains("ip=%3A%3Affff%3A5.255.232.147"), "{url}");
+    a_204_receiver_fails_a_gate_asked_to_fail_on_recommended_checks();
 }
 
 #[test]
@@ -1180,6 +1203,45 @@ fn recommended_failures_pass_the_gate_unless_asked_to_fail_it() {
     );
     let xml = std::fs::read_to_string(&junit).expect("junit");
     assert_eq!(xml.matches("<failure").count(), 1, "{xml}");
+}
+
+/// The same receiver under `--fail-on recommended`, which makes that recommended check gate:
+/// the finding is an error, the scenario fails, JUnit shows it red and the exit code is 1, in
+/// agreement. (Called by `postback_causes_are_named`: both need the receiver's port.)
+fn a_204_receiver_fails_a_gate_asked_to_fail_on_recommended_checks() {
+    let dir = scratch();
+    let junit = dir.path().join("strict.xml");
+    let junit_flag = format!("junit={}", junit.display());
+    let (out, text) = conform_json(
+        "strict-204.json",
+        &[
+            "--partner",
+            "fixtures/partners/postback-answers-204.toml",
+            "--only",
+            "postback-install-gaid",
+            "--fail-on",
+            "recommended",
+            "--report",
+            &junit_flag,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let v: Value = serde_json::from_str(&text).expect("json");
+    let s = &v["scenarios"][0];
+    assert_eq!(
+        (s["status"].as_str(), s["outcome"].as_str()),
+        (Some("failed"), Some("failed")),
+        "{s}"
+    );
+    let d = &s["diagnostics"][0];
+    assert_eq!(
+        (d["code"].as_str(), d["severity"].as_str()),
+        (Some("postback-status-not-200"), Some("error"))
+    );
+    assert_eq!(v["exit_code"], 1, "the report agrees with the exit code");
+    let xml = std::fs::read_to_string(&junit).expect("junit");
+    assert_eq!(xml.matches("<failure").count(), 1, "{xml}");
+    assert!(xml.contains("postback-status-not-200"), "{xml}");
 }
 
 /// The baseline round trip: a failing run writes its failures as a baseline; the same run

@@ -46,7 +46,7 @@ pub struct ConformArgs {
     /// retry makes it flaky, which is reported and does not fail the run.
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10))]
     retries: u32,
-    /// Which scenarios' failures fail the run: required ones, or recommended ones too.
+    /// Which failures fail the run: required scenarios only, or also recommended scenarios and the warnings of recommended checks.
     #[arg(long, value_enum, value_name = "KIND", default_value_t = FailOn::Required)]
     fail_on: FailOn,
 }

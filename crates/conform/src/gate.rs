@@ -8,18 +8,37 @@
 
 use crate::baseline::{date_of, Baseline};
 use crate::report::{
-    AcceptedBy, BaselineProblem, BaselineReport, GateReport, NotRun, Outcome, RunReport, Status,
-    Summary, Verdict,
+    AcceptedBy, BaselineProblem, BaselineReport, GateReport, NotRun, Outcome, RunReport,
+    ScenarioReport, Status, Summary, Verdict,
 };
+use metrica_s2s_rules::{Severity, SeverityPolicy};
 use std::collections::BTreeSet;
 
 /// How strict the gate is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Policy {
-    /// `--fail-on recommended`: recommended scenarios gate too.
+    /// `--fail-on recommended`: recommended scenarios gate too, and so do the findings of
+    /// recommended checks (`postback-status-not-200`, `postback-macro-unknown`).
     pub fail_on_recommended: bool,
     /// `--retries N`, for the report.
     pub retries: u32,
+}
+
+/// Makes the warnings of recommended checks errors, and fails a scenario that had passed with
+/// one: a strict gate asks for what both of AppMetrica's readings accept (a 200, not a 204).
+fn gate_recommended_checks(s: &mut ScenarioReport) {
+    let mut promoted = false;
+    for f in &mut s.diagnostics {
+        if f.diagnostic.code.rule().severity == SeverityPolicy::Recommended
+            && f.diagnostic.severity == Severity::Warning
+        {
+            f.diagnostic.severity = Severity::Error;
+            promoted = true;
+        }
+    }
+    if promoted && s.status == Status::Passed {
+        s.status = Status::Failed;
+    }
 }
 
 /// A baseline, and the day it is judged on (days since 1970-01-01).
@@ -35,6 +54,9 @@ pub struct Applied<'a> {
 
 /// Sets every scenario's outcome, the summary, the verdict and the exit code of `r`.
 pub fn decide(r: &mut RunReport, policy: &Policy, baseline: Option<Applied<'_>>) {
+    if policy.fail_on_recommended {
+        r.scenarios.iter_mut().for_each(gate_recommended_checks);
+    }
     let mut report = baseline.map(|b| BaselineReport {
         file: b.baseline.path.display().to_string(),
         entries: b.baseline.accept.len(),

@@ -24,7 +24,9 @@ const fn rule(code: &'static str, group: Group, severity: SeverityPolicy) -> Rul
 }
 
 use Group::*;
-use SeverityPolicy::{ErrorOnFingerprint, ErrorOnRequired, ErrorWhenValuesDiffer, Fixed};
+use SeverityPolicy::{
+    ErrorOnFingerprint, ErrorOnRequired, ErrorWhenValuesDiffer, Fixed, Recommended,
+};
 
 catalogue! {
     NotAUrl => Rule {
@@ -645,7 +647,7 @@ catalogue! {
         bad: "url = \"https://n.example/pb?ts={event_timestamp}\"",
         good: "url = \"https://n.example/pb?ts={conversion_timestamp}\"",
         stateless: false,
-        ..rule("postback-macro-unknown", Conformance, Fixed(Warning))
+        ..rule("postback-macro-unknown", Conformance, Recommended)
     },
     PostbackStatusNot200 => Rule {
         when: "the partner's postback receiver answered a 2xx other than 200 (201, 202, 204): delivered by AppMetrica's postback quota page (any 2xx), failed by its postback specification page (200 only)",
@@ -655,7 +657,7 @@ catalogue! {
         bad: "HTTP/1.1 204 No Content",
         good: "HTTP/1.1 200 OK",
         stateless: false,
-        ..rule("postback-status-not-200", Conformance, Fixed(Warning))
+        ..rule("postback-status-not-200", Conformance, Recommended)
     },
     PostbackTimeout => Rule {
         when: "the receiver did not answer within 5 s",

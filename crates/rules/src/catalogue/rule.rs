@@ -40,6 +40,9 @@ pub enum SeverityPolicy {
     ErrorOnFingerprint,
     /// Error when the repeated values differ (which one wins is undefined), warning when equal.
     ErrorWhenValuesDiffer,
+    /// A recommended check of the conformance runner: a warning, which gates as an error
+    /// under `conform --fail-on recommended`, as a failed recommended scenario does.
+    Recommended,
 }
 
 impl SeverityPolicy {
@@ -57,6 +60,7 @@ impl SeverityPolicy {
             },
             // The checker states which case applies; error is the safe default.
             SeverityPolicy::ErrorWhenValuesDiffer => Severity::Error,
+            SeverityPolicy::Recommended => Severity::Warning,
         }
     }
 
@@ -71,6 +75,7 @@ impl SeverityPolicy {
                 "error on device_ua / device_ip, warning elsewhere"
             }
             SeverityPolicy::ErrorWhenValuesDiffer => "error (values differ) / warning (same value)",
+            SeverityPolicy::Recommended => "warning (error under `--fail-on recommended`)",
         }
     }
 }
