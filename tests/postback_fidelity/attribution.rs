@@ -478,3 +478,43 @@ fn identifier_goes_before_referrer_before_fingerprint() {
     }
     stop(server, &file);
 }
+
+/// More than 180 days after a device's install, AppMetrica overwrites its source (attribution
+/// policy page): a new install through a click is attributed and posted back, with
+/// reattribution off; 179 days after, it is still a silent reinstall.
+#[test]
+fn a_reinstall_180_days_after_the_install_is_attributed_afresh() {
+    let rx = Receiver::start(200);
+    let file = tracker_file("overwrite", &postback("install", &rx, "c={click_id}", ""));
+    let server = start(&["--config", file.to_str().expect("path")]);
+    let t = now();
+    let other = "11111111-2222-4333-8444-555555555555";
+    for (gaid, days, attributed) in [(GAID, 181, true), (other, 179, false)] {
+        // The first install, long ago and organic.
+        let old = convert(
+            &server,
+            json!({"tracking_id": 7, "event": "install", "google_aid": gaid, "at": t - days * DAY}),
+        );
+        assert_eq!(old["attributed"], false, "{old}");
+        click(
+            &server,
+            &format!("again-{days}"),
+            &format!("google_aid={gaid}"),
+            ANDROID_UA,
+            t - 5,
+        );
+        let again = convert(
+            &server,
+            json!({"tracking_id": 7, "event": "install", "google_aid": gaid, "at": t}),
+        );
+        assert_eq!(again["attributed"], attributed, "{days} days: {again}");
+        let sent = again["postbacks"].as_array().map_or(0, Vec::len);
+        assert_eq!(sent, usize::from(attributed), "{days} days: {again}");
+        if !attributed {
+            assert!(again["not_attributed"]
+                .as_str()
+                .is_some_and(|w| w.contains("reinstall") && w.contains("180 days")));
+        }
+    }
+    stop(server, &file);
+}

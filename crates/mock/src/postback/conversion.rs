@@ -6,7 +6,9 @@ use super::attribution::{attribute, Conversion, DeviceIds, MatchType};
 use super::deliveries::{Delivery, DeliveryState};
 use super::export_row::{conversion_row, logs_datetime, postback_row, Source};
 use super::hashed::digests_of;
-use super::installs::{Device, InstallTouch, Recorded, CONVERSIONS_WITHIN_MS};
+use super::installs::{
+    Device, InstallTouch, Recorded, CONVERSIONS_WITHIN_MS, SOURCE_OVERWRITTEN_AFTER_MS,
+};
 use super::request::{
     check, Checked, ConversionError, ConversionOutcome, ConversionRequest, TouchRef,
 };
@@ -55,14 +57,18 @@ pub(crate) fn convert(
         ConversionKind::Install => {
             let found = by_touches(&c, journal, trackers, postbacks);
             let reattribution = trackers.get(c.tracking_id).is_some_and(|t| t.reattribution);
+            let overwritten_after = (SOURCE_OVERWRITTEN_AFTER_MS as f64 / scale).round() as i64;
             match &prior {
                 // A reinstall is attributed again only when the tracker asks for it, and only
-                // to another tracker than the install's.
-                Some(p) if !(reattribution && p.tracking_id != Some(c.tracking_id)) => {
+                // to another tracker than the install's, or once 180 days have passed.
+                Some(p)
+                    if c.at_ms - p.at_ms <= overwritten_after
+                        && !(reattribution && p.tracking_id != Some(c.tracking_id)) =>
+                {
                     let reason = match p.tracking_id {
-                        Some(t) if t == c.tracking_id => "a reinstall: this device was installed before through this tracker, and AppMetrica never sends a second install postback for it".to_owned(),
-                        Some(t) => format!("a reinstall: this device was installed before through tracker {t}; AppMetrica leaves reattribution off unless the tracker sets reattribution = true"),
-                        None => "a reinstall: this device was installed before (organic); AppMetrica leaves reattribution off unless the tracker sets reattribution = true".to_owned(),
+                        Some(t) if t == c.tracking_id => "a reinstall: this device was installed before through this tracker, and AppMetrica sends no second install postback for it (unless 180 days have passed since that install)".to_owned(),
+                        Some(t) => format!("a reinstall: this device was installed before through tracker {t}, within 180 days; AppMetrica leaves reattribution off unless the tracker sets reattribution = true"),
+                        None => "a reinstall: this device was installed before (organic), within 180 days; AppMetrica leaves reattribution off unless the tracker sets reattribution = true".to_owned(),
                     };
                     (None, None, Some(reason))
                 }

@@ -20,6 +20,11 @@ const KEPT: usize = 100_000;
 /// 6 months of the install.
 pub(crate) const CONVERSIONS_WITHIN_MS: i64 = 183 * 24 * 3_600_000;
 
+/// A device installed again more than 180 days after its attributed install has its source
+/// overwritten (AppMetrica's attribution policy page): the new install is attributed afresh,
+/// whatever the reattribution switch says.
+pub(crate) const SOURCE_OVERWRITTEN_AFTER_MS: i64 = 180 * 24 * 3_600_000;
+
 /// The device's identity as recorded: ids lowercased, the fingerprint as sent.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Device {
