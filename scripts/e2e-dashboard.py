@@ -12,11 +12,16 @@ Checks, each failing the script:
      element, the text visible as sent;
   4. the browser console shows no error (CSP violations included);
   5. a page opened against a token-protected mock, without the token, shows no request and
-     asks for the token; given the token, it shows them.
+     asks for the token; given the token, it shows them;
+  6. postbacks appear as they are attempted: an attempt answered 200 plain, a 204 (delivered
+     under the tracker's "2xx" reading) as a warning, a 503 as an error while its delivery
+     stays pending for its retries.
 All traffic is on loopback; every wait is bounded.
 """
+import http.server
 import json
 import os
+import threading
 import re
 import shutil
 import socket
@@ -69,6 +74,71 @@ class Mock:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def receiver(status):
+    """A postback receiver on loopback answering every request with `status`; its port."""
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server.server_address[1]
+
+
+def check_postbacks(binary, browser):
+    """Check 6: one tracker per receiver, each under the "2xx" reading; an install each."""
+    trackers = ""
+    for n, status in enumerate((200, 204, 503), start=1):
+        port = receiver(status)
+        trackers += (f'[[tracker]]\nid = {n}\nname = "R{status}"\nplatform = "android"\n'
+                     f'store_url = "https://play.google.com/store/apps/details?id=x"\n'
+                     f'[tracker.postback_policy]\nsuccess = "2xx"\n'
+                     f'[[tracker.postback]]\nevent = "install"\n'
+                     f'url = "http://127.0.0.1:{port}/pb?c={{click_id}}"\n')
+    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+        f.write(trackers)
+    mock = Mock(binary, "--config", f.name)
+    try:
+        browser.go(mock.base + "/")
+        browser.wait_for("return document.getElementById('status').textContent === 'live'", 5,
+                         "the event stream did not connect (postbacks)")
+        for n in (1, 2, 3):
+            gaid = f"38400000-8cf0-11bd-b23e-10b96e4000{n:02d}"
+            q = urllib.parse.urlencode({"click_id": f"pb-{n}", "google_aid": gaid,
+                                        "device_ip": "5.255.232.147",
+                                        "device_ua": "Mozilla/5.0 (Linux; Android 14; Pixel 8)",
+                                        "click_timestamp": int(time.time())})
+            urllib.request.urlopen(f"{mock.base}/serve/{n}?{q}", timeout=5).read()
+            body = json.dumps({"tracking_id": n, "event": "install", "google_aid": gaid}).encode()
+            urllib.request.urlopen(urllib.request.Request(
+                f"{mock.base}/__admin/conversions", data=body, method="POST"), timeout=5).read()
+        browser.wait_for("return [...document.querySelectorAll('[data-postback]')]"
+                         ".filter(a => a.querySelector('ul.diags li')).length === 3", 5,
+                         "three attempted postbacks did not appear")
+        shown = browser.js(
+            "return [...document.querySelectorAll('[data-postback]')].map(a => ["
+            "a.querySelector('.status-code').textContent, a.querySelector('ul.diags li').className,"
+            "a.querySelector('ul.diags li').textContent, a.classList.contains('error')])")
+        by_status = {}
+        for state, cls, text, marked in shown:
+            m = re.search(r"HTTP (\d+)", text)
+            if not m:
+                fail(f"an attempt without its status: {text!r}")
+            by_status[m.group(1)] = (state, cls, marked)
+        want = {"200": ("delivered", "", False), "204": ("delivered", "sev-warning", False),
+                "503": ("pending", "sev-error", False)}
+        if by_status != want:
+            fail(f"postbacks shown as {by_status}, expected {want}")
+    finally:
+        mock.stop()
+        os.unlink(f.name)
 
 
 class Browser:
@@ -219,8 +289,10 @@ def main():
                 fail("the token went into a URL")
         finally:
             secured.stop()
+        check_postbacks(binary, browser)
         print("e2e-dashboard: OK: live entries within 1 s, data-seq/data-code hooks, hostile UA inert, "
-              "no console error, token-protected mock shows nothing without the token")
+              "no console error, token-protected mock shows nothing without the token, "
+              "postback attempts marked by what they mean")
     finally:
         browser.quit()
         mock.stop()

@@ -216,7 +216,9 @@ function showPostback(d) {
   const attempts = el('ul', 'diags');
   for (const at of d.attempts || []) {
     const what = at.status !== null && at.status !== undefined ? 'HTTP ' + at.status : (at.error || 'no answer');
-    attempts.append(el('li', at.status === 200 ? '' : 'sev-error',
+    // 200 is delivered under both of AppMetrica's readings, another 2xx under one of them.
+    const sev = at.status === 200 ? '' : at.status >= 200 && at.status < 300 ? 'sev-warning' : 'sev-error';
+    attempts.append(el('li', sev,
       at.at + ': ' + what + ' in ' + at.duration_ms + ' ms' + (at.repeat ? ' (repeat)' : '') +
       (at.answer ? ' — ' + at.answer : '')));
   }
