@@ -518,3 +518,64 @@ fn a_reinstall_180_days_after_the_install_is_attributed_afresh() {
     }
     stop(server, &file);
 }
+
+/// A device listed in `test_devices` is installed afresh every time, through the same tracker
+/// too, as AppMetrica treats its registered test devices; another device's second install stays
+/// a silent reinstall whose reason points to the setting.
+#[test]
+fn a_test_device_is_attributed_on_every_install() {
+    let rx = Receiver::start(200);
+    let listed = tracker_file(
+        "test-devices",
+        &postback("install", &rx, "c={click_id}", ""),
+    );
+    let text = std::fs::read_to_string(&listed).expect("tracker file");
+    // Listed in upper case: ids are compared without regard to case.
+    let upper = GAID.to_ascii_uppercase();
+    std::fs::write(&listed, format!("test_devices = [\"{upper}\"]\n{text}")).expect("write");
+    let server = start(&["--config", listed.to_str().expect("path")]);
+    let t = now();
+    let other = "11111111-2222-4333-8444-555555555555";
+    for (gaid, every_time) in [(GAID, true), (other, false)] {
+        for n in 0..3u64 {
+            click(
+                &server,
+                &format!("td-{}-{n}", &gaid[..4]),
+                &format!("google_aid={gaid}"),
+                ANDROID_UA,
+                t - 10 + n,
+            );
+            let install = convert(
+                &server,
+                json!({"tracking_id": 7, "event": "install", "google_aid": gaid}),
+            );
+            let want = every_time || n == 0;
+            assert_eq!(install["attributed"], want, "{gaid} install {n}: {install}");
+            if !want {
+                assert!(install["not_attributed"]
+                    .as_str()
+                    .is_some_and(|w| w.contains("test_devices")));
+            }
+        }
+    }
+    stop(server, &listed);
+    // A zeroed id names no device: refused with the reason.
+    let zeroed = tracker_file("test-devices-zero", "");
+    let text = std::fs::read_to_string(&zeroed).expect("tracker file");
+    std::fs::write(
+        &zeroed,
+        format!("test_devices = [\"00000000-0000-0000-0000-000000000000\"]\n{text}"),
+    )
+    .expect("write");
+    let out = std::process::Command::new(crate::support::bin())
+        .args(["serve", "--config", zeroed.to_str().expect("path")])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("test_devices") && err.contains("all zeros"),
+        "{err}"
+    );
+    let _ = std::fs::remove_file(zeroed);
+}

@@ -25,7 +25,7 @@ use crate::postback::policy::Policy;
 use crate::postback::template::{Template, TemplateError};
 use metrica_s2s_rules::{Diagnostic, Platform, TrackerStatus};
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// How the mock answers requests that break error-severity rules.
@@ -96,6 +96,8 @@ pub enum TrackerFileError {
         index: usize,
         reason: String,
     },
+    #[error("test_devices: {value:?} {why}")]
+    TestDevice { value: String, why: &'static str },
 }
 
 /// The application of a tracker that names none.
@@ -143,6 +145,9 @@ pub struct Trackers {
     allow_unknown: bool,
     android_store_url: String,
     ios_store_url: String,
+    /// Advertising ids (lower case) whose every install is attributed afresh, as AppMetrica
+    /// treats the test devices registered in an app's settings.
+    test_devices: HashSet<String>,
 }
 
 impl Default for Trackers {
@@ -153,6 +158,7 @@ impl Default for Trackers {
             allow_unknown: true,
             android_store_url: DEFAULT_ANDROID_STORE.into(),
             ios_store_url: DEFAULT_IOS_STORE.into(),
+            test_devices: HashSet::new(),
         }
     }
 }
@@ -160,6 +166,8 @@ impl Default for Trackers {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
+    #[serde(default)]
+    test_devices: Vec<String>,
     #[serde(default)]
     defaults: Option<Defaults>,
     #[serde(default)]
@@ -254,6 +262,21 @@ impl Trackers {
         let file: File = toml::from_str(text)
             .map_err(|e| TrackerFileError::Toml(e.to_string().replace('\n', " ")))?;
         let mut t = Trackers::default();
+        for id in file.test_devices {
+            let why = if id.trim().is_empty() {
+                Some("is empty")
+            } else if id.len() > 64 || id.chars().any(char::is_control) {
+                Some("is not an advertising id (a Google AID or an IDFA)")
+            } else if id.bytes().all(|b| b == b'0' || b == b'-') {
+                Some("is all zeros: a device with ad tracking limited sends it, and it names no device")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(TrackerFileError::TestDevice { value: id, why });
+            }
+            t.test_devices.insert(id.trim().to_ascii_lowercase());
+        }
         if let Some(d) = file.defaults {
             t.allow_unknown = d.allow_unknown.unwrap_or(true);
             t.android_store_url = d.android_store_url.unwrap_or(t.android_store_url);
@@ -347,6 +370,11 @@ impl Trackers {
     pub(crate) fn application_id(&self, id: u64) -> u64 {
         self.get(id)
             .map_or(DEFAULT_APPLICATION, |t| t.application_id)
+    }
+
+    /// Whether one of `ids` (lower case) is a test device's, which reattribution never skips.
+    pub(crate) fn is_test_device(&self, ids: &[String]) -> bool {
+        ids.iter().any(|id| self.test_devices.contains(id))
     }
 
     /// The file's postback macros AppMetrica does not document (`postback-macro-unknown`).

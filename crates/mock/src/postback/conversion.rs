@@ -58,11 +58,14 @@ pub(crate) fn convert(
             let found = by_touches(&c, journal, trackers, postbacks);
             let reattribution = trackers.get(c.tracking_id).is_some_and(|t| t.reattribution);
             let overwritten_after = (SOURCE_OVERWRITTEN_AFTER_MS as f64 / scale).round() as i64;
+            // AppMetrica counts every install of a registered test device as new.
+            let test_device = trackers.is_test_device(&device.ids);
             match &prior {
                 // A reinstall is attributed again only when the tracker asks for it, and only
                 // to another tracker than the install's, or once 180 days have passed.
                 Some(p)
-                    if c.at_ms - p.at_ms <= overwritten_after
+                    if !test_device
+                        && c.at_ms - p.at_ms <= overwritten_after
                         && !(reattribution && p.tracking_id != Some(c.tracking_id)) =>
                 {
                     let reason = match p.tracking_id {
@@ -70,7 +73,8 @@ pub(crate) fn convert(
                         Some(t) => format!("a reinstall: this device was installed before through tracker {t}, within 180 days; AppMetrica leaves reattribution off unless the tracker sets reattribution = true"),
                         None => "a reinstall: this device was installed before (organic), within 180 days; AppMetrica leaves reattribution off unless the tracker sets reattribution = true".to_owned(),
                     };
-                    (None, None, Some(reason))
+                    let hint = " (to install on one test device again and again, list its advertising id in the tracker file's test_devices, as AppMetrica's Settings > Test devices does)";
+                    (None, None, Some(reason + hint))
                 }
                 _ => {
                     let touch = found.as_ref().map(|a| {
