@@ -267,7 +267,7 @@ impl Trackers {
                 Some("is empty")
             } else if id.len() > 64 || id.chars().any(char::is_control) {
                 Some("is not an advertising id (a Google AID or an IDFA)")
-            } else if id.bytes().all(|b| b == b'0' || b == b'-') {
+            } else if metrica_s2s_rules::is_zeroed_id(&id) {
                 Some("is all zeros: a device with ad tracking limited sends it, and it names no device")
             } else {
                 None

@@ -45,7 +45,7 @@ pub use encode::{percent_encode, percent_encode_into, COMPONENT};
 pub use escape::{is_unsafe_char, lossy, quote, quote_str, visible};
 pub use excerpt::{excerpt, Excerpt, CONTEXT_AFTER, CONTEXT_BEFORE};
 pub use hosts::{kind_for_host, Kind, REAL_DOMAINS};
-pub use params::{find_param, is_known_param, Query, HASHED_ID_PARAMS};
+pub use params::{find_param, is_known_param, is_zeroed_id, Query, HASHED_ID_PARAMS};
 pub use parse::{parse_input, tracking_segment, Param, Request};
 pub use settings::{Context, Platform, Settings, TrackerStatus};
 pub use span::Span;

@@ -204,6 +204,12 @@ impl Query {
     }
 }
 
+/// An advertising id of zeros and dashes: what a device with ad tracking limited reports. It
+/// names no device, so nothing may match by it.
+pub fn is_zeroed_id(id: &str) -> bool {
+    id.bytes().all(|b| b == b'0' || b == b'-')
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

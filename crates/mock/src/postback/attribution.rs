@@ -122,8 +122,7 @@ impl DeviceIds<'_> {
 
 fn usable(id: &str) -> Option<&str> {
     let id = id.trim();
-    let zero = id.bytes().all(|b| b == b'0' || b == b'-');
-    (!zero).then_some(id)
+    (!metrica_s2s_rules::is_zeroed_id(id)).then_some(id)
 }
 
 /// One click or impression the mock journaled.

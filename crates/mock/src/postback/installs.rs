@@ -39,7 +39,7 @@ impl Device {
             .iter()
             .flatten()
             .map(|id| id.trim().to_ascii_lowercase())
-            .filter(|id| id.bytes().any(|b| b != b'0' && b != b'-'))
+            .filter(|id| !metrica_s2s_rules::is_zeroed_id(id))
             .collect();
         Device {
             ids,

@@ -10,7 +10,7 @@ use super::template::ConversionKind;
 use crate::journal::Entry;
 use crate::wire::TextOrNumber;
 use metrica_s2s_rules::calendar::format_rfc3339;
-use metrica_s2s_rules::{platform_of, Kind, Platform};
+use metrica_s2s_rules::{is_zeroed_id, platform_of, Kind, Platform};
 use std::net::IpAddr;
 
 /// The conversion's side of the values.
@@ -217,9 +217,8 @@ fn limit_ad_tracking(c: &Converted<'_>) -> Option<String> {
     if ids.is_empty() {
         return None;
     }
-    let zero = |id: &str| id.bytes().all(|b| b == b'0' || b == b'-');
     Some(
-        if ids.iter().all(|id| zero(id)) {
+        if ids.iter().all(|id| is_zeroed_id(id)) {
             "1"
         } else {
             "0"

@@ -104,7 +104,7 @@ fn device_id(view: &View<'_>, id: &str, format: IdFormat, out: &mut Found) {
         );
     } else if format != IdFormat::Hex(40)
         && format != IdFormat::Hex(32)
-        && id.bytes().all(|b| b == b'0' || b == b'-')
+        && crate::params::is_zeroed_id(id)
     {
         out.push(
             Draft::new(Code::DeviceIdZero)
