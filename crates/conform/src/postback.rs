@@ -96,16 +96,9 @@ fn undocumented_macros(template: &Template) -> Vec<Finding> {
         PostbackMethod::Post => "the partner's [postback] url and body",
     };
     template
-        .unknown_macros()
+        .undocumented_macros(part)
         .into_iter()
-        .map(|detail| {
-            Finding::plain(
-                Draft::new(Code::PostbackMacroUnknown)
-                    .arg("template", part)
-                    .arg("detail", detail)
-                    .finish(),
-            )
-        })
+        .map(Finding::plain)
         .collect()
 }
 

@@ -149,9 +149,23 @@ impl Template {
                 .is_none_or(|want| name == Some(want))
     }
 
-    /// What to say of each macro in the URL and body that AppMetrica does not document: a
-    /// template that passes here with one would arrive with it empty in production.
-    pub fn unknown_macros(&self) -> Vec<String> {
+    /// `postback-macro-unknown` for each macro in the URL and body that AppMetrica does not
+    /// document, `place` saying which template this is: a template that passes here with one
+    /// would arrive with it empty in production.
+    pub fn undocumented_macros(&self, place: &str) -> Vec<Diagnostic> {
+        self.unknown_macros()
+            .into_iter()
+            .map(|detail| {
+                Draft::new(Code::PostbackMacroUnknown)
+                    .arg("template", place)
+                    .arg("detail", detail)
+                    .finish()
+            })
+            .collect()
+    }
+
+    /// What to say of each macro in the URL and body that AppMetrica does not document.
+    fn unknown_macros(&self) -> Vec<String> {
         let mut said: Vec<String> = Vec::new();
         let texts = std::iter::once(self.url.as_str()).chain(self.body.as_deref());
         for name in texts.flat_map(macros) {
@@ -204,21 +218,13 @@ impl Template {
 
 /// `postback-macro-unknown` for each undocumented macro in tracker `tracker`'s `templates`.
 pub(crate) fn macro_warnings(tracker: u64, templates: &[Template]) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    for (index, t) in templates.iter().enumerate() {
-        for detail in t.unknown_macros() {
-            out.push(
-                Draft::new(Code::PostbackMacroUnknown)
-                    .arg(
-                        "template",
-                        format!("tracker {tracker}, postback {}", index + 1),
-                    )
-                    .arg("detail", detail)
-                    .finish(),
-            );
-        }
-    }
-    out
+    templates
+        .iter()
+        .enumerate()
+        .flat_map(|(index, t)| {
+            t.undocumented_macros(&format!("tracker {tracker}, postback {}", index + 1))
+        })
+        .collect()
 }
 
 /// The macro names in `text`, in order: `{name}` where the name is letters, digits and `_`.
