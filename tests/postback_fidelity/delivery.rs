@@ -1,8 +1,7 @@
 //! Delivery under both documented readings of AppMetrica's postback pages.
 
-use crate::support::{http, now, start};
-use crate::{click, convert, delivered, postback, stop, tracker_file, Receiver};
-use crate::{ANDROID_UA, GAID};
+use crate::support::{http, start};
+use crate::{click_and_install, delivered, postback, stop, tracker_file, Receiver};
 use serde_json::{json, Value};
 
 #[test]
@@ -17,17 +16,7 @@ fn a_204_is_delivered_under_the_2xx_reading_and_retried_under_200() {
             ),
         );
         let server = start(&["--config", file.to_str().expect("path")]);
-        click(
-            &server,
-            "p",
-            &format!("google_aid={GAID}"),
-            ANDROID_UA,
-            now() - 1,
-        );
-        let install = convert(
-            &server,
-            json!({"tracking_id": 7, "event": "install", "google_aid": GAID}),
-        );
+        let install = click_and_install(&server, "p");
         let d = delivered(&server, &install);
         assert_eq!(d["attempts"][0]["status"], 204, "{d}");
         assert_eq!(d["state"], delivered_state, "success = {success}: {d}");
@@ -54,17 +43,7 @@ fn the_first_delay_the_retry_range_and_the_give_up_counted_from_the_first_attemp
         "--postback-time-scale",
         "3600",
     ]);
-    click(
-        &server,
-        "sched",
-        &format!("google_aid={GAID}"),
-        ANDROID_UA,
-        now() - 1,
-    );
-    let install = convert(
-        &server,
-        json!({"tracking_id": 7, "event": "install", "google_aid": GAID}),
-    );
+    let install = click_and_install(&server, "sched");
     let attributed_ms = millis_now();
     let id = install["postbacks"][0].as_u64().expect("a delivery");
     let (_, body) = http(server.click, "GET", &format!("/__admin/postbacks/{id}"), "");

@@ -1,10 +1,9 @@
 //! The Logs API export, as a reconciliation script reads it.
 
-use crate::support::{http, now, start};
-use crate::{click, convert, postback, stop, tracker_file, Receiver};
+use crate::support::{http, http_as, now, start};
+use crate::{click, click_and_install, export_dates, postback, stop, tracker_file, Receiver};
 use crate::{ANDROID_UA, GAID};
 use serde_json::{json, Value};
-use std::io::Write;
 
 /// What a reconciliation script reads: a row per attempt, `failed` until `sent`, only the
 /// fields asked in their order, in JSON and CSV; clicks and installations beside them.
@@ -25,17 +24,7 @@ fn the_logs_api_export_has_a_row_per_attempt() {
         "--postback-time-scale",
         "600",
     ]);
-    click(
-        &server,
-        "exp-1",
-        &format!("google_aid={GAID}"),
-        ANDROID_UA,
-        now() - 1,
-    );
-    let install = convert(
-        &server,
-        json!({"tracking_id": 7, "event": "install", "google_aid": GAID}),
-    );
+    let install = click_and_install(&server, "exp-1");
     let tx = install["transaction_id"].as_str().expect("tx").to_owned();
     let (_, body) = http(
         server.click,
@@ -49,11 +38,7 @@ fn the_logs_api_export_has_a_row_per_attempt() {
         .expect("attempts")
         .len();
     assert!(attempts >= 3, "{page}");
-    let day = |offset: i64| {
-        let secs = i64::try_from(now()).expect("now") + offset;
-        metrica_s2s_rules::calendar::format_rfc3339(secs)[..10].to_owned()
-    };
-    let range = format!("date_since={}&date_until={}", day(-86_400), day(86_400));
+    let range = export_dates();
     let fields =
         "response_code,notifying_status,click_id,cost_model,tracking_id,postback_url_parameters";
     let (status, body) = http(
@@ -171,15 +156,7 @@ fn the_exports_rows_are_the_attempts_and_oauth_is_accepted() {
         token,
     ]);
     let ask = |target: &str, authorization: Option<&str>| {
-        let header = authorization.map_or(String::new(), |a| format!("Authorization: {a}\r\n"));
-        let mut s = std::net::TcpStream::connect(server.click).expect("connect");
-        write!(
-            s,
-            "GET {target} HTTP/1.1\r\nHost: {}\r\n{header}Connection: close\r\n\r\n",
-            server.click
-        )
-        .expect("write");
-        crate::support::read_response(&mut std::io::BufReader::new(s)).expect("an answer")
+        http_as(server.click, authorization, "GET", target, "")
     };
     let oauth = format!("OAuth {token}");
     click(
@@ -189,18 +166,13 @@ fn the_exports_rows_are_the_attempts_and_oauth_is_accepted() {
         ANDROID_UA,
         now() - 1,
     );
-    let (status, body) = {
-        let body = json!({"tracking_id": 7, "event": "install", "google_aid": GAID}).to_string();
-        let mut s = std::net::TcpStream::connect(server.click).expect("connect");
-        write!(
-            s,
-            "POST /__admin/conversions HTTP/1.1\r\nHost: {}\r\nAuthorization: {oauth}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            server.click,
-            body.len()
-        )
-        .expect("write");
-        crate::support::read_response(&mut std::io::BufReader::new(s)).expect("an answer")
-    };
+    let (status, body) = http_as(
+        server.click,
+        Some(&oauth),
+        "POST",
+        "/__admin/conversions",
+        &json!({"tracking_id": 7, "event": "install", "google_aid": GAID}).to_string(),
+    );
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let install: Value = serde_json::from_slice(&body).expect("json");
     let tx = install["transaction_id"].as_str().expect("tx");
@@ -215,14 +187,9 @@ fn the_exports_rows_are_the_attempts_and_oauth_is_accepted() {
         .expect("attempts")
         .clone();
     assert_eq!(attempts.len(), 3, "{page}");
-    let day = |offset: i64| {
-        let secs = i64::try_from(now()).expect("now") + offset;
-        metrica_s2s_rules::calendar::format_rfc3339(secs)[..10].to_owned()
-    };
     let export = format!(
-        "/logs/v1/export/postbacks.json?application_id=1&date_since={}&date_until={}&fields=attempt_timestamp,attempt_datetime,notifying_status,response_code,response_body,postback_url",
-        day(-86_400),
-        day(86_400)
+        "/logs/v1/export/postbacks.json?application_id=1&{}&fields=attempt_timestamp,attempt_datetime,notifying_status,response_code,response_body,postback_url",
+        export_dates()
     );
     let (status, _) = ask(&export, None);
     assert_eq!(

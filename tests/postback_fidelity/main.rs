@@ -141,6 +141,31 @@ fn click_with(server: &support::Server, query: &str) {
     assert_eq!(http_get(server.click, &format!("/serve/7?{query}")), 204);
 }
 
+/// A click of the Android device on tracker 7 with `click_id`, then its install reported: the
+/// conversion's outcome.
+fn click_and_install(server: &support::Server, click_id: &str) -> Value {
+    click(
+        server,
+        click_id,
+        &format!("google_aid={GAID}"),
+        ANDROID_UA,
+        support::now() - 1,
+    );
+    convert(
+        server,
+        serde_json::json!({"tracking_id": 7, "event": "install", "google_aid": GAID}),
+    )
+}
+
+/// The Logs API's `date_since` and `date_until` for yesterday to tomorrow.
+fn export_dates() -> String {
+    let day = |offset: i64| {
+        let secs = i64::try_from(support::now()).expect("now") + offset;
+        metrica_s2s_rules::calendar::format_rfc3339(secs)[..10].to_owned()
+    };
+    format!("date_since={}&date_until={}", day(-86_400), day(86_400))
+}
+
 /// Stops the mock with SIGTERM, asserts it exits 0, and removes its tracker file.
 fn stop(mut server: support::Server, file: &std::path::Path) {
     sigterm(&server.child);

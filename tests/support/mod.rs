@@ -148,10 +148,22 @@ pub fn read_response(reader: &mut impl BufRead) -> Option<(u16, Vec<u8>)> {
 
 /// `method target` with `body` on a fresh connection: the status and the body.
 pub fn http(addr: SocketAddr, method: &str, target: &str, body: &str) -> (u16, Vec<u8>) {
+    http_as(addr, None, method, target, body)
+}
+
+/// `http` with `Authorization: <authorization>` when given.
+pub fn http_as(
+    addr: SocketAddr,
+    authorization: Option<&str>,
+    method: &str,
+    target: &str,
+    body: &str,
+) -> (u16, Vec<u8>) {
+    let header = authorization.map_or(String::new(), |a| format!("Authorization: {a}\r\n"));
     let mut s = TcpStream::connect(addr).expect("connect");
     write!(
         s,
-        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\n{header}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .expect("write");
